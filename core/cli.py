@@ -1,0 +1,144 @@
+"""The command line: python -m core {train,runs,datasets,models,classify}."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from core.data.images import decode_image
+from core.data.registry import DATASETS
+from core.devices import DEVICES
+from core.errors import LightboxError
+from core.experiment import train_run
+from core.inference import Predictor
+from core.models.registry import MODELS, InputSpec, build_model, count_parameters
+from core.progress import FitProgress
+from core.runs import RunStore
+from core.training import OPTIMIZERS
+
+_DEFAULTS = TrainConfig()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m core", description="Lightbox: train and use image classifiers.")
+    p.add_argument("--home", help="folder that keeps runs (default: $LIGHTBOX_HOME or ~/.lightbox)")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a model and keep the run")
+    t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
+    t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
+    t.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
+    t.add_argument("--lr", type=float, default=_DEFAULTS.lr)
+    t.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
+    t.add_argument("--optimizer", default=_DEFAULTS.optimizer, help=f"one of: {', '.join(OPTIMIZERS)}")
+    t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
+    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    t.add_argument("--val-fraction", type=float, default=DataConfig().val_fraction)
+    t.add_argument("--image-size", type=int, help="pixels per side (generated and imported datasets)")
+    t.add_argument("--samples", type=int, help="number of images (generated datasets)")
+    t.add_argument("--name", default="", help="a name for the run")
+    sub.add_parser("runs", help="list the kept runs")
+    sub.add_parser("datasets", help="list the datasets")
+    sub.add_parser("models", help="list the models")
+    c = sub.add_parser("classify", help="classify images with a trained run")
+    c.add_argument("images", nargs="+", help="image files")
+    c.add_argument("--model", required=True, help="a run id (see `runs`)")
+    c.add_argument("--top-k", type=int, default=5)
+    return p
+
+
+def _train(args: argparse.Namespace, store: RunStore) -> int:
+    config = RunConfig(
+        data=DataConfig(
+            name=args.dataset, val_fraction=args.val_fraction, image_size=args.image_size, samples=args.samples
+        ),
+        model=ModelConfig(name=args.model),
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            seed=args.seed,
+            device=args.device,
+        ),
+        name=args.name,
+    )
+    run = train_run(config, store, [FitProgress()])
+    for key, value in run.metrics.items():
+        if isinstance(value, float):
+            print(f"{key}: {value:.4f}")
+        elif isinstance(value, int):
+            print(f"{key}: {value}")
+    print(f"params: {run.params}")
+    print(f"status: {run.status}")
+    print(f"run_id: {run.id}")
+    return 0
+
+
+def _runs(store: RunStore) -> int:
+    runs = store.list_runs()
+    if not runs:
+        print("No runs yet. Train one: python -m core train --dataset digits")
+        return 0
+    print(f"{'run_id':<21} {'status':<11} {'dataset':<12} {'model':<9} {'val_acc':>7} {'epochs':>6}  created")
+    for r in runs:
+        acc = r.metrics.get("val_accuracy")
+        acc_text = f"{acc:.4f}" if isinstance(acc, float) else "-"
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        dataset = Path(r.dataset).name[:12]
+        epochs = r.metrics.get("epochs_completed", "-")
+        print(f"{r.id:<21} {r.status:<11} {dataset:<12} {r.model:<9} {acc_text:>7} {epochs!s:>6}  {created}")
+    return 0
+
+
+def _models() -> int:
+    spec = InputSpec(3, 32, 32, tuple(str(i) for i in range(10)), (0.5,) * 3, (0.25,) * 3)
+    print(f"{'name':<10} {'params*':>10}  description")
+    for name, m in MODELS.items():
+        print(f"{name:<10} {count_parameters(build_model(name, spec)):>10,}  {m.title}: {m.summary}")
+    print("* for 32x32 colour images and 10 classes; the count changes with the dataset.")
+    return 0
+
+
+def _datasets() -> int:
+    for name, d in DATASETS.items():
+        print(f"{name:<10} {d.title}: {d.summary}")
+    print("Or give a folder with one sub-folder of images per class, or a .zip of such folders.")
+    return 0
+
+
+def _classify(args: argparse.Namespace, store: RunStore) -> int:
+    predictor = Predictor.from_run(store, args.model)
+    for path in args.images:
+        if len(args.images) > 1:
+            print(f"# {path}")
+        for p in predictor.predict(decode_image(path), top_k=args.top_k):
+            print(f"{p.label}\t{p.probability:.4f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for a problem the user can fix)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "datasets":
+            return _datasets()
+        if args.command == "models":
+            return _models()
+        store = RunStore(args.home)
+        if args.command == "train":
+            return _train(args, store)
+        if args.command == "runs":
+            return _runs(store)
+        return _classify(args, store)
+    except LightboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

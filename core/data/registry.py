@@ -1,0 +1,81 @@
+"""The dataset registry: names the UI and CLI offer, and one load_dataset() for all of them."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import DataConfig
+from core.data.base import ImageDataset
+from core.data.digits import load_digits_dataset
+from core.data.shapes import generate_shapes
+from core.errors import DatasetError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset: how to load it and which DataConfig options it reads."""
+
+    name: str
+    title: str
+    summary: str
+    loader: Callable[[DataConfig], ImageDataset]
+    options: tuple[str, ...] = ()
+    default_image_size: int | None = None
+    default_samples: int | None = None
+
+
+def _load_shapes(cfg: DataConfig) -> ImageDataset:
+    samples = cfg.samples or 2000
+    size = cfg.image_size or 32
+    if not 50 <= samples <= 50_000:
+        raise DatasetError(f"Shapes can generate 50 to 50,000 images, not {samples}.")
+    if not 8 <= size <= 128:
+        raise DatasetError(f"Shapes can draw images of 8 to 128 pixels, not {size}.")
+    return generate_shapes(samples=samples, image_size=size, seed=0)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "digits": DatasetSpec(
+        "digits",
+        "Handwritten digits",
+        "1,797 scanned digits 0-9, 8x8 grey pixels.",
+        lambda cfg: load_digits_dataset(),
+    ),
+    "shapes": DatasetSpec(
+        "shapes",
+        "Coloured shapes",
+        "Generated circles, squares, triangles, stars and crosses on noisy colour.",
+        _load_shapes,
+        options=("image_size", "samples"),
+        default_image_size=32,
+        default_samples=2000,
+    ),
+}
+
+
+def _is_folder_source(name: str) -> bool:
+    path = Path(name).expanduser()
+    return path.is_dir() or (path.suffix.lower() == ".zip" and path.is_file())
+
+
+def load_dataset(cfg: DataConfig | str) -> ImageDataset:
+    """Load a registered dataset, or an ImageFolder tree / .zip given as a path, held in memory."""
+    if isinstance(cfg, str):
+        cfg = DataConfig(name=cfg)
+    return _load_cached(cfg.name, cfg.image_size, cfg.samples)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(name: str, image_size: int | None, samples: int | None) -> ImageDataset:
+    cfg = DataConfig(name=name, image_size=image_size, samples=samples)
+    if name in DATASETS:
+        return DATASETS[name].loader(cfg)
+    if _is_folder_source(name):
+        from core.data.folder import load_image_folder
+
+        return load_image_folder(os.path.expanduser(name), image_size=image_size or 64)
+    raise UnknownNameError("dataset", name, [*DATASETS, "a folder of class folders", "a .zip"])

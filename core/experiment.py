@@ -1,0 +1,101 @@
+"""train_run(): data, model, fit and run store joined up; the one path the CLI and the dashboard share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from core.callbacks import Callback, TrainState
+from core.config import RunConfig
+from core.data.base import ImageDataset
+from core.data.registry import load_dataset
+from core.devices import select_device
+from core.metrics import confusion_matrix
+from core.models.registry import Classifier, InputSpec, build_model, count_parameters
+from core.runs import RunInfo, RunStore
+from core.training import check_config, fit, infer
+from core.version import code_version
+
+
+def input_spec_for(train: ImageDataset) -> InputSpec:
+    """Describe the inputs a model trained on `train` expects, normalised by its pixel statistics."""
+    mean, std = train.channel_stats()
+    height, width = train.image_size
+    return InputSpec(
+        channels=train.channels,
+        height=height,
+        width=width,
+        classes=train.classes,
+        mean=tuple(mean),
+        std=tuple(std),
+        dark_background=train.dark_background,
+    )
+
+
+class StoreCallback(Callback):
+    """Write each epoch's row and a checkpoint to the run store as soon as the epoch ends."""
+
+    def __init__(self, store: RunStore, run_id: str, meta: dict[str, Any]) -> None:
+        self.store, self.run_id, self.meta = store, run_id, meta
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        self.store.log_epoch(self.run_id, state.history.last or {})
+        self.store.save_weights(self.run_id, state.model.state_dict(), self.meta)
+
+
+def final_metrics(model: Classifier, val: ImageDataset, rows: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+    """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix."""
+    metrics: dict[str, Any] = {"epochs_completed": len(rows), "train_seconds": round(seconds, 3)}
+    if rows:
+        last = rows[-1]
+        best = max(rows, key=lambda r: r["val_accuracy"])
+        metrics.update({k: last[k] for k in ("val_accuracy", "val_loss", "train_accuracy", "train_loss")})
+        metrics.update({"best_val_accuracy": best["val_accuracy"], "best_epoch": int(best["epoch"])})
+        metrics["images_per_second"] = sum(r["images_per_second"] for r in rows) / len(rows)
+    preds = infer(model, val.images).argmax(dim=1)
+    metrics["confusion_matrix"] = confusion_matrix(preds, val.labels, len(val.classes)).tolist()
+    return metrics
+
+
+def train_run(
+    config: RunConfig,
+    store: RunStore,
+    callbacks: Sequence[Callback] = (),
+    stop: threading.Event | None = None,
+    on_created: Any = None,
+) -> RunInfo:
+    """Train the configured model and keep everything in `store`; return the finished run.
+
+    Settings and data are checked before the run is recorded, so a bad request leaves no run behind;
+    once recorded, a run ends as finished, stopped or failed, never silently lost.
+    """
+    check_config(config.train)
+    device = select_device(config.train.device)
+    dataset = load_dataset(config.data)
+    train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
+    spec = input_spec_for(train)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, spec)
+    run = store.create_run(
+        config,
+        input_spec=spec.to_dict(),
+        params=count_parameters(model),
+        fingerprint=dataset.fingerprint(),
+        code_version=code_version(),
+        device=str(device),
+    )
+    if on_created is not None:
+        on_created(run)
+    meta = {"model": config.model.to_dict(), "input_spec": spec.to_dict(), "run_id": run.id}
+    try:
+        result = fit(model, train, val, config.train, [StoreCallback(store, run.id, meta), *callbacks], stop)
+        store.save_weights(run.id, model.state_dict(), meta)
+        metrics = final_metrics(model, val, result.history.rows, result.seconds)
+    except BaseException as exc:
+        store.finish_run(run.id, "failed", error=str(exc) or type(exc).__name__)
+        raise
+    store.finish_run(run.id, "stopped" if result.stopped else "finished", metrics)
+    return store.get_run(run.id)

@@ -1,0 +1,98 @@
+"""Predictor: rebuild a model once, then bring any PIL image to its input form and return the top-k."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import nn
+
+from core.config import ModelConfig
+from core.errors import WeightsError
+from core.models.registry import InputSpec, build_model
+from core.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One class and the model's probability for it."""
+
+    label: str
+    index: int
+    probability: float
+
+
+def _crop_to_ink(gray: Image.Image) -> Image.Image:
+    """Crop a light-on-dark image to its ink, padded square, as the digits scans were framed."""
+    arr = np.asarray(gray, dtype=np.float32)
+    mask = arr > max(arr.max() * 0.35, 40)
+    if not mask.any():
+        return gray
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    box = gray.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    side = int(max(box.size) * 1.15) + 1
+    canvas = Image.new("L", (side, side), 0)
+    canvas.paste(box, ((side - box.width) // 2, (side - box.height) // 2))
+    return canvas
+
+
+def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
+    """Convert a PIL image to the (1, C, H, W) float tensor in [0, 1] that a model of `spec` takes."""
+    image = ImageOps.exif_transpose(image) if hasattr(image, "getexif") else image
+    if spec.channels == 1:
+        image = image.convert("L")
+        if spec.dark_background:
+            if np.asarray(image).mean() > 127:  # dark ink on light paper: flip to the training look
+                image = ImageOps.invert(image)
+            if min(image.size) > 2 * max(spec.width, spec.height):  # a photo, not a scan at model size
+                image = _crop_to_ink(image)
+    else:
+        image = image.convert("RGB")
+    image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BOX)
+    arr = np.asarray(image, dtype=np.uint8).reshape(spec.height, spec.width, spec.channels)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, C, H, W)
+
+
+class Predictor:
+    """A model in eval mode with the input form it expects; build once, predict many times."""
+
+    def __init__(self, model: nn.Module, spec: InputSpec, name: str = "") -> None:
+        self.model = model.eval()
+        self.spec = spec
+        self.name = name
+        self.last_latency_ms = float("nan")
+
+    @classmethod
+    def from_run(cls, store: RunStore, run_id: str) -> Predictor:
+        """Load a run's weights (safely) into its architecture."""
+        run = store.get_run(run_id)
+        state_dict, meta = store.load_weights(run_id)
+        spec = InputSpec.from_dict(meta.get("input_spec") or run.input_spec or {})
+        model = build_model(ModelConfig.from_dict(meta.get("model") or run.config.model.to_dict()), spec)
+        try:
+            model.load_state_dict(state_dict)
+        except RuntimeError as exc:
+            raise WeightsError(f"The weights of run {run_id} do not fit its model: {exc}") from exc
+        return cls(model, spec, name=run.name)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.spec.classes
+
+    @torch.inference_mode()
+    def probabilities(self, image: Image.Image) -> np.ndarray:
+        """Return the probability of every class for one image."""
+        x = prepare_image(image, self.spec)
+        start = time.perf_counter()
+        logits = self.model(x)  # (1, classes)
+        self.last_latency_ms = (time.perf_counter() - start) * 1000
+        return torch.softmax(logits.float(), dim=1)[0].numpy()
+
+    def predict(self, image: Image.Image, top_k: int = 5) -> list[Prediction]:
+        """Return the top_k classes, most probable first."""
+        probs = self.probabilities(image)
+        order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
+        return [Prediction(self.classes[i], int(i), float(probs[i])) for i in order]

@@ -1,0 +1,107 @@
+"""The model registry: every architecture the UI and CLI offer, built the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.config import ModelConfig
+from core.errors import UnknownNameError
+from core.models.small import SimpleNet, SmallCNN, small_resnet18
+
+Builder = Callable[[int, int, tuple[int, int]], nn.Module]  # (channels, classes, (H, W)) -> network
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named architecture and how to build it for a dataset's shape."""
+
+    name: str
+    title: str
+    summary: str
+    builder: Builder
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model expects: saved with its weights so any image can be brought to that form."""
+
+    channels: int
+    height: int
+    width: int
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    dark_background: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["classes"], d["mean"], d["std"] = list(self.classes), list(self.mean), list(self.std)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
+        return cls(
+            channels=int(d["channels"]),
+            height=int(d["height"]),
+            width=int(d["width"]),
+            classes=tuple(d["classes"]),
+            mean=tuple(d["mean"]),
+            std=tuple(d["std"]),
+            dark_background=bool(d.get("dark_background", False)),
+            extra=dict(d.get("extra", {})),
+        )
+
+
+MODELS: dict[str, ModelSpec] = {
+    "simple": ModelSpec(
+        "simple",
+        "Fully connected net",
+        "The book's first network: every pixel wired to 84, then 50 neurons.",
+        SimpleNet,
+    ),
+    "cnn": ModelSpec(
+        "cnn",
+        "Small CNN",
+        "Four 3x3 convolution layers that learn local patterns, then pooling.",
+        SmallCNN,
+    ),
+    "resnet18": ModelSpec(
+        "resnet18",
+        "ResNet-18",
+        "torchvision's 18-layer residual network, adapted to small images.",
+        small_resnet18,
+    ),
+}
+
+
+class Classifier(nn.Module):
+    """A network with its input normalisation built in, so a saved model needs nothing else."""
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) in [0, 1] -> (B, classes) logits
+        return self.net((x - self.mean) / self.std)
+
+
+def build_model(cfg: ModelConfig | str, spec: InputSpec) -> Classifier:
+    """Build the named architecture for inputs shaped as `spec` describes."""
+    name = cfg if isinstance(cfg, str) else cfg.name
+    if name not in MODELS:
+        raise UnknownNameError("model", name, list(MODELS))
+    net = MODELS[name].builder(spec.channels, len(spec.classes), (spec.height, spec.width))
+    return Classifier(net, spec.mean, spec.std)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Return the number of parameters (all, or only those that train)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,269 @@
+"""RunStore: every run's config, status, history, metrics (SQLite) and weights (files), together."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.config import RunConfig
+from core.errors import RunNotFoundError, StoreError, WeightsError
+
+STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    status TEXT NOT NULL, dataset TEXT NOT NULL, model TEXT NOT NULL, config TEXT NOT NULL,
+    input_spec TEXT, metrics TEXT NOT NULL DEFAULT '{}', params INTEGER, fingerprint TEXT,
+    code_version TEXT, device TEXT, host TEXT, pid INTEGER, error TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL, row TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+
+def default_home() -> Path:
+    """Return $LIGHTBOX_HOME, or ~/.lightbox."""
+    return Path(os.environ.get("LIGHTBOX_HOME") or Path.home() / ".lightbox").expanduser()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run's metadata as plain values."""
+
+    id: str
+    name: str
+    created: float
+    updated: float
+    status: str
+    config: RunConfig
+    input_spec: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    params: int | None = None
+    fingerprint: str | None = None
+    code_version: str | None = None
+    device: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    error: str | None = None
+
+    @property
+    def dataset(self) -> str:
+        return self.config.data.name
+
+    @property
+    def model(self) -> str:
+        return self.config.model.name
+
+
+def _row_to_info(row: sqlite3.Row) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        name=row["name"],
+        created=row["created"],
+        updated=row["updated"],
+        status=row["status"],
+        config=RunConfig.from_dict(json.loads(row["config"])),
+        input_spec=json.loads(row["input_spec"]) if row["input_spec"] else None,
+        metrics=json.loads(row["metrics"] or "{}"),
+        params=row["params"],
+        fingerprint=row["fingerprint"],
+        code_version=row["code_version"],
+        device=row["device"],
+        host=row["host"],
+        pid=row["pid"],
+        error=row["error"],
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Write a file through a temporary sibling and rename it, so readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunStore:
+    """Runs under one home folder: `runs.sqlite` for metadata, `runs/<id>/weights.pt` for weights."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.db_path = self.home / "runs.sqlite"
+        try:
+            (self.home / "runs").mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot use '{self.home}' to keep runs ({exc}). Set LIGHTBOX_HOME to a folder you can write."
+            ) from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """Yield a connection inside one transaction (committed on success, rolled back on error)."""
+        try:
+            with closing(sqlite3.connect(self.db_path, timeout=30)) as con:
+                con.row_factory = sqlite3.Row
+                con.execute("PRAGMA foreign_keys = ON")
+                with con:
+                    yield con
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"The run store at '{self.db_path}' cannot be written: {exc}.") from exc
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.home / "runs" / run_id
+
+    def weights_path(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "weights.pt"
+
+    def create_run(self, config: RunConfig, **fields: Any) -> RunInfo:
+        """Record a new run as running, owned by this process; return it."""
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        now = time.time()
+        name = config.name or f"{config.model.name} on {Path(config.data.name).name}"
+        spec = fields.get("input_spec")
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO runs (id, name, created, updated, status, dataset, model, config, input_spec, params,"
+                " fingerprint, code_version, device, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    name,
+                    now,
+                    now,
+                    "running",
+                    config.data.name,
+                    config.model.name,
+                    json.dumps(config.to_dict()),
+                    json.dumps(spec) if spec else None,
+                    fields.get("params"),
+                    fields.get("fingerprint"),
+                    fields.get("code_version"),
+                    fields.get("device"),
+                    socket.gethostname(),
+                    os.getpid(),
+                ),
+            )
+        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+        return self.get_run(run_id)
+
+    def log_epoch(self, run_id: str, row: dict[str, float]) -> None:
+        """Append (or replace) one epoch's history row."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
+                (run_id, int(row["epoch"]), json.dumps(row)),
+            )
+            con.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+
+    def finish_run(
+        self, run_id: str, status: str, metrics: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        """Set a run's final status, metrics and error message."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        with self._connect() as con:
+            con.execute(
+                "UPDATE runs SET status = ?, metrics = ?, error = ?, updated = ? WHERE id = ?",
+                (status, json.dumps(metrics or {}), error, time.time(), run_id),
+            )
+
+    def get_run(self, run_id: str) -> RunInfo:
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"There is no run '{run_id}'. `python -m core runs` lists the runs.")
+        return _row_to_info(row)
+
+    def list_runs(self, status: str | None = None) -> list[RunInfo]:
+        """Return runs, newest first, optionally only those with one status."""
+        query, args = "SELECT * FROM runs", ()
+        if status is not None:
+            query, args = query + " WHERE status = ?", (status,)
+        with self._connect() as con:
+            rows = con.execute(query + " ORDER BY created DESC", args).fetchall()
+        return [_row_to_info(r) for r in rows]
+
+    def history(self, run_id: str) -> list[dict[str, float]]:
+        """Return a run's per-epoch rows in epoch order."""
+        with self._connect() as con:
+            rows = con.execute("SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
+        return [json.loads(r["row"]) for r in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run's metadata, history and files."""
+        self.get_run(run_id)
+        with self._connect() as con:
+            con.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+            con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        for path in sorted(self.run_dir(run_id).glob("*"), reverse=True):
+            path.unlink(missing_ok=True)
+        if self.run_dir(run_id).exists():
+            self.run_dir(run_id).rmdir()
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark running runs of this host whose process has died as interrupted; return their ids."""
+        host = socket.gethostname()
+        dead = [
+            r.id
+            for r in self.list_runs("running")
+            if r.host == host and r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)
+        ]
+        for run_id in dead:
+            info = self.get_run(run_id)
+            self.finish_run(run_id, "interrupted", info.metrics, "The process training this run ended early.")
+        return dead
+
+    def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+        """Write a run's weights and the metadata needed to rebuild its model, atomically."""
+        path = self.weights_path(run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}, "meta": meta}
+        try:
+            atomic_write_bytes(path, lambda f: torch.save(payload, f))
+        except OSError as exc:
+            raise StoreError(f"Cannot save the weights of run {run_id} to '{path}': {exc}.") from exc
+        return path
+
+    def load_weights(self, run_id: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Return (state_dict, meta) of a run, loaded safely (tensors and plain values only)."""
+        path = self.weights_path(run_id)
+        if not path.is_file():
+            raise WeightsError(f"Run {run_id} has no saved weights (it may have failed before its first epoch).")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for corrupt or unsafe files
+            raise WeightsError(f"The weights file of run {run_id} cannot be read: {exc}") from exc
+        if not isinstance(payload, dict) or "state_dict" not in payload:
+            raise WeightsError(f"The weights file of run {run_id} is not a Lightbox checkpoint.")
+        return payload["state_dict"], payload.get("meta", {})

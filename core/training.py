@@ -1,0 +1,165 @@
+"""fit(): the training loop over in-memory tensors, with named events and a stop signal."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.callbacks import Callback, History, StopTraining, TrainState, fire
+from core.config import TrainConfig
+from core.data.base import ImageDataset
+from core.devices import select_device
+from core.errors import TrainingError, UnknownNameError
+from core.metrics import accuracy
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
+EVAL_BATCH = 512
+
+
+@dataclass
+class FitResult:
+    """What fit() returns: the history, whether it was stopped early, and where it ran."""
+
+    history: History
+    stopped: bool
+    seconds: float
+    device: str
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Raise TrainingError for settings that cannot train."""
+    if cfg.optimizer not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", cfg.optimizer, list(OPTIMIZERS))
+    problems = []
+    if not 1 <= cfg.epochs <= 10_000:
+        problems.append(f"epochs must be 1 to 10,000 (got {cfg.epochs})")
+    if not 1 <= cfg.batch_size <= 65_536:
+        problems.append(f"batch size must be 1 to 65,536 (got {cfg.batch_size})")
+    if not (math.isfinite(cfg.lr) and 0 < cfg.lr <= 10):
+        problems.append(f"learning rate must be above 0 and at most 10 (got {cfg.lr})")
+    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
+        problems.append(f"weight decay must be 0 or more (got {cfg.weight_decay})")
+    if problems:
+        raise TrainingError("Cannot train: " + "; ".join(problems) + ".")
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Build the optimiser named in cfg over the parameters that train."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """Convert a uint8 batch to float in [0, 1]."""
+    return images.float().div_(255.0)
+
+
+@torch.inference_mode()
+def infer(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Return logits for uint8 images (N, C, H, W), on the model's device, in eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(to_float(images[i : i + batch_size].to(device))) for i in range(0, len(images), batch_size)]
+    model.train(was_training)
+    return torch.cat(out).float()  # (N, classes)
+
+
+def evaluate(model: nn.Module, data: ImageDataset, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+    """Return (mean cross-entropy, accuracy) on a dataset."""
+    logits = infer(model, data.images, batch_size)
+    labels = data.labels.to(logits.device)
+    return F.cross_entropy(logits, labels).item(), accuracy(logits, labels)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    data: tuple[torch.Tensor, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    state: TrainState,
+    callbacks: Sequence[Callback],
+    stop: threading.Event | None,
+    generator: torch.Generator,
+) -> tuple[float, float]:
+    """Run one shuffled pass over (images, labels) already on the device; return (loss, accuracy)."""
+    images, labels = data
+    model.train()
+    order = torch.randperm(len(images), generator=generator).to(images.device)
+    loss_sum = torch.zeros((), device=images.device)
+    correct = torch.zeros((), device=images.device, dtype=torch.long)
+    for state.batch, start in enumerate(range(0, len(images), cfg.batch_size), start=1):
+        idx = order[start : start + cfg.batch_size]
+        x, y = to_float(images[idx]), labels[idx]  # (B, C, H, W), (B,)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.detach().argmax(dim=1) == y).sum()
+        state.images_seen += len(y)
+        state.loss = loss.item()
+        if not math.isfinite(state.loss):
+            raise TrainingError(f"The loss became {state.loss} in epoch {state.epoch}: lower the learning rate.")
+        fire(callbacks, "batch_end", state)
+        if stop is not None and stop.is_set():
+            raise StopTraining()
+    return loss_sum.item() / len(images), correct.item() / len(images)
+
+
+def fit(
+    model: nn.Module,
+    train: ImageDataset,
+    val: ImageDataset,
+    cfg: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+    stop: threading.Event | None = None,
+) -> FitResult:
+    """Train `model` on `train` for cfg.epochs, validating after each epoch; stoppable every batch."""
+    check_config(cfg)
+    device = select_device(cfg.device)
+    model.to(device)
+    optimizer = make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    data = (train.images.to(device), train.labels.to(device))
+    state = TrainState(model=model, epochs=cfg.epochs, batches=math.ceil(len(train) / cfg.batch_size))
+    started = time.perf_counter()
+    fire(callbacks, "fit_start", state)
+    try:
+        for state.epoch in range(1, cfg.epochs + 1):
+            fire(callbacks, "epoch_start", state)
+            t0 = time.perf_counter()
+            train_loss, train_acc = train_one_epoch(model, data, optimizer, cfg, state, callbacks, stop, gen)
+            train_seconds = time.perf_counter() - t0
+            val_loss, val_acc = evaluate(model, val)
+            state.history.append(
+                {
+                    "epoch": state.epoch,
+                    "train_loss": train_loss,
+                    "train_accuracy": train_acc,
+                    "val_loss": val_loss,
+                    "val_accuracy": val_acc,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "seconds": time.perf_counter() - t0,
+                    "images_per_second": len(train) / max(train_seconds, 1e-9),
+                }
+            )
+            fire(callbacks, "epoch_end", state)
+    except StopTraining:
+        state.stopped = True
+    fire(callbacks, "fit_end", state)
+    return FitResult(state.history, state.stopped, time.perf_counter() - started, str(device))

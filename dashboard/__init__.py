@@ -1,0 +1,1 @@
+"""Streamlit glue for Lightbox: cached resources, widget groups and charts. Pages import from here."""

@@ -1,0 +1,17 @@
+"""Lightbox entrypoint: `streamlit run dashboard/app.py`. Page config and navigation, nothing else."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.nav import all_pages  # noqa: E402
+
+st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
+st.navigation(all_pages()).run()

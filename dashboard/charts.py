@@ -1,0 +1,103 @@
+"""Plotly figures built from history rows, predictions and dataset summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from core import Prediction
+
+PALETTE = qualitative.Plotly
+
+
+def _layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height: int = 360) -> go.Figure:
+    """Loss and accuracy per epoch, train dashed and validation solid, one colour per run."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"))
+    for i, (label, rows) in enumerate(histories.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        epochs = [r["epoch"] for r in rows]
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            for split, dash in (("train", "dash"), ("val", "solid")):
+                fig.add_trace(
+                    go.Scatter(
+                        x=epochs,
+                        y=[r[f"{split}_{metric}"] for r in rows],
+                        mode="lines+markers",
+                        name=f"{label} · {split}",
+                        legendgroup=label,
+                        showlegend=col == 1,
+                        line={"color": colour, "dash": dash},
+                        marker={"size": 5},
+                        hovertemplate=f"{split} {metric}: %{{y:.4f}}<extra>{label}</extra>",
+                    ),
+                    row=1,
+                    col=col,
+                )
+    longest = max((len(rows) for rows in histories.values()), default=0)
+    fig.update_xaxes(title_text="epoch", dtick=1 if longest <= 20 else None)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    return _layout(fig, height)
+
+
+def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Figure:
+    """Images per class as bars, with the mean as a dotted line."""
+    fig = go.Figure(
+        go.Bar(
+            x=list(classes), y=list(counts), marker_color=PALETTE[0], hovertemplate="%{x}: %{y} images<extra></extra>"
+        )
+    )
+    if counts:
+        fig.add_hline(y=sum(counts) / len(counts), line_dash="dot", annotation_text="mean")
+    fig.update_layout(xaxis_title="class", yaxis_title="images", xaxis_type="category")
+    return _layout(fig, 300)
+
+
+def topk_figure(predictions: Sequence[Prediction]) -> go.Figure:
+    """Horizontal bars of the top classes, most probable on top."""
+    preds = list(reversed(predictions))
+    fig = go.Figure(
+        go.Bar(
+            x=[p.probability for p in preds],
+            y=[p.label for p in preds],
+            orientation="h",
+            marker_color=[PALETTE[0] if p is predictions[0] else "#9aa5b1" for p in preds],
+            text=[f"{p.probability:.1%}" for p in preds],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"}, yaxis_type="category", hovermode="closest"
+    )
+    return _layout(fig, 60 + 36 * len(preds))
+
+
+def pixel_histogram_figure(values: Mapping[str, Sequence[int]]) -> go.Figure:
+    """Histogram of pixel values (0-255) per channel."""
+    colours = {"red": "#e45756", "green": "#54a24b", "blue": "#4c78a8", "grey": "#6b6b6b"}
+    fig = go.Figure()
+    for name, counts in values.items():
+        fig.add_trace(
+            go.Bar(
+                x=list(range(len(counts))),
+                y=list(counts),
+                name=name,
+                opacity=0.6,
+                marker_color=colours.get(name, PALETTE[0]),
+            )
+        )
+    fig.update_layout(barmode="overlay", xaxis_title="pixel value", yaxis_title="pixels", bargap=0)
+    return _layout(fig, 280)

@@ -1,0 +1,38 @@
+"""The only home of st.cache_resource / st.cache_data: objects shared by every session of the server."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import JobManager, Predictor, RunStore, default_home
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> RunStore:
+    return RunStore(home)
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs(home: str) -> JobManager:
+    return JobManager(_store(home))
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def _predictor(home: str, run_id: str, updated: float) -> Predictor:
+    return Predictor.from_run(_store(home), run_id)
+
+
+def get_store() -> RunStore:
+    """Return the run store under $LIGHTBOX_HOME (one per folder, shared by all sessions)."""
+    return _store(str(default_home()))
+
+
+def get_jobs() -> JobManager:
+    """Return the background job manager of this server process."""
+    return _jobs(str(default_home()))
+
+
+def get_predictor(run_id: str) -> Predictor:
+    """Return a loaded model for a run, reloaded when the run's weights change."""
+    store = get_store()
+    return _predictor(str(store.home), run_id, store.get_run(run_id).updated)

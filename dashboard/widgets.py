@@ -1,0 +1,128 @@
+"""Widget groups: *_ui() functions that draw inputs and return plain values or config objects."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from core import (
+    DATASETS,
+    MODELS,
+    OPTIMIZERS,
+    DataConfig,
+    LightboxError,
+    ModelConfig,
+    RunInfo,
+    TrainConfig,
+    available_devices,
+)
+
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a LightboxError as a plain message and end the page there, instead of a traceback."""
+    try:
+        yield
+    except LightboxError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+
+
+def explain(text: str) -> None:
+    """Draw a collapsed 'What am I looking at?' box."""
+    with st.expander("What am I looking at?", icon=":material/help:"):
+        st.markdown(text)
+
+
+def dataset_ui(key: str) -> DataConfig:
+    """Choose a dataset and, for generated ones, its size; return the DataConfig."""
+    name = st.selectbox(
+        "Dataset",
+        list(DATASETS),
+        key=f"{key}_dataset",
+        format_func=lambda n: DATASETS[n].title,
+        help="The images the model learns from.",
+    )
+    spec = DATASETS[name]
+    st.caption(spec.summary)
+    image_size = samples = None
+    if "image_size" in spec.options or "samples" in spec.options:
+        c1, c2 = st.columns(2)
+        image_size = c1.select_slider(
+            "Image size (pixels)",
+            [16, 24, 32, 48, 64],
+            value=spec.default_image_size,
+            key=f"{key}_size",
+        )
+        samples = c2.select_slider(
+            "Images",
+            [500, 1000, 2000, 5000, 10000],
+            value=spec.default_samples,
+            key=f"{key}_samples",
+        )
+    return DataConfig(name=name, image_size=image_size, samples=samples)
+
+
+def model_ui(key: str) -> ModelConfig:
+    """Choose an architecture; return the ModelConfig."""
+    name = st.selectbox(
+        "Model",
+        list(MODELS),
+        index=list(MODELS).index("cnn"),
+        key=f"{key}_model",
+        format_func=lambda n: MODELS[n].title,
+        help="The network's architecture: how its layers are wired.",
+    )
+    st.caption(MODELS[name].summary)
+    return ModelConfig(name=name)
+
+
+def train_settings_ui(key: str) -> TrainConfig:
+    """Choose epochs, learning rate, batch size, optimiser, seed and device; return the TrainConfig."""
+    d = TrainConfig()
+    c1, c2 = st.columns(2)
+    epochs = c1.slider("Epochs", 1, 50, d.epochs, key=f"{key}_epochs", help="Passes over all training images.")
+    lr = c2.select_slider(
+        "Learning rate",
+        LEARNING_RATES,
+        value=d.lr,
+        key=f"{key}_lr",
+        format_func=lambda v: f"{v:g}",
+        help="How big a step the optimiser takes after each batch. Too big diverges, too small crawls.",
+    )
+    c3, c4 = st.columns(2)
+    batch = c3.select_slider(
+        "Batch size",
+        [8, 16, 32, 64, 128, 256],
+        value=d.batch_size,
+        key=f"{key}_batch",
+        help="Images per optimiser step.",
+    )
+    optimizer = c4.selectbox(
+        "Optimiser",
+        list(OPTIMIZERS),
+        index=list(OPTIMIZERS).index(d.optimizer),
+        key=f"{key}_opt",
+        format_func=lambda n: {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}.get(n, n),
+        help="The rule that turns gradients into weight updates.",
+    )
+    c5, c6 = st.columns(2)
+    seed = int(
+        c5.number_input("Seed", 0, 2**31 - 1, d.seed, key=f"{key}_seed", help="Same seed, same settings: the same run.")
+    )
+    device = c6.selectbox(
+        "Device", ["auto", *available_devices()], key=f"{key}_device", help="auto picks a GPU when there is one."
+    )
+    return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, optimizer=optimizer, seed=seed, device=device)
+
+
+def run_label(run: RunInfo) -> str:
+    """Return a short, human label for a run."""
+    acc = run.metrics.get("val_accuracy")
+    acc_text = f" · {acc:.1%}" if isinstance(acc, float) else ""
+    return f"{run.name} · {time.strftime('%d %b %H:%M', time.localtime(run.created))}{acc_text} ({run.status})"

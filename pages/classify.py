@@ -1,0 +1,73 @@
+"""Classify: an uploaded photo or a webcam snapshot, through any trained run, as top-k bars."""
+
+from __future__ import annotations
+
+import streamlit as st
+from PIL import Image
+
+from core import decode_image, prepare_image
+from dashboard.charts import topk_figure
+from dashboard.nav import link
+from dashboard.resources import get_predictor, get_store
+from dashboard.widgets import explain, run_label, user_errors
+
+st.title("Classify")
+explain(
+    "A trained model turns an image into one score per class; *softmax* turns scores into probabilities "
+    "that add up to 100%. The bars show the classes the model finds most likely. The small picture shows "
+    "the image as the model receives it: resized to its input size, in its colours. A model only knows "
+    "the classes it was trained on, so a cat shown to a digits model will still be called a digit."
+)
+
+with user_errors():
+    store = get_store()
+    runs = [
+        r
+        for r in store.list_runs()
+        if r.status in ("finished", "stopped", "interrupted") and store.weights_path(r.id).is_file()
+    ]
+if not runs:
+    st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
+    link("train", "Go to Train")
+    st.stop()
+
+by_id = {r.id: r for r in runs}
+run_id = st.selectbox("Model", list(by_id), format_func=lambda rid: run_label(by_id[rid]), key="classify_run")
+n_classes = len((by_id[run_id].input_spec or {}).get("classes", [])) or 10
+top_k = st.slider("Classes to show", 1, max(2, min(10, n_classes)), min(5, n_classes), key="classify_k")
+
+upload_tab, camera_tab = st.tabs(["Upload an image", "Take a snapshot"])
+with upload_tab:
+    upload = st.file_uploader(
+        "Image file",
+        type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+        key="classify_upload",
+    )
+with camera_tab:
+    snapshot = st.camera_input("Webcam", key="classify_camera")
+source = snapshot or upload
+if source is None:
+    st.info("Upload an image or take a snapshot to see what the model thinks it is.", icon=":material/image:")
+    st.stop()
+
+with user_errors():
+    image = decode_image(source.getvalue())
+    predictor = get_predictor(run_id)
+    predictions = predictor.predict(image, top_k=top_k)
+
+left, right = st.columns([1, 2])
+with left:
+    st.image(image, caption=source.name, width="stretch")
+    seen = prepare_image(image, predictor.spec)[0].permute(1, 2, 0).mul(255).byte().numpy()  # (H, W, C)
+    spec = predictor.spec
+    scale = max(1, 128 // max(spec.width, spec.height))
+    small = Image.fromarray(seen[:, :, 0] if spec.channels == 1 else seen)
+    st.image(
+        small.resize((spec.width * scale, spec.height * scale), Image.Resampling.NEAREST),
+        caption=f"What the model sees: {spec.width}x{spec.height}",
+    )
+with right:
+    best = predictions[0]
+    st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off")
+    st.plotly_chart(topk_figure(predictions), key="classify_bars")
+    st.caption(f"Inference took {predictor.last_latency_ms:.1f} ms on the CPU.")

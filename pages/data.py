@@ -1,0 +1,68 @@
+"""Data: samples, classes, balance and pixel statistics of a dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from core import load_dataset
+from dashboard.charts import class_counts_figure, pixel_histogram_figure
+from dashboard.widgets import dataset_ui, explain, user_errors
+
+st.title("Data")
+explain(
+    "A classifier learns from **examples**: images with the right answer (the *class*) attached. Here you "
+    "can see what the network will see: how big the images are, how many classes there are, and whether "
+    "some classes have many more examples than others (*class balance*), which can bias a model."
+)
+
+config = dataset_ui("data")
+with user_errors(), st.spinner("Loading images..."):
+    dataset = load_dataset(config)
+
+height, width = dataset.image_size
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Images", f"{len(dataset):,}")
+c2.metric("Classes", len(dataset.classes))
+c3.metric("Size", f"{width} x {height} px")
+c4.metric("Channels", "1 (grey)" if dataset.channels == 1 else "3 (colour)")
+
+st.subheader("Samples")
+per_class = st.slider("Examples per class", 4, 16, 8, key="data_per_class")
+if st.button("Show other examples", icon=":material/shuffle:"):
+    st.session_state["data_shuffle"] = st.session_state.get("data_shuffle", 0) + 1
+rng = np.random.default_rng(st.session_state.get("data_shuffle", 0))
+scale = max(1, 72 // max(height, width))
+labels = dataset.labels.numpy()
+for c, name in enumerate(dataset.classes[:20]):
+    idx = np.flatnonzero(labels == c)
+    picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+    images = [dataset.to_pil(int(i)).resize((width * scale, height * scale), Image.Resampling.NEAREST) for i in picks]
+    st.markdown(f"**{name}** · {len(idx):,} images")
+    if images:
+        st.image(images, width=width * scale)
+if len(dataset.classes) > 20:
+    st.caption(f"Showing 20 of {len(dataset.classes)} classes.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Class balance")
+    st.plotly_chart(class_counts_figure(dataset.classes, dataset.class_counts()), key="data_counts")
+with right:
+    st.subheader("Pixel statistics")
+    mean, std = dataset.channel_stats()
+    names = ["grey"] if dataset.channels == 1 else ["red", "green", "blue"]
+    st.dataframe(
+        pd.DataFrame({"channel": names, "mean": mean, "std": std}),
+        hide_index=True,
+        column_config={
+            "mean": st.column_config.NumberColumn(format="%.3f"),
+            "std": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    st.caption("On a 0-1 scale. Models subtract the mean and divide by the std so every channel is comparable.")
+    pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
+    counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
+    st.plotly_chart(pixel_histogram_figure(counts), key="data_pixels")

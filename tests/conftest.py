@@ -1,0 +1,23 @@
+"""Shared fixtures: every test gets its own LIGHTBOX_HOME, so no test sees another's runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def lightbox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("LIGHTBOX_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def store(lightbox_home: Path) -> RunStore:
+    return RunStore(lightbox_home)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core import RunStore, load_dataset
+from core.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _metrics(out: str) -> dict[str, str]:
+    return dict(re.findall(r"^(\w+): (\S+)$", out, flags=re.M))
+
+
+def test_default_train_from_a_fresh_process_reaches_95_percent(lightbox_home: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--dataset", "digits"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LIGHTBOX_HOME": str(lightbox_home)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = _metrics(proc.stdout)
+    assert float(metrics["val_accuracy"]) >= 0.95
+    assert RunStore(lightbox_home).get_run(metrics["run_id"]).status == "finished"
+    assert "train [" in proc.stderr  # the progress bar
+
+
+def test_train_then_runs_then_classify(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["train", "--dataset", "digits", "--model", "simple", "--epochs", "3", "--lr", "0.01"]) == 0
+    run_id = _metrics(capsys.readouterr().out)["run_id"]
+
+    assert main(["runs"]) == 0
+    assert run_id in capsys.readouterr().out
+
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"digit{i}.png"
+        val.to_pil(i).save(path)
+        paths.append(str(path))
+    assert main(["classify", *paths, "--model", run_id, "--top-k", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"# {paths[0]}" and len(out) == 8
+    rows = [line.split("\t") for line in out[1:4]]
+    assert [label for label, _ in rows] and all(label in "0123456789" for label, _ in rows)
+    probs = [float(p) for _, p in rows]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_listing_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs"]) == 0
+    assert "No runs yet" in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    assert "digits" in capsys.readouterr().out
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet18" in out and "11,173,962" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--dataset", "mnist-typo"], "Unknown dataset 'mnist-typo'"),
+        (["train", "--model", "vgg"], "Unknown model 'vgg'"),
+        (["train", "--optimizer", "lbfgs"], "Unknown optimizer"),
+        (["train", "--epochs", "0"], "epochs must be"),
+        (["classify", "x.png", "--model", "nope"], "There is no run 'nope'"),
+    ],
+)
+def test_user_mistakes_are_one_line_messages(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_classify_a_file_that_is_not_an_image(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["train", "--model", "simple", "--epochs", "1"]) == 0
+    run_id = _metrics(capsys.readouterr().out)["run_id"]
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("this is text, not a photo")
+    assert main(["classify", str(fake), "--model", run_id]) == 2
+    assert "image" in capsys.readouterr().err.lower()
+    Image.new("RGB", (4, 4)).save(tmp_path / "ok.png")
+    assert main(["classify", str(tmp_path / "ok.png"), "--model", run_id]) == 0

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core import DATASETS, DataConfig, DatasetError, ImageDataset, UnknownNameError, load_dataset
+from core.data.shapes import SHAPES, generate_shapes
+
+
+def test_digits_is_embedded_and_shaped_as_images() -> None:
+    ds = load_dataset("digits")
+    assert len(ds) == 1797
+    assert ds.images.shape == (1797, 1, 8, 8) and ds.images.dtype == torch.uint8
+    assert ds.classes == tuple("0123456789")
+    assert ds.dark_background
+    assert int(ds.images.max()) == 255 and int(ds.images.min()) == 0
+
+
+def test_shapes_are_seeded_balanced_and_sized() -> None:
+    a = generate_shapes(samples=100, image_size=24, seed=3)
+    b = generate_shapes(samples=100, image_size=24, seed=3)
+    c = generate_shapes(samples=100, image_size=24, seed=4)
+    assert a.images.shape == (100, 3, 24, 24)
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    assert not torch.equal(a.images, c.images)
+    assert a.class_counts() == [20] * len(SHAPES)
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_shapes_options_come_from_the_config() -> None:
+    ds = load_dataset(DataConfig(name="shapes", image_size=16, samples=60))
+    assert ds.images.shape == (60, 3, 16, 16)
+    with pytest.raises(DatasetError, match="50 to 50,000"):
+        load_dataset(DataConfig(name="shapes", samples=5))
+
+
+def test_split_is_stratified_disjoint_and_repeatable() -> None:
+    ds = load_dataset("digits")
+    train, val = ds.split(0.2, seed=0)
+    train2, val2 = ds.split(0.2, seed=0)
+    _, val3 = ds.split(0.2, seed=1)
+    assert len(train) + len(val) == len(ds)
+    assert torch.equal(val.images, val2.images) and torch.equal(train.labels, train2.labels)
+    assert not torch.equal(val.images, val3.images)
+    for count, total in zip(val.class_counts(), ds.class_counts(), strict=True):
+        assert abs(count - total * 0.2) <= 1
+    with pytest.raises(DatasetError):
+        ds.split(1.5, seed=0)
+
+
+def test_channel_stats_match_a_direct_computation() -> None:
+    ds = generate_shapes(samples=50, image_size=16, seed=0)
+    mean, std = ds.channel_stats()
+    x = ds.images.float() / 255
+    assert mean == pytest.approx(x.mean(dim=(0, 2, 3)).tolist(), abs=1e-5)
+    assert std == pytest.approx(x.std(dim=(0, 2, 3)).tolist(), abs=1e-4)
+
+
+def test_unknown_dataset_names_the_choices() -> None:
+    with pytest.raises(UnknownNameError, match="digits, shapes"):
+        load_dataset("imagenet-but-misspelt")
+
+
+def test_registry_entries_load() -> None:
+    for name in DATASETS:
+        assert len(load_dataset(name)) > 0
+
+
+def test_dataset_rejects_inconsistent_tensors() -> None:
+    with pytest.raises(DatasetError):
+        ImageDataset("bad", torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(3, dtype=torch.long), ("a",))
+    with pytest.raises(DatasetError):
+        ImageDataset("bad", torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.long), ("a",))

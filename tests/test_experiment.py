@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core import Callback, RunStore, TrainingError, TrainState, code_version, load_dataset, train_run
+from tests.helpers import quick_config
+
+
+def test_a_run_keeps_config_history_metrics_and_weights(store: RunStore) -> None:
+    config = quick_config("cnn", epochs=2)
+    run = train_run(config, store)
+    assert run.status == "finished" and run.config == config
+    assert [r["epoch"] for r in store.history(run.id)] == [1, 2]
+    assert run.metrics["epochs_completed"] == 2 and 0.5 < run.metrics["val_accuracy"] <= 1
+    assert run.fingerprint == load_dataset("digits").fingerprint()
+    assert run.code_version == code_version() and run.params and run.device == "cpu"
+    matrix = run.metrics["confusion_matrix"]
+    n_val = len(load_dataset("digits").split(0.2, seed=0)[1])
+    assert len(matrix) == 10 and sum(map(sum, matrix)) == n_val  # every validation image counted once
+    state, meta = store.load_weights(run.id)
+    assert meta["input_spec"]["classes"] == list("0123456789") and state
+
+
+def test_bad_settings_leave_no_run_behind(store: RunStore) -> None:
+    with pytest.raises(TrainingError):
+        train_run(quick_config(epochs=0), store)
+    assert store.list_runs() == []
+
+
+def test_a_stopped_run_is_kept_with_the_epochs_it_completed(store: RunStore) -> None:
+    stop = threading.Event()
+
+    class StopInEpochTwo(Callback):
+        def on_batch_end(self, state: TrainState) -> None:
+            if state.epoch == 2:
+                stop.set()
+
+    run = train_run(quick_config(epochs=5), store, [StopInEpochTwo()], stop)
+    assert run.status == "stopped"
+    assert len(store.history(run.id)) == 1 and run.metrics["epochs_completed"] == 1
+    assert store.weights_path(run.id).is_file()
+
+
+def test_a_crash_marks_the_run_failed_with_the_reason(store: RunStore) -> None:
+    class Crash(Callback):
+        def on_epoch_end(self, state: TrainState) -> None:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        train_run(quick_config(epochs=3), store, [Crash()])
+    (run,) = store.list_runs()
+    assert run.status == "failed" and "disk on fire" in (run.error or "")
+    assert len(store.history(run.id)) == 1  # the epoch written before the crash survives

@@ -1,0 +1,122 @@
+"""Each page rendered headlessly through the real entrypoint with AppTest, on a temporary run store."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+from streamlit.testing.v1 import AppTest
+
+from core import RunStore, load_dataset, train_run
+from tests.helpers import quick_config
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def open_page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if name != "home":
+        at.switch_page(f"../pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _digit_photo(index: int = 0) -> tuple[Image.Image, str]:
+    """A validation digit as a phone photo would show it: large, dark ink on white paper."""
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    scan = val.to_pil(index).resize((240, 240), Image.Resampling.BICUBIC)
+    photo = Image.new("RGB", (400, 300), "white")
+    photo.paste(ImageOps.invert(scan).convert("RGB"), (80, 30))
+    return photo, val.classes[int(val.labels[index])]
+
+
+@pytest.fixture
+def trained(lightbox_home: Path):
+    return train_run(quick_config("cnn", epochs=6), RunStore(lightbox_home))
+
+
+def test_home_says_what_lightbox_is() -> None:
+    at = open_page("home")
+    assert at.title[0].value == "Lightbox"
+    assert "neural network" in at.markdown[0].value
+
+
+def test_data_page_shows_samples_balance_and_statistics() -> None:
+    at = open_page("data")
+    assert [m.value for m in at.metric][:2] == ["1,797", "10"]
+    assert len(at.image) == 10  # one row of samples per class
+    assert len(at.get("plotly_chart")) == 2
+    assert len(at.dataframe[0].value) == 1  # one grey channel
+    at.selectbox(key="data_dataset").set_value("shapes").run()
+    assert not at.exception
+    assert [m.value for m in at.metric][:4] == ["2,000", "5", "32 x 32 px", "3 (colour)"]
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_train_page_starts_a_run_and_shows_it(lightbox_home: Path) -> None:
+    at = open_page("train")
+    assert "No runs yet" in at.info[0].value
+    at.slider(key="train_epochs").set_value(2)
+    at.text_input(key="train_name").set_value("page test")
+    at.button[0].click().run()
+    assert not at.exception
+    store = RunStore(lightbox_home)
+    deadline = time.monotonic() + 60
+    while not (store.list_runs() and store.list_runs()[0].status == "finished"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception
+    assert any("Finished" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["page test"] and list(table["status"]) == ["finished"]
+    assert table["val accuracy"][0] > 0.5
+
+
+def test_compare_page_overlays_runs(lightbox_home: Path) -> None:
+    store = RunStore(lightbox_home)
+    train_run(quick_config("simple", epochs=2), store)
+    train_run(quick_config("cnn", epochs=2), store)
+    at = open_page("compare")
+    assert len(at.multiselect[0].value) == 2
+    assert len(at.get("plotly_chart")) == 1
+    assert at.dataframe[0].value.shape[1] == 2  # one column per run
+
+
+def test_compare_and_classify_guide_a_new_user() -> None:
+    for page, text in (("compare", "No finished runs"), ("classify", "No trained models")):
+        at = open_page(page)
+        assert text in at.info[0].value
+
+
+def test_classify_page_predicts_an_uploaded_photo(trained) -> None:
+    at = open_page("classify")
+    photo, label = _digit_photo(0)
+    at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value == label
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_classify_page_predicts_a_webcam_snapshot(trained) -> None:
+    at = open_page("classify")
+    photo, label = _digit_photo(1)
+    at.camera_input(key="classify_camera").set_value(("snap.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value == label
+
+
+def test_classify_page_explains_a_file_that_is_not_an_image(trained) -> None:
+    at = open_page("classify")
+    at.file_uploader(key="classify_upload").set_value(("cat.jpg", b"just some text", "image/jpeg")).run()
+    assert not at.exception
+    assert at.error and "image" in at.error[0].value.lower()

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from torch import nn
+
+from core import (
+    EVENTS,
+    HISTORY_COLUMNS,
+    Callback,
+    InputSpec,
+    StopTraining,
+    TrainConfig,
+    TrainingError,
+    TrainState,
+    UnknownNameError,
+    build_model,
+    evaluate,
+    fit,
+    input_spec_for,
+    load_dataset,
+)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    return load_dataset("digits").split(0.2, seed=0)
+
+
+def _model(train, name: str = "cnn") -> nn.Module:
+    torch.manual_seed(0)
+    return build_model(name, input_spec_for(train))
+
+
+class Recorder(Callback):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def on_fit_start(self, state: TrainState) -> None:
+        self.events.append("fit_start")
+
+    def on_epoch_start(self, state: TrainState) -> None:
+        self.events.append("epoch_start")
+
+    def on_batch_end(self, state: TrainState) -> None:
+        self.events.append("batch_end")
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        self.events.append("epoch_end")
+
+    def on_fit_end(self, state: TrainState) -> None:
+        self.events.append("fit_end")
+
+
+def test_two_epoch_fit_learns_and_records_history(digits_split) -> None:
+    train, val = digits_split
+    model = _model(train)
+    loss_before, _ = evaluate(model, val)
+    rec = Recorder()
+    result = fit(model, train, val, TrainConfig(epochs=2, batch_size=128), [rec])
+    assert not result.stopped and len(result.history) == 2
+    assert set(HISTORY_COLUMNS) <= set(result.history.rows[0])
+    assert result.history.last["val_loss"] < loss_before
+    assert result.history.last["val_accuracy"] > 0.5
+    batches = -(-len(train) // 128)
+    assert rec.events == ["fit_start"] + (["epoch_start"] + ["batch_end"] * batches + ["epoch_end"]) * 2 + ["fit_end"]
+    assert set(rec.events) == set(EVENTS)
+
+
+def test_default_settings_reach_95_percent_on_digits(digits_split) -> None:
+    train, val = digits_split
+    result = fit(_model(train), train, val, TrainConfig())
+    assert result.history.last["val_accuracy"] >= 0.95
+
+
+def test_stop_event_ends_training_within_one_batch(digits_split) -> None:
+    train, val = digits_split
+    stop = threading.Event()
+
+    class StopAfterThree(Callback):
+        def on_batch_end(self, state: TrainState) -> None:
+            if state.images_seen >= 3 * 32:
+                stop.set()
+
+    rec = Recorder()
+    result = fit(_model(train), train, val, TrainConfig(epochs=5, batch_size=32), [StopAfterThree(), rec], stop)
+    assert result.stopped
+    assert rec.events.count("batch_end") == 3
+    assert rec.events[-1] == "fit_end" and len(result.history) == 0
+
+
+def test_a_callback_can_stop_training(digits_split) -> None:
+    train, val = digits_split
+
+    class StopAtEpochTwo(Callback):
+        def on_epoch_end(self, state: TrainState) -> None:
+            if state.epoch == 2:
+                raise StopTraining()
+
+    result = fit(_model(train), train, val, TrainConfig(epochs=6), [StopAtEpochTwo()])
+    assert result.stopped and len(result.history) == 2
+
+
+def test_diverging_loss_is_a_clear_error(digits_split) -> None:
+    train, val = digits_split
+
+    class Exploding(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.w * torch.full((len(x), 10), float("nan"))
+
+    with pytest.raises(TrainingError, match="lower the learning rate"):
+        fit(Exploding(), train, val, TrainConfig(epochs=1))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "learning rate"), ({"batch_size": 0}, "batch size")],
+)
+def test_impossible_settings_are_refused(digits_split, settings: dict, message: str) -> None:
+    train, val = digits_split
+    with pytest.raises(TrainingError, match=message):
+        fit(_model(train), train, val, TrainConfig(**settings))
+
+
+def test_unknown_optimizer_and_device(digits_split) -> None:
+    train, val = digits_split
+    with pytest.raises(UnknownNameError, match="sgd, adam, adamw"):
+        fit(_model(train), train, val, TrainConfig(optimizer="rmsprop"))
+    with pytest.raises(UnknownNameError):
+        fit(_model(train), train, val, TrainConfig(device="tpu"))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_every_optimizer_trains(digits_split, optimizer: str) -> None:
+    train, val = digits_split
+    lr = 0.05 if optimizer == "sgd" else 3e-3
+    result = fit(_model(train, "simple"), train, val, TrainConfig(epochs=2, optimizer=optimizer, lr=lr))
+    assert result.history.last["val_accuracy"] > 0.5
+
+
+def test_input_spec_describes_the_training_images(digits_split) -> None:
+    train, _ = digits_split
+    spec = input_spec_for(train)
+    assert (spec.channels, spec.height, spec.width) == (1, 8, 8)
+    assert spec.classes == tuple("0123456789") and spec.dark_background
+    assert InputSpec.from_dict(spec.to_dict()) == spec
