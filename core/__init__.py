@@ -22,7 +22,7 @@ from core.errors import (
     WeightsError,
 )
 from core.experiment import input_spec_for, train_run
-from core.inference import Prediction, Predictor, prepare_image
+from core.inference import Prediction, Predictor, model_view, prepare_image
 from core.jobs import JobManager, JobSnapshot
 from core.metrics import accuracy, confusion_matrix, per_class_report
 from core.models.registry import MODELS, InputSpec, ModelSpec, build_model, count_parameters
@@ -79,6 +79,7 @@ __all__ = [
     "infer",
     "input_spec_for",
     "load_dataset",
+    "model_view",
     "per_class_report",
     "prepare_image",
     "select_device",

@@ -56,6 +56,12 @@ def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, C, H, W)
 
 
+def model_view(image: Image.Image, spec: InputSpec) -> Image.Image:
+    """Return the image as a model of `spec` receives it (size, channels, framing), for display."""
+    x = prepare_image(image, spec)[0].mul(255).round().byte().permute(1, 2, 0).numpy()  # (H, W, C)
+    return Image.fromarray(x[:, :, 0] if spec.channels == 1 else x)
+
+
 class Predictor:
     """A model in eval mode with the input form it expects; build once, predict many times."""
 

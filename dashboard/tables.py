@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import streamlit as st
 
 from core import RunInfo
 
@@ -38,3 +39,43 @@ def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+_FORMATS = {
+    "val accuracy": "{:.2%}",
+    "best val accuracy": "{:.2%}",
+    "val loss": "{:.4f}",
+    "epochs": "{:.0f}",
+    "train time (s)": "{:.1f}",
+    "images/s": "{:,.0f}",
+    "parameters": "{:,.0f}",
+    "learning rate": "{:g}",
+    "batch size": "{:.0f}",
+    "seed": "{:.0f}",
+}
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the table as readable text: percentages, thousands separators, short dates."""
+    out = frame.copy().astype(object)
+    for column, fmt in _FORMATS.items():
+        if column in out:
+            out[column] = [fmt.format(v) if pd.notna(v) else "-" for v in frame[column]]
+    if "created" in out:
+        out["created"] = [t.strftime("%d %b %Y %H:%M") for t in frame["created"]]
+    return out.fillna("-").astype(str)
+
+
+def runs_column_config() -> dict[str, object]:
+    """Column formats for runs_frame() in st.dataframe, keeping the numbers sortable."""
+    number = st.column_config.NumberColumn
+    return {
+        "val accuracy": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+        "best val accuracy": number(format="percent"),
+        "val loss": number(format="%.4f"),
+        "train time (s)": number(format="%.1f"),
+        "images/s": number(format="localized"),
+        "parameters": number(format="localized"),
+        "learning rate": number(format="%g"),
+        "created": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+    }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
-from PIL import Image
 
-from core import decode_image, prepare_image
+from core import decode_image, model_view
 from dashboard.charts import topk_figure
+from dashboard.images import enlarge
 from dashboard.nav import link
 from dashboard.resources import get_predictor, get_store
 from dashboard.widgets import explain, run_label, user_errors
@@ -58,16 +58,13 @@ with user_errors():
 left, right = st.columns([1, 2])
 with left:
     st.image(image, caption=source.name, width="stretch")
-    seen = prepare_image(image, predictor.spec)[0].permute(1, 2, 0).mul(255).byte().numpy()  # (H, W, C)
     spec = predictor.spec
-    scale = max(1, 128 // max(spec.width, spec.height))
-    small = Image.fromarray(seen[:, :, 0] if spec.channels == 1 else seen)
     st.image(
-        small.resize((spec.width * scale, spec.height * scale), Image.Resampling.NEAREST),
-        caption=f"What the model sees: {spec.width}x{spec.height}",
+        enlarge(model_view(image, spec), max(1, 128 // max(spec.width, spec.height))),
+        caption=f"What the model sees: {spec.width}x{spec.height} pixels",
     )
 with right:
     best = predictions[0]
-    st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off")
+    st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
     st.plotly_chart(topk_figure(predictions), key="classify_bars")
     st.caption(f"Inference took {predictor.last_latency_ms:.1f} ms on the CPU.")

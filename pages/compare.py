@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.charts import curves_figure
 from dashboard.nav import link
 from dashboard.resources import get_store
-from dashboard.tables import runs_frame
+from dashboard.tables import display_frame, runs_frame
 from dashboard.widgets import explain, run_label, user_errors
 
 st.title("Compare")
@@ -44,7 +44,8 @@ labels = {r.id: f"{r.name} ({r.id[-4:]})" for r in selected}
 histories = {labels[r.id]: store.history(r.id) for r in selected}
 st.plotly_chart(curves_figure(histories, height=420), key="compare_curves")
 
-frame = runs_frame(selected).drop(columns=["status"])
-st.dataframe(frame.set_index("name").T.astype(str), column_config=None)
+table = display_frame(runs_frame(selected).drop(columns=["status"]))
+table.index = [labels[r.id] for r in selected]
+st.dataframe(table.drop(columns=["name"]).T)
 best = max(selected, key=lambda r: r.metrics.get("val_accuracy", 0.0))
 st.caption(f"Highest final validation accuracy: **{best.name}** ({best.metrics.get('val_accuracy', 0):.2%}).")

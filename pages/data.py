@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from core import load_dataset
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
+from dashboard.images import contact_strip
 from dashboard.widgets import dataset_ui, explain, user_errors
 
 st.title("Data")
@@ -34,15 +34,14 @@ per_class = st.slider("Examples per class", 4, 16, 8, key="data_per_class")
 if st.button("Show other examples", icon=":material/shuffle:"):
     st.session_state["data_shuffle"] = st.session_state.get("data_shuffle", 0) + 1
 rng = np.random.default_rng(st.session_state.get("data_shuffle", 0))
-scale = max(1, 72 // max(height, width))
+scale = max(1, 64 // max(height, width))
 labels = dataset.labels.numpy()
 for c, name in enumerate(dataset.classes[:20]):
     idx = np.flatnonzero(labels == c)
     picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
-    images = [dataset.to_pil(int(i)).resize((width * scale, height * scale), Image.Resampling.NEAREST) for i in picks]
     st.markdown(f"**{name}** · {len(idx):,} images")
-    if images:
-        st.image(images, width=width * scale)
+    if len(picks):
+        st.image(contact_strip([dataset.to_pil(int(i)) for i in picks], scale))
 if len(dataset.classes) > 20:
     st.caption(f"Showing 20 of {len(dataset.classes)} classes.")
 

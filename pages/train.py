@@ -8,7 +8,7 @@ import streamlit as st
 from core import JobSnapshot, RunConfig
 from dashboard.charts import curves_figure
 from dashboard.resources import get_jobs, get_store
-from dashboard.tables import runs_frame
+from dashboard.tables import runs_column_config, runs_frame
 from dashboard.widgets import dataset_ui, explain, model_ui, train_settings_ui, user_errors
 
 st.title("Train")
@@ -95,14 +95,7 @@ runs = store.list_runs()
 if not runs:
     st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")
     st.stop()
-st.dataframe(
-    runs_frame(runs),
-    hide_index=True,
-    column_config={
-        "val accuracy": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-        "created": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
-    },
-)
+st.dataframe(runs_frame(runs), hide_index=True, column_config=runs_column_config())
 failed = [r for r in runs if r.status == "failed" and r.error]
 if failed:
     with st.expander(f"Why {len(failed)} run(s) failed"):

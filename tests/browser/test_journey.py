@@ -1,0 +1,91 @@
+"""A person's journey through the dashboard in a real Chromium: every page, a training run, a prediction."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from core import load_dataset
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page, path: str, heading: str, ready: str | None = None) -> None:
+    page.goto(f"{page.base_url}/{path}")
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.get_by_role("heading", name=heading).first.wait_for()
+    if ready:
+        page.get_by_text(ready).first.wait_for()
+    _settle(page)
+
+
+def _settle(page) -> None:
+    """Wait until the script run ends (Streamlit's 'running' indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+
+
+def _assert_no_error(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.content()
+
+
+def test_every_page_renders_without_error(page) -> None:
+    pages = (
+        ("", "Lightbox", "Start with"),
+        ("data", "Data", "Pixel statistics"),
+        ("train", "Train", "Start training"),
+        ("compare", "Compare", None),
+        ("classify", "Classify", None),
+    )
+    for path, heading, ready in pages:
+        _open(page, path, heading, ready)
+        _assert_no_error(page)
+        screenshot(page, path or "home")
+
+
+def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
+    _open(page, "train", "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Finished: run").wait_for(timeout=120_000)
+    page.get_by_text("Runs", exact=True).wait_for()
+    _assert_no_error(page)
+    screenshot(page, "train-finished")
+
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    scan = val.to_pil(3).resize((240, 240), Image.Resampling.BICUBIC)
+    photo = Image.new("RGB", (400, 300), "white")
+    photo.paste(ImageOps.invert(scan).convert("RGB"), (80, 30))
+    path = tmp_path / "digit.png"
+    photo.save(path)
+
+    _open(page, "classify", "Classify")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("What the model sees").wait_for(timeout=60_000)
+    metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert metric.strip() == val.classes[int(val.labels[3])]
+    _assert_no_error(page)
+    screenshot(page, "classify")
+
+    _open(page, "compare", "Compare")
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    screenshot(page, "compare")
+
+
+def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: Path) -> None:
+    _open(page, "train", "Train")
+    if page.get_by_text("No runs yet").count():
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text("Finished: run").wait_for(timeout=120_000)
+    fake = tmp_path / "holiday.jpg"
+    fake.write_bytes(io.BytesIO(b"not a photo at all").getvalue())
+    _open(page, "classify", "Classify")
+    page.locator('input[type="file"]').set_input_files(str(fake))
+    page.locator('[data-testid="stAlertContentError"]').wait_for()
+    assert "image" in page.locator('[data-testid="stAlertContentError"]').inner_text().lower()
+    _assert_no_error(page)
