@@ -120,3 +120,24 @@ def test_classify_page_explains_a_file_that_is_not_an_image(trained) -> None:
     at.file_uploader(key="classify_upload").set_value(("cat.jpg", b"just some text", "image/jpeg")).run()
     assert not at.exception
     assert at.error and "image" in at.error[0].value.lower()
+
+
+def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Path) -> None:
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("resnet18")
+    at.slider(key="train_epochs").set_value(50)
+    at.button[0].click().run()
+    at.switch_page("../pages/data.py").run()
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception
+    assert "Current run" in [s.value for s in at.subheader]
+    (stop,) = [b for b in at.button if b.label == "Stop"]
+    stop.click().run()
+    store = RunStore(lightbox_home)
+    deadline = time.monotonic() + 60
+    while not (store.list_runs() and store.list_runs()[0].status == "stopped"):
+        assert time.monotonic() < deadline, "the job did not stop"
+        time.sleep(0.1)
+    at.run()
+    assert any("Stopped" in w.value for w in at.warning)
+    assert store.list_runs()[0].metrics["epochs_completed"] < 50

@@ -84,9 +84,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    missing = None
+    try:
+        from playwright import sync_api as playwright
+    except ImportError:
+        missing = "playwright is not installed (pip install -r requirements-dev.txt)"
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        missing = "Debian's chromium is not installed (apt-get install chromium)"
+    if missing:
+        if os.environ.get("CI"):  # CI installs both: a missing browser there is a failure, not a skip
+            pytest.fail(missing)
+        pytest.skip(missing)
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield b

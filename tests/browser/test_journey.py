@@ -89,3 +89,20 @@ def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: P
     page.locator('[data-testid="stAlertContentError"]').wait_for()
     assert "image" in page.locator('[data-testid="stAlertContentError"]').inner_text().lower()
     _assert_no_error(page)
+
+
+def test_curves_grow_live_and_stop_ends_the_run(page) -> None:
+    _open(page, "train", "Train", "Start training")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+    page.get_by_role("option", name="ResNet-18").click()
+    _settle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Epoch 2 of 10").wait_for(timeout=120_000)
+    markers = '[data-testid="stPlotlyChart"] .scatterlayer .points path'
+    page.locator(markers).first.wait_for()
+    before = page.locator(markers).count()
+    page.wait_for_function(f"document.querySelectorAll('{markers}').length > {before}", timeout=120_000)
+    screenshot(page, "train-live")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped: run").wait_for(timeout=60_000)
+    _assert_no_error(page)
