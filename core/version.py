@@ -7,29 +7,23 @@ import subprocess
 from pathlib import Path
 
 __version__ = "0.1.0"
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    """Return the output of a git command in the source tree, or None when git or the checkout is absent."""
+    try:
+        out = subprocess.run(["git", "-C", str(_ROOT), *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """Return the package version plus the git commit when the code runs from a checkout."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+    commit = _git("rev-parse", "--short=10", "HEAD")
+    if not commit:
         return __version__
-    if out.returncode != 0 or not out.stdout.strip():
-        return __version__
-    return f"{__version__}+{out.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return f"{__version__}+{commit}{'.dirty' if dirty else ''}"

@@ -21,11 +21,10 @@ explain(
 
 with user_errors():
     store = get_store()
-    runs = [
-        r
-        for r in store.list_runs()
-        if r.status in ("finished", "stopped", "interrupted") and store.weights_path(r.id).is_file()
-    ]
+    ended = [r for r in store.list_runs() if r.status in ("finished", "stopped", "interrupted")]
+runs = [r for r in ended if store.weights_path(r.id).is_file()]
+if len(runs) < len(ended):
+    st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
 if not runs:
     st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
     link("train", "Go to Train")

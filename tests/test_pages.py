@@ -141,3 +141,10 @@ def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Pat
     at.run()
     assert any("Stopped" in w.value for w in at.warning)
     assert store.list_runs()[0].metrics["epochs_completed"] < 50
+
+
+def test_classify_page_skips_a_run_whose_weights_are_missing(trained, lightbox_home: Path) -> None:
+    RunStore(lightbox_home).weights_path(trained.id).unlink()
+    at = open_page("classify")
+    assert "No trained models" in at.info[0].value
+    assert "no saved weights" in at.caption[0].value
