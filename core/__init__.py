@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from core.callbacks import EVENTS, HISTORY_COLUMNS, Callback, History, StopTraining, TrainState
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from core.data.base import ImageDataset
+from core.data.augment import AUGMENTATIONS, augment_batch, augment_preview
+from core.data.base import ImageDataset, tensor_to_pil
 from core.data.images import decode_image
 from core.data.registry import DATASETS, DatasetSpec, load_dataset
 from core.devices import DEVICES, available_devices, select_device
@@ -21,22 +22,25 @@ from core.errors import (
     UnknownNameError,
     WeightsError,
 )
-from core.experiment import input_spec_for, train_run
+from core.experiment import PreparedRun, batches_per_epoch, find_lr_for, input_spec_for, prepare_run, train_run
 from core.inference import Prediction, Predictor, model_view, prepare_image
 from core.jobs import JobManager, JobSnapshot
+from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import accuracy, confusion_matrix, per_class_report
 from core.models.registry import MODELS, InputSpec, ModelSpec, build_model, count_parameters
 from core.runs import STATUSES, RunInfo, RunStore, default_home
-from core.training import OPTIMIZERS, FitResult, evaluate, fit, infer
+from core.training import OPTIMIZERS, SCHEDULES, FitResult, evaluate, fit, infer, schedule_curve
 from core.version import __version__, code_version
 
 __all__ = [
+    "AUGMENTATIONS",
     "DATASETS",
     "DEVICES",
     "EVENTS",
     "HISTORY_COLUMNS",
     "MODELS",
     "OPTIMIZERS",
+    "SCHEDULES",
     "STATUSES",
     "Callback",
     "DataConfig",
@@ -49,11 +53,13 @@ __all__ = [
     "InputSpec",
     "JobManager",
     "JobSnapshot",
+    "LRFinderResult",
     "LightboxError",
     "ModelConfig",
     "ModelSpec",
     "Prediction",
     "Predictor",
+    "PreparedRun",
     "RunConfig",
     "RunInfo",
     "RunNotFoundError",
@@ -67,7 +73,10 @@ __all__ = [
     "WeightsError",
     "__version__",
     "accuracy",
+    "augment_batch",
+    "augment_preview",
     "available_devices",
+    "batches_per_epoch",
     "build_model",
     "code_version",
     "confusion_matrix",
@@ -75,6 +84,8 @@ __all__ = [
     "decode_image",
     "default_home",
     "evaluate",
+    "find_lr",
+    "find_lr_for",
     "fit",
     "infer",
     "input_spec_for",
@@ -82,6 +93,9 @@ __all__ = [
     "model_view",
     "per_class_report",
     "prepare_image",
+    "prepare_run",
+    "schedule_curve",
     "select_device",
+    "tensor_to_pil",
     "train_run",
 ]

@@ -1,4 +1,4 @@
-"""The command line: python -m core {train,runs,datasets,models,classify}."""
+"""The command line: python -m core {train,lr-find,runs,datasets,models,classify}."""
 
 from __future__ import annotations
 
@@ -9,25 +9,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from core.data.augment import AUGMENTATIONS
 from core.data.images import decode_image
 from core.data.registry import DATASETS
 from core.devices import DEVICES
 from core.errors import LightboxError
-from core.experiment import train_run
+from core.experiment import find_lr_for, train_run
 from core.inference import Predictor
 from core.models.registry import MODELS, InputSpec, build_model, count_parameters
-from core.progress import FitProgress
+from core.progress import FitProgress, ProgressBar
 from core.runs import RunStore
-from core.training import OPTIMIZERS
+from core.training import OPTIMIZERS, SCHEDULES
 
 _DEFAULTS = TrainConfig()
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core", description="Lightbox: train and use image classifiers.")
-    p.add_argument("--home", help="folder that keeps runs (default: $LIGHTBOX_HOME or ~/.lightbox)")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a model and keep the run")
+def _settings_parser() -> argparse.ArgumentParser:
+    """Options shared by `train` and `lr-find`: data, model and training settings."""
+    t = argparse.ArgumentParser(add_help=False)
     t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
     t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
     t.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
@@ -35,12 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
     t.add_argument("--optimizer", default=_DEFAULTS.optimizer, help=f"one of: {', '.join(OPTIMIZERS)}")
     t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
+    t.add_argument("--schedule", default=_DEFAULTS.schedule, help=f"one of: {', '.join(SCHEDULES)}")
+    t.add_argument("--augment", default=_DEFAULTS.augment, help=f"one of: {', '.join(AUGMENTATIONS)}")
     t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
     t.add_argument("--val-fraction", type=float, default=DataConfig().val_fraction)
     t.add_argument("--image-size", type=int, help="pixels per side (generated and imported datasets)")
     t.add_argument("--samples", type=int, help="number of images (generated datasets)")
     t.add_argument("--name", default="", help="a name for the run")
+    return t
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m core", description="Lightbox: train and use image classifiers.")
+    p.add_argument("--home", help="folder that keeps runs (default: $LIGHTBOX_HOME or ~/.lightbox)")
+    sub = p.add_subparsers(dest="command", required=True)
+    settings = _settings_parser()
+    sub.add_parser("train", help="train a model and keep the run", parents=[settings])
+    sub.add_parser("lr-find", help="sweep learning rates and suggest one", parents=[settings])
     sub.add_parser("runs", help="list the kept runs")
     sub.add_parser("datasets", help="list the datasets")
     sub.add_parser("models", help="list the models")
@@ -51,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _train(args: argparse.Namespace, store: RunStore) -> int:
-    config = RunConfig(
+def _config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
         data=DataConfig(
             name=args.dataset, val_fraction=args.val_fraction, image_size=args.image_size, samples=args.samples
         ),
@@ -65,10 +76,15 @@ def _train(args: argparse.Namespace, store: RunStore) -> int:
             weight_decay=args.weight_decay,
             seed=args.seed,
             device=args.device,
+            schedule=args.schedule,
+            augment=args.augment,
         ),
         name=args.name,
     )
-    run = train_run(config, store, [FitProgress()])
+
+
+def _train(args: argparse.Namespace, store: RunStore) -> int:
+    run = train_run(_config(args), store, [FitProgress()])
     for key, value in run.metrics.items():
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")
@@ -77,6 +93,15 @@ def _train(args: argparse.Namespace, store: RunStore) -> int:
     print(f"params: {run.params}")
     print(f"status: {run.status}")
     print(f"run_id: {run.id}")
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    bar = ProgressBar(100, "lr-find")
+    result = find_lr_for(_config(args), progress=lambda done, total: bar.update(done * 100 // max(total, 1)))
+    bar.close()
+    print(f"suggested_lr: {result.suggestion:.3g}" if result.suggestion else "suggested_lr: none")
+    print(result.explanation)
     return 0
 
 
@@ -130,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _datasets()
         if args.command == "models":
             return _models()
+        if args.command == "lr-find":
+            return _lr_find(args)
         store = RunStore(args.home)
         if args.command == "train":
             return _train(args, store)

@@ -58,6 +58,8 @@ class TrainConfig:
     momentum: float = 0.9  # SGD only
     seed: int = 0
     device: str = "auto"
+    schedule: str = "constant"  # learning rate over the run: "constant" or "onecycle"
+    augment: str = "none"  # training-batch augmentation preset: "none", "light" or "strong"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,6 +15,7 @@ from core.config import RunConfig
 from core.data.base import ImageDataset
 from core.data.registry import load_dataset
 from core.devices import select_device
+from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
 from core.models.registry import Classifier, InputSpec, build_model, count_parameters
 from core.runs import RunInfo, RunStore
@@ -33,6 +36,40 @@ def input_spec_for(train: ImageDataset) -> InputSpec:
         std=tuple(std),
         dark_background=train.dark_background,
     )
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A config turned into data and a freshly initialised model, ready for fit() or the LR finder."""
+
+    train: ImageDataset
+    val: ImageDataset
+    spec: InputSpec
+    model: Classifier
+    fingerprint: str
+
+
+def prepare_run(config: RunConfig) -> PreparedRun:
+    """Check the settings, load and split the data, and build the seeded model, before anything is recorded."""
+    check_config(config.train)
+    select_device(config.train.device)
+    dataset = load_dataset(config.data)
+    train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
+    spec = input_spec_for(train)
+    torch.manual_seed(config.train.seed)
+    return PreparedRun(train, val, spec, build_model(config.model, spec), dataset.fingerprint())
+
+
+def find_lr_for(config: RunConfig, progress: Callable[[int, int], None] | None = None) -> LRFinderResult:
+    """Run the learning-rate finder on the model and data a config describes."""
+    prepared = prepare_run(config)
+    return find_lr(prepared.model, prepared.train, config.train, progress=progress)
+
+
+def batches_per_epoch(config: RunConfig) -> int:
+    """Return how many training batches one epoch of this config has."""
+    train, _ = load_dataset(config.data).split(config.data.val_fraction, config.data.split_seed)
+    return math.ceil(len(train) / max(config.train.batch_size, 1))
 
 
 class StoreCallback(Callback):
@@ -72,20 +109,15 @@ def train_run(
     Settings and data are checked before the run is recorded, so a bad request leaves no run behind;
     once recorded, a run ends as finished, stopped or failed, never silently lost.
     """
-    check_config(config.train)
-    device = select_device(config.train.device)
-    dataset = load_dataset(config.data)
-    train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
-    spec = input_spec_for(train)
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model, spec)
+    prepared = prepare_run(config)
+    model, train, val, spec = prepared.model, prepared.train, prepared.val, prepared.spec
     run = store.create_run(
         config,
         input_spec=spec.to_dict(),
         params=count_parameters(model),
-        fingerprint=dataset.fingerprint(),
+        fingerprint=prepared.fingerprint,
         code_version=code_version(),
-        device=str(device),
+        device=str(select_device(config.train.device)),
     )
     if on_created is not None:
         on_created(run)

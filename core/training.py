@@ -14,6 +14,7 @@ from torch import nn
 
 from core.callbacks import Callback, History, StopTraining, TrainState, fire
 from core.config import TrainConfig
+from core.data.augment import AUGMENTATIONS, augment_batch
 from core.data.base import ImageDataset
 from core.devices import select_device
 from core.errors import TrainingError, UnknownNameError
@@ -24,6 +25,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
 }
+SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 EVAL_BATCH = 512
 
 
@@ -41,6 +43,10 @@ def check_config(cfg: TrainConfig) -> None:
     """Raise TrainingError for settings that cannot train."""
     if cfg.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", cfg.optimizer, list(OPTIMIZERS))
+    if cfg.schedule not in SCHEDULES:
+        raise UnknownNameError("learning-rate schedule", cfg.schedule, SCHEDULES)
+    if cfg.augment not in AUGMENTATIONS:
+        raise UnknownNameError("augmentation", cfg.augment, AUGMENTATIONS)
     problems = []
     if not 1 <= cfg.epochs <= 10_000:
         problems.append(f"epochs must be 1 to 10,000 (got {cfg.epochs})")
@@ -60,6 +66,38 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, batches_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Return the per-batch learning-rate schedule named in cfg, or None for a constant rate."""
+    if cfg.schedule == "constant":
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=cfg.lr,
+        total_steps=cfg.epochs * batches_per_epoch,
+        cycle_momentum=cfg.optimizer != "sgd" or cfg.momentum > 0,  # keep plain SGD plain
+    )
+
+
+def schedule_curve(cfg: TrainConfig, batches_per_epoch: int) -> list[float]:
+    """Return the learning rate of every training step of cfg, without training."""
+    check_config(cfg)
+    if batches_per_epoch < 1:
+        raise TrainingError(f"An epoch needs at least one batch (got {batches_per_epoch}).")
+    total = cfg.epochs * batches_per_epoch
+    optimizer = make_optimizer(nn.Linear(1, 1), cfg)
+    scheduler = make_scheduler(optimizer, cfg, batches_per_epoch)
+    if scheduler is None:
+        return [cfg.lr] * total
+    lrs = []
+    for _ in range(total):
+        lrs.append(float(optimizer.param_groups[0]["lr"]))
+        optimizer.step()  # no gradients, so nothing moves; the scheduler expects a step before its own
+        scheduler.step()
+    return lrs
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -94,8 +132,15 @@ def train_one_epoch(
     callbacks: Sequence[Callback],
     stop: threading.Event | None,
     generator: torch.Generator,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    flip: bool = True,
 ) -> tuple[float, float]:
-    """Run one shuffled pass over (images, labels) already on the device; return (loss, accuracy)."""
+    """Run one shuffled pass over (images, labels) already on the device; return (loss, accuracy).
+
+    Each batch is augmented with the preset cfg.augment (mirrored only when `flip`); `scheduler`, if
+    given, steps after every batch.
+    """
     images, labels = data
     model.train()
     order = torch.randperm(len(images), generator=generator).to(images.device)
@@ -103,12 +148,14 @@ def train_one_epoch(
     correct = torch.zeros((), device=images.device, dtype=torch.long)
     for state.batch, start in enumerate(range(0, len(images), cfg.batch_size), start=1):
         idx = order[start : start + cfg.batch_size]
-        x, y = to_float(images[idx]), labels[idx]  # (B, C, H, W), (B,)
+        x, y = to_float(augment_batch(images[idx], cfg.augment, generator, flip)), labels[idx]  # (B, C, H, W), (B,)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         loss_sum += loss.detach() * len(y)
         correct += (logits.detach().argmax(dim=1) == y).sum()
         state.images_seen += len(y)
@@ -137,13 +184,17 @@ def fit(
     gen = torch.Generator().manual_seed(cfg.seed)
     data = (train.images.to(device), train.labels.to(device))
     state = TrainState(model=model, epochs=cfg.epochs, batches=math.ceil(len(train) / cfg.batch_size))
+    scheduler = make_scheduler(optimizer, cfg, state.batches)
+    flip = not train.dark_background  # a mirrored digit is a different symbol, so never flip ink-on-dark scans
     started = time.perf_counter()
     fire(callbacks, "fit_start", state)
     try:
         for state.epoch in range(1, cfg.epochs + 1):
             fire(callbacks, "epoch_start", state)
             t0 = time.perf_counter()
-            train_loss, train_acc = train_one_epoch(model, data, optimizer, cfg, state, callbacks, stop, gen)
+            train_loss, train_acc = train_one_epoch(
+                model, data, optimizer, cfg, state, callbacks, stop, gen, scheduler=scheduler, flip=flip
+            )
             train_seconds = time.perf_counter() - t0
             val_loss, val_acc = evaluate(model, val)
             state.history.append(

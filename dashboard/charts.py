@@ -101,3 +101,40 @@ def pixel_histogram_figure(values: Mapping[str, Sequence[int]]) -> go.Figure:
         )
     fig.update_layout(barmode="overlay", xaxis_title="pixel value", yaxis_title="pixels", bargap=0)
     return _layout(fig, 280)
+
+
+def lr_finder_figure(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None) -> go.Figure:
+    """Smoothed loss against learning rate on a log axis, with the suggested rate marked."""
+    fig = go.Figure(
+        go.Scatter(
+            x=list(lrs),
+            y=list(losses),
+            mode="lines",
+            line={"color": PALETTE[0]},
+            hovertemplate="rate %{x:.2g}: loss %{y:.3f}<extra></extra>",
+        )
+    )
+    if suggestion is not None:
+        fig.add_vline(
+            x=suggestion, line_dash="dot", line_color=PALETTE[1], annotation_text=f"suggested {suggestion:.1g}"
+        )
+    fig.update_layout(
+        xaxis={"type": "log", "title": "learning rate"}, yaxis_title="loss (smoothed)", hovermode="closest"
+    )
+    return _layout(fig, 300)
+
+
+def schedule_figure(lrs: Sequence[float], batches_per_epoch: int) -> go.Figure:
+    """The learning rate at every step of training, with epochs on the x axis."""
+    epochs = [i / max(batches_per_epoch, 1) for i in range(len(lrs))]
+    fig = go.Figure(
+        go.Scatter(
+            x=epochs,
+            y=list(lrs),
+            mode="lines",
+            line={"color": PALETTE[0]},
+            hovertemplate="epoch %{x:.1f}: rate %{y:.2g}<extra></extra>",
+        )
+    )
+    fig.update_layout(xaxis_title="epoch", yaxis={"title": "learning rate", "tickformat": ".1e"}, hovermode="closest")
+    return _layout(fig, 220)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +10,11 @@ from contextlib import contextmanager
 import streamlit as st
 
 from core import (
+    AUGMENTATIONS,
     DATASETS,
     MODELS,
     OPTIMIZERS,
+    SCHEDULES,
     DataConfig,
     LightboxError,
     ModelConfig,
@@ -20,7 +23,12 @@ from core import (
     available_devices,
 )
 
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+
+
+def nearest_rate(lr: float) -> float:
+    """Return the learning-rate choice closest to lr on a log scale."""
+    return min(LEARNING_RATES, key=lambda choice: abs(math.log(choice / lr)))
 
 
 @contextmanager
@@ -112,13 +120,37 @@ def train_settings_ui(key: str) -> TrainConfig:
         help="The rule that turns gradients into weight updates.",
     )
     c5, c6 = st.columns(2)
-    seed = int(
-        c5.number_input("Seed", 0, 2**31 - 1, d.seed, key=f"{key}_seed", help="Same seed, same settings: the same run.")
+    schedule = c5.selectbox(
+        "Learning-rate schedule",
+        SCHEDULES,
+        key=f"{key}_schedule",
+        format_func=lambda n: {"constant": "Constant", "onecycle": "One-cycle"}.get(n, n),
+        help="One-cycle warms the rate up to the chosen value, then anneals it to almost zero.",
     )
-    device = c6.selectbox(
+    augment = c6.selectbox(
+        "Augmentation",
+        AUGMENTATIONS,
+        key=f"{key}_augment",
+        format_func=str.capitalize,
+        help="Random flips, crops, turns and colour changes of training images: more variety, less memorising.",
+    )
+    c7, c8 = st.columns(2)
+    seed = int(
+        c7.number_input("Seed", 0, 2**31 - 1, d.seed, key=f"{key}_seed", help="Same seed, same settings: the same run.")
+    )
+    device = c8.selectbox(
         "Device", ["auto", *available_devices()], key=f"{key}_device", help="auto picks a GPU when there is one."
     )
-    return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, optimizer=optimizer, seed=seed, device=device)
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=batch,
+        lr=lr,
+        optimizer=optimizer,
+        seed=seed,
+        device=device,
+        schedule=schedule,
+        augment=augment,
+    )
 
 
 def run_label(run: RunInfo) -> str:

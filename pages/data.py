@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import load_dataset
+from core import augment_preview, load_dataset, tensor_to_pil
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.widgets import dataset_ui, explain, user_errors
@@ -44,6 +44,19 @@ for c, name in enumerate(dataset.classes[:20]):
         st.image(contact_strip([dataset.to_pil(int(i)) for i in picks], scale))
 if len(dataset.classes) > 20:
     st.caption(f"Showing 20 of {len(dataset.classes)} classes.")
+
+st.subheader("Augmentation preview")
+st.caption(
+    "Augmentation shows the network slightly changed copies of each training image (moved, zoomed, turned, "
+    "recoloured), so it learns the object rather than the exact pixels. Mirroring is off for digits."
+)
+c1, c2 = st.columns([1, 3])
+preset = c1.segmented_control("Preset", ["light", "strong"], default="light", key="data_augment") or "light"
+index = int(rng.integers(len(dataset)))
+flip = not dataset.dark_background
+versions = augment_preview(dataset.images[index], preset, n=7, seed=index, flip=flip)  # (7, C, H, W)
+strip = [dataset.to_pil(index)] + [tensor_to_pil(v) for v in versions]
+c2.image(contact_strip(strip, scale), caption=f"Original ({dataset.classes[int(labels[index])]}), then 7 augmented")
 
 left, right = st.columns(2)
 with left:

@@ -9,6 +9,7 @@ from core import JobSnapshot, RunConfig
 from dashboard.charts import curves_figure
 from dashboard.resources import get_jobs, get_store
 from dashboard.tables import runs_column_config, runs_frame
+from dashboard.training_tools import lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, explain, model_ui, train_settings_ui, user_errors
 
 st.title("Train")
@@ -30,8 +31,10 @@ with st.container(border=True):
         name = st.text_input("Run name (optional)", key="train_name", max_chars=80)
     with right:
         train_config = train_settings_ui("train")
+    config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
+    schedule_preview_ui(config)
+    lr_finder_ui(config, lr_key="train_lr")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
         st.session_state["train_job"] = jobs.start(config)
 
 

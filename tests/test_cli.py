@@ -92,3 +92,19 @@ def test_classify_a_file_that_is_not_an_image(capsys: pytest.CaptureFixture[str]
     assert "image" in capsys.readouterr().err.lower()
     Image.new("RGB", (4, 4)).save(tmp_path / "ok.png")
     assert main(["classify", str(tmp_path / "ok.png"), "--model", run_id]) == 0
+
+
+def test_lr_find_suggests_a_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lr-find", "--dataset", "digits", "--model", "cnn"]) == 0
+    out = capsys.readouterr().out
+    rate = float(_metrics(out)["suggested_lr"])
+    assert 1e-5 < rate < 1 and "falls fastest" in out
+
+
+def test_train_with_a_schedule_and_augmentation(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--epochs", "3", "--schedule", "onecycle", "--augment", "light", "--model", "cnn"]
+    assert main(argv) == 0
+    metrics = _metrics(capsys.readouterr().out)
+    run = RunStore().get_run(metrics["run_id"])
+    assert (run.config.train.schedule, run.config.train.augment) == ("onecycle", "light")
+    assert float(metrics["val_accuracy"]) > 0.8

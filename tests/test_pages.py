@@ -24,6 +24,12 @@ def open_page(name: str) -> AppTest:
     return at
 
 
+def button(at: AppTest, label: str):
+    """Return the one button with this label."""
+    (found,) = [b for b in at.button if b.label == label]
+    return found
+
+
 def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     image.save(buf, format=fmt)
@@ -53,7 +59,10 @@ def test_home_says_what_lightbox_is() -> None:
 def test_data_page_shows_samples_balance_and_statistics() -> None:
     at = open_page("data")
     assert [m.value for m in at.metric][:2] == ["1,797", "10"]
-    assert len(at.image) == 10  # one row of samples per class
+    assert len(at.image) == 11  # one strip of samples per class, then the augmentation preview
+    assert "augmented" in at.image[10].proto.imgs[0].caption
+    at.segmented_control(key="data_augment").set_value("strong").run()
+    assert not at.exception and len(at.image) == 11
     assert len(at.get("plotly_chart")) == 2
     assert len(at.dataframe[0].value) == 1  # one grey channel
     at.selectbox(key="data_dataset").set_value("shapes").run()
@@ -67,7 +76,7 @@ def test_train_page_starts_a_run_and_shows_it(lightbox_home: Path) -> None:
     assert "No runs yet" in at.info[0].value
     at.slider(key="train_epochs").set_value(2)
     at.text_input(key="train_name").set_value("page test")
-    at.button[0].click().run()
+    button(at, "Start training").click().run()
     assert not at.exception
     store = RunStore(lightbox_home)
     deadline = time.monotonic() + 60
@@ -126,13 +135,12 @@ def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Pat
     at = open_page("train")
     at.selectbox(key="train_model").set_value("resnet18")
     at.slider(key="train_epochs").set_value(50)
-    at.button[0].click().run()
+    button(at, "Start training").click().run()
     at.switch_page("../pages/data.py").run()
     at.switch_page("../pages/train.py").run()
     assert not at.exception
     assert "Current run" in [s.value for s in at.subheader]
-    (stop,) = [b for b in at.button if b.label == "Stop"]
-    stop.click().run()
+    button(at, "Stop").click().run()
     store = RunStore(lightbox_home)
     deadline = time.monotonic() + 60
     while not (store.list_runs() and store.list_runs()[0].status == "stopped"):
@@ -148,3 +156,22 @@ def test_classify_page_skips_a_run_whose_weights_are_missing(trained, lightbox_h
     at = open_page("classify")
     assert "No trained models" in at.info[0].value
     assert "no saved weights" in at.caption[0].value
+
+
+def test_train_page_finds_a_learning_rate_and_uses_it() -> None:
+    at = open_page("train")
+    button(at, "Run the learning-rate finder").click().run()
+    assert not at.exception and not at.error
+    assert "falls fastest" in "".join(m.value for m in at.markdown)
+    (use,) = [b for b in at.button if b.label.startswith("Use ")]
+    use.click().run()
+    assert not at.exception
+    assert at.select_slider(key="train_lr").value == pytest.approx(float(use.label.split()[1]))
+
+
+def test_train_page_previews_the_one_cycle_schedule() -> None:
+    at = open_page("train")
+    charts_before = len(at.get("plotly_chart"))
+    at.selectbox(key="train_schedule").set_value("onecycle").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == charts_before + 1

@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
+import core.training
 from core import (
     EVENTS,
     HISTORY_COLUMNS,
+    SCHEDULES,
     Callback,
     InputSpec,
     StopTraining,
@@ -21,7 +23,9 @@ from core import (
     fit,
     input_spec_for,
     load_dataset,
+    schedule_curve,
 )
+from core.data.shapes import generate_shapes
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +154,51 @@ def test_input_spec_describes_the_training_images(digits_split) -> None:
     assert (spec.channels, spec.height, spec.width) == (1, 8, 8)
     assert spec.classes == tuple("0123456789") and spec.dark_background
     assert InputSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_onecycle_rate_rises_then_falls_and_matches_its_curve(digits_split) -> None:
+    train, val = digits_split
+    cfg = TrainConfig(epochs=10, batch_size=256, lr=0.01, schedule="onecycle")
+    result = fit(_model(train, "simple"), train, val, cfg)
+    lrs = result.history.column("lr")
+    peak = lrs.index(max(lrs))
+    assert 0 < peak < len(lrs) - 1
+    assert lrs[: peak + 1] == sorted(lrs[: peak + 1]) and lrs[peak:] == sorted(lrs[peak:], reverse=True)
+    batches = -(-len(train) // cfg.batch_size)
+    curve = schedule_curve(cfg, batches)
+    assert len(curve) == cfg.epochs * batches
+    assert max(curve) == pytest.approx(cfg.lr, rel=0.01) and curve[0] < cfg.lr / 10 and curve[-1] < cfg.lr / 1000
+    assert lrs[:-1] == pytest.approx([curve[e * batches] for e in range(1, cfg.epochs)])  # the rate for the next step
+
+
+def test_constant_schedule_is_flat_and_unknown_schedules_are_refused(digits_split) -> None:
+    train, val = digits_split
+    assert schedule_curve(TrainConfig(epochs=2, lr=0.02), 3) == [0.02] * 6
+    with pytest.raises(UnknownNameError, match=", ".join(SCHEDULES)):
+        fit(_model(train), train, val, TrainConfig(schedule="cosine"))
+
+
+def test_light_augmentation_still_learns_digits(digits_split) -> None:
+    train, val = digits_split
+    result = fit(_model(train), train, val, TrainConfig(epochs=4, augment="light"))
+    assert result.history.last["val_accuracy"] > 0.8
+
+
+def test_augmentation_changes_training_but_never_mirrors_digits(digits_split, monkeypatch) -> None:
+    train, val = digits_split
+    seen: list[bool] = []
+    real = core.training.augment_batch
+
+    def spy(images: torch.Tensor, preset: str, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+        seen.append(flip)
+        return real(images, preset, generator, flip)
+
+    monkeypatch.setattr(core.training, "augment_batch", spy)
+    plain = fit(_model(train, "simple"), train, val, TrainConfig(epochs=1))
+    light = fit(_model(train, "simple"), train, val, TrainConfig(epochs=1, augment="light"))
+    assert plain.history.last["train_loss"] != light.history.last["train_loss"]
+    assert seen and not any(seen)  # digits are ink on a dark ground: a mirrored 3 is not a 3
+    seen.clear()
+    shapes_train, shapes_val = generate_shapes(samples=50, image_size=8, seed=0).split(0.2, seed=0)
+    fit(_model(shapes_train, "simple"), shapes_train, shapes_val, TrainConfig(epochs=1, augment="light"))
+    assert seen and all(seen)  # a mirrored star is still a star

@@ -97,5 +97,10 @@ class ImageDataset:
 
     def to_pil(self, i: int) -> Image.Image:
         """Return image `i` as a PIL image (mode L or RGB)."""
-        arr = self.images[i].permute(1, 2, 0).numpy()  # (H, W, C)
-        return Image.fromarray(arr[:, :, 0] if self.channels == 1 else np.ascontiguousarray(arr))
+        return tensor_to_pil(self.images[i])
+
+
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    """Convert one uint8 image tensor (C, H, W) to a PIL image (mode L or RGB)."""
+    arr = np.ascontiguousarray(image.permute(1, 2, 0).numpy())  # (H, W, C)
+    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)

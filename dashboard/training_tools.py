@@ -1,0 +1,57 @@
+"""The book's training tools on the Train page: the learning-rate finder and the schedule preview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import RunConfig, batches_per_epoch, find_lr_for, schedule_curve
+from dashboard.charts import lr_finder_figure, schedule_figure
+from dashboard.widgets import nearest_rate, user_errors
+
+
+def _use_rate(key: str, rate: float) -> None:
+    st.session_state[key] = rate
+
+
+def lr_finder_ui(config: RunConfig, lr_key: str) -> None:
+    """Offer the LR finder for this config; plot its curve and a button that adopts its suggestion."""
+    with st.expander("Find a good learning rate", icon=":material/search:"):
+        st.caption(
+            "Trains a throw-away copy of the model for up to 100 batches while the learning rate rises from "
+            "0.000001 to 1, and watches the loss. The best rate is where the loss falls fastest."
+        )
+        if st.button("Run the learning-rate finder", key="lr_find", icon=":material/play_arrow:"):
+            bar = st.progress(0.0, text="Sweeping learning rates...")
+            with user_errors():
+                result = find_lr_for(config, progress=lambda done, total: bar.progress(done / total))
+            bar.empty()
+            st.session_state["lr_result"] = (config, result)
+        stored = st.session_state.get("lr_result")
+        if stored is None:
+            return
+        found_for, result = stored
+        if (found_for.data, found_for.model) != (config.data, config.model):
+            st.caption("The curve below was measured for another dataset or model: run the finder again.")
+        st.plotly_chart(lr_finder_figure(result.lrs, result.losses, result.suggestion), key="lr_curve")
+        st.markdown(result.explanation)
+        if result.suggestion is not None:
+            rate = nearest_rate(result.suggestion)
+            st.button(
+                f"Use {rate:g}",
+                key="lr_use",
+                on_click=_use_rate,
+                args=(lr_key, rate),
+                icon=":material/check:",
+                help="Sets the learning rate above to the nearest choice.",
+            )
+
+
+def schedule_preview_ui(config: RunConfig) -> None:
+    """Plot the learning rate over the run when it is not constant."""
+    if config.train.schedule == "constant":
+        return
+    with user_errors():
+        batches = batches_per_epoch(config)
+        lrs = schedule_curve(config.train, batches)
+    st.caption("The learning rate during training:")
+    st.plotly_chart(schedule_figure(lrs, batches), key="schedule_curve")
