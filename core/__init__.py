@@ -23,7 +23,15 @@ from core.errors import (
     WeightsError,
 )
 from core.experiment import PreparedRun, batches_per_epoch, find_lr_for, input_spec_for, prepare_run, train_run
-from core.inference import Prediction, Predictor, model_view, prepare_image
+from core.inference import (
+    PRETRAINED,
+    Classification,
+    Prediction,
+    Predictor,
+    available_pretrained,
+    model_view,
+    prepare_image,
+)
 from core.jobs import JobManager, JobSnapshot
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import accuracy, confusion_matrix, per_class_report
@@ -40,9 +48,11 @@ __all__ = [
     "HISTORY_COLUMNS",
     "MODELS",
     "OPTIMIZERS",
+    "PRETRAINED",
     "SCHEDULES",
     "STATUSES",
     "Callback",
+    "Classification",
     "DataConfig",
     "DatasetError",
     "DatasetSpec",
@@ -76,6 +86,7 @@ __all__ = [
     "augment_batch",
     "augment_preview",
     "available_devices",
+    "available_pretrained",
     "batches_per_epoch",
     "build_model",
     "code_version",

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models")
     c = sub.add_parser("classify", help="classify images with a trained run")
     c.add_argument("images", nargs="+", help="image files")
-    c.add_argument("--model", required=True, help="a run id (see `runs`)")
+    c.add_argument("--model", required=True, help="a run id (see `runs`), or `imagenet` for the built-in model")
     c.add_argument("--top-k", type=int, default=5)
     return p
 
@@ -138,7 +138,7 @@ def _datasets() -> int:
 
 
 def _classify(args: argparse.Namespace, store: RunStore) -> int:
-    predictor = Predictor.from_run(store, args.model)
+    predictor = Predictor.load(store, args.model)
     for path in args.images:
         if len(args.images) > 1:
             print(f"# {path}")

@@ -11,9 +11,28 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from core.config import ModelConfig
-from core.errors import WeightsError
-from core.models.registry import InputSpec, build_model
+from core.errors import UnknownNameError, WeightsError
+from core.models.registry import Classifier, InputSpec, build_model
 from core.runs import RunStore
+
+PRETRAINED: dict[str, str] = {
+    "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
+}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The top classes for one image and the time the model took (preparing the image included)."""
+
+    predictions: list[Prediction]
+    latency_ms: float
+
+
+def available_pretrained() -> list[str]:
+    """Return the built-in pretrained models whose weights are installed."""
+    from core.models.efficientnet_lite import lite0_weights_available
+
+    return [name for name in PRETRAINED if lite0_weights_available()]
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,11 @@ def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
                 image = _crop_to_ink(image)
     else:
         image = image.convert("RGB")
-    image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BOX)
+    if "resize" in spec.extra:  # ImageNet style: shorter side to `resize`, then the central crop
+        bleed = (1 - min(spec.width, spec.height) / float(spec.extra["resize"])) / 2
+        image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BICUBIC, bleed=bleed)
+    else:
+        image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BOX)
     arr = np.asarray(image, dtype=np.uint8).reshape(spec.height, spec.width, spec.channels)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, C, H, W)
 
@@ -69,7 +92,6 @@ class Predictor:
         self.model = model.eval()
         self.spec = spec
         self.name = name
-        self.last_latency_ms = float("nan")
 
     @classmethod
     def from_run(cls, store: RunStore, run_id: str) -> Predictor:
@@ -84,6 +106,23 @@ class Predictor:
             raise WeightsError(f"The weights of run {run_id} do not fit its model: {exc}") from exc
         return cls(model, spec, name=run.name)
 
+    @classmethod
+    def pretrained(cls, name: str = "imagenet") -> Predictor:
+        """Return a built-in pretrained model; it needs no run and no network."""
+        if name not in PRETRAINED:
+            raise UnknownNameError("pretrained model", name, list(PRETRAINED))
+        from core.models import efficientnet_lite as lite  # imported late: only this path needs it
+
+        net = lite.optimize_for_inference(lite.efficientnet_lite0(pretrained=True))
+        p = lite.LITE0_INPUT
+        spec = InputSpec(3, p.size, p.size, tuple(lite.imagenet_classes()), p.mean, p.std, extra={"resize": p.resize})
+        return cls(Classifier(net, spec.mean, spec.std), spec, name=PRETRAINED[name])
+
+    @classmethod
+    def load(cls, store: RunStore, model: str) -> Predictor:
+        """Return the named pretrained model, or the model of run `model`."""
+        return cls.pretrained(model) if model in PRETRAINED else cls.from_run(store, model)
+
     @property
     def classes(self) -> tuple[str, ...]:
         return self.spec.classes
@@ -91,14 +130,17 @@ class Predictor:
     @torch.inference_mode()
     def probabilities(self, image: Image.Image) -> np.ndarray:
         """Return the probability of every class for one image."""
-        x = prepare_image(image, self.spec)
+        x = prepare_image(image, self.spec).contiguous(memory_format=torch.channels_last)  # (1, C, H, W)
+        return torch.softmax(self.model(x).float(), dim=1)[0].numpy()  # (classes,)
+
+    def classify(self, image: Image.Image, top_k: int = 5) -> Classification:
+        """Return the top_k classes, most probable first, and how long the model took."""
         start = time.perf_counter()
-        logits = self.model(x)  # (1, classes)
-        self.last_latency_ms = (time.perf_counter() - start) * 1000
-        return torch.softmax(logits.float(), dim=1)[0].numpy()
+        probs = self.probabilities(image)
+        latency_ms = (time.perf_counter() - start) * 1000
+        order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
+        return Classification([Prediction(self.classes[i], int(i), float(probs[i])) for i in order], latency_ms)
 
     def predict(self, image: Image.Image, top_k: int = 5) -> list[Prediction]:
         """Return the top_k classes, most probable first."""
-        probs = self.probabilities(image)
-        order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
-        return [Prediction(self.classes[i], int(i), float(probs[i])) for i in order]
+        return self.classify(image, top_k).predictions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import JobManager, Predictor, RunStore, default_home
+from core import PRETRAINED, JobManager, Predictor, RunStore, default_home
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,7 +32,14 @@ def get_jobs() -> JobManager:
     return _jobs(str(default_home()))
 
 
-def get_predictor(run_id: str) -> Predictor:
-    """Return a loaded model for a run, reloaded when the run's weights change."""
+@st.cache_resource(show_spinner="Loading the pretrained model...")
+def _pretrained(name: str) -> Predictor:
+    return Predictor.pretrained(name)
+
+
+def get_predictor(model: str) -> Predictor:
+    """Return a loaded model: a built-in pretrained one, or a run's (reloaded when its weights change)."""
+    if model in PRETRAINED:
+        return _pretrained(model)
     store = get_store()
-    return _predictor(str(store.home), run_id, store.get_run(run_id).updated)
+    return _predictor(str(store.home), model, store.get_run(model).updated)

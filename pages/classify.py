@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import decode_image, model_view
+from core import PRETRAINED, available_pretrained, decode_image, model_view
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
@@ -22,17 +22,22 @@ explain(
 with user_errors():
     store = get_store()
     ended = [r for r in store.list_runs() if r.status in ("finished", "stopped", "interrupted")]
-runs = [r for r in ended if store.weights_path(r.id).is_file()]
+runs = {r.id: r for r in ended if store.weights_path(r.id).is_file()}
+choices = [*available_pretrained(), *runs]
 if len(runs) < len(ended):
     st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
-if not runs:
+if not choices:
     st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
     link("train", "Go to Train")
     st.stop()
 
-by_id = {r.id: r for r in runs}
-run_id = st.selectbox("Model", list(by_id), format_func=lambda rid: run_label(by_id[rid]), key="classify_run")
-n_classes = len((by_id[run_id].input_spec or {}).get("classes", [])) or 10
+
+def _label(choice: str) -> str:
+    return PRETRAINED[choice] if choice in PRETRAINED else run_label(runs[choice])
+
+
+model_name = st.selectbox("Model", choices, format_func=_label, key="classify_run")
+n_classes = 1000 if model_name in PRETRAINED else len((runs[model_name].input_spec or {}).get("classes", []))
 top_k = st.slider("Classes to show", 1, max(2, min(10, n_classes)), min(5, n_classes), key="classify_k")
 
 upload_tab, camera_tab = st.tabs(["Upload an image", "Take a snapshot"])
@@ -51,8 +56,9 @@ if source is None:
 
 with user_errors():
     image = decode_image(source.getvalue())
-    predictor = get_predictor(run_id)
-    predictions = predictor.predict(image, top_k=top_k)
+    predictor = get_predictor(model_name)
+    result = predictor.classify(image, top_k=top_k)
+    predictions = result.predictions
 
 left, right = st.columns([1, 2])
 with left:
@@ -66,4 +72,4 @@ with right:
     best = predictions[0]
     st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
     st.plotly_chart(topk_figure(predictions), key="classify_bars")
-    st.caption(f"Inference took {predictor.last_latency_ms:.1f} ms on the CPU.")
+    st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")

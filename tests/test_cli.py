@@ -108,3 +108,12 @@ def test_train_with_a_schedule_and_augmentation(capsys: pytest.CaptureFixture[st
     run = RunStore().get_run(metrics["run_id"])
     assert (run.config.train.schedule, run.config.train.augment) == ("onecycle", "light")
     assert float(metrics["val_accuracy"]) > 0.8
+
+
+def test_classify_with_the_built_in_imagenet_model(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = pytest.importorskip("skimage.data")
+    path = tmp_path / "coffee.jpg"
+    Image.fromarray(data.coffee()).save(path)
+    assert main(["classify", str(path), "--model", "imagenet", "--top-k", "3"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 3 and {"espresso", "cup"} & {label for label, _ in rows}

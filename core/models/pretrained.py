@@ -1,0 +1,220 @@
+"""torchvision's ImageNet-pretrained models: downloaded once, cached under Lightbox's home, loaded offline."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+from torchvision.models import ResNet18_Weights, WeightsEnum, get_model_builder, get_model_weights
+
+from core.errors import UnknownNameError, WeightsError
+from core.runs import default_home
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all; 0 when the server does not say)
+NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
+OFFLINE_FALLBACK = "EfficientNet-Lite0, which ships with Lightbox"
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class PretrainedSpec:
+    """A torchvision architecture with its default ImageNet weights and the preprocessing they need."""
+
+    name: str
+    title: str
+    builder: Callable[..., nn.Module]
+    weights: WeightsEnum
+    size_mb: float
+    input_size: int  # side of the square centre crop
+    resize_size: int  # shorter side before the crop
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str
+    top1: float | None  # ImageNet-1K top-1 accuracy in %, as torchvision reports it
+
+    @property
+    def url(self) -> str:
+        """Return the address torchvision downloads these weights from."""
+        return str(self.weights.url)
+
+
+def _spec(name: str, title: str) -> PretrainedSpec:
+    """Describe torchvision model `name` from its DEFAULT weights' metadata and transforms."""
+    weights = get_model_weights(name).DEFAULT  # type: ignore[attr-defined]
+    preprocess = weights.transforms()
+    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    return PretrainedSpec(
+        name=name,
+        title=title,
+        builder=get_model_builder(name),
+        weights=weights,
+        size_mb=float(weights.meta.get("_file_size", 0.0)),
+        input_size=int(preprocess.crop_size[0]),
+        resize_size=int(preprocess.resize_size[0]),
+        mean=tuple(preprocess.mean),
+        std=tuple(preprocess.std),
+        interpolation=str(preprocess.interpolation.value),
+        top1=metrics.get("acc@1"),
+    )
+
+
+TORCHVISION_PRETRAINED: dict[str, PretrainedSpec] = {
+    s.name: s
+    for s in (
+        _spec("resnet18", "ResNet-18"),
+        _spec("resnet50", "ResNet-50"),
+        _spec("mobilenet_v3_small", "MobileNetV3-Small"),
+        _spec("mobilenet_v3_large", "MobileNetV3-Large"),
+    )
+}
+
+
+def get_spec(name: str) -> PretrainedSpec:
+    """Return the spec for `name`, or raise UnknownNameError listing the choices."""
+    if name not in TORCHVISION_PRETRAINED:
+        raise UnknownNameError("pretrained model", name, list(TORCHVISION_PRETRAINED))
+    return TORCHVISION_PRETRAINED[name]
+
+
+def weights_cache_dir() -> Path:
+    """Return the folder used as TORCH_HOME for downloaded weights (shared by a shared LIGHTBOX_HOME)."""
+    return default_home() / "cache" / "torch"
+
+
+def cached_weights_path(name: str) -> Path:
+    """Return the file torchvision's load_state_dict_from_url would write for `name`'s weights."""
+    filename = os.path.basename(urlparse(get_spec(name).url).path)
+    return weights_cache_dir() / "hub" / "checkpoints" / filename
+
+
+def is_cached(name: str) -> bool:
+    """Return whether `name`'s weights are already on this machine."""
+    return cached_weights_path(name).is_file()
+
+
+def imagenet_categories() -> list[str]:
+    """Return the 1000 ImageNet class names in output order (bundled with torchvision, no download)."""
+    return list(ResNet18_Weights.DEFAULT.meta["categories"])
+
+
+def network_available(timeout: float = 1.5) -> bool:
+    """Return whether the weights host answers on port 443 within `timeout` seconds."""
+    host = urlparse(TORCHVISION_PRETRAINED["resnet18"].url).hostname or "download.pytorch.org"
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    # A thread bounds the wait: name resolution ignores the socket timeout.
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def _download_to(url: str, dst: Path, hash_prefix: str | None, progress: Progress | None) -> None:
+    """Write `url` to `dst`, checking the SHA-256 prefix; raise a network error or WeightsError."""
+    request = urllib.request.Request(url, headers={"User-Agent": "lightbox"})
+    sha256 = hashlib.sha256()
+    with urllib.request.urlopen(request, timeout=30) as response, open(dst, "wb") as f:
+        total, done = int(response.headers.get("Content-Length") or 0), 0
+        while chunk := response.read(CHUNK):
+            f.write(chunk)
+            sha256.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    if hash_prefix and not sha256.hexdigest().startswith(hash_prefix):
+        raise WeightsError(f"The download from {url} arrived damaged (its checksum is wrong). Try again.")
+
+
+def _hash_prefix(url: str) -> str | None:
+    """Return the SHA-256 prefix torchvision puts in a weights file name (resnet18-f37072fd.pth)."""
+    match = torch.hub.HASH_REGEX.search(os.path.basename(urlparse(url).path))
+    return match.group(1) if match else None
+
+
+def _unavailable(spec: PretrainedSpec, why: str) -> WeightsError:
+    """Return the error for weights that are neither cached nor downloadable."""
+    return WeightsError(
+        f"The ImageNet weights for {spec.title} ({spec.size_mb:.0f} MB) are not on this machine "
+        f"and cannot be downloaded now ({why}). Connect once to download them, or use {OFFLINE_FALLBACK}."
+    )
+
+
+def _read_state_dict(path: Path, spec: PretrainedSpec) -> dict[str, torch.Tensor]:
+    """Load a plain state dict from `path`, refusing pickles that carry code."""
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # weights_only refusals, truncated zips and bad pickles all land here
+        raise WeightsError(
+            f"The weights file for {spec.title} at {path} is damaged or not a plain weights file, "
+            f"so Lightbox will not load it. Delete it and download again. ({type(exc).__name__})"
+        ) from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"The weights file for {spec.title} at {path} does not hold a state dict.")
+    return dict(state)
+
+
+def _download(spec: PretrainedSpec, dst: Path, progress: Progress | None) -> dict[str, torch.Tensor]:
+    """Download `spec`'s weights into the cache atomically and return them; leave no partial file."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".partial")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _download_to(spec.url, tmp, _hash_prefix(spec.url), progress)
+        state = _read_state_dict(tmp, spec)
+        os.replace(tmp, dst)
+        return state
+    except NETWORK_ERRORS as exc:
+        raise _unavailable(spec, _describe(exc)) from exc
+    except OSError as exc:
+        raise WeightsError(f"The weights for {spec.title} could not be saved in {dst.parent}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _describe(exc: BaseException) -> str:
+    """Say in a few words why a download failed."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the server answered {exc.code} {exc.reason}"
+    if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+        return "the connection timed out"
+    return "no internet connection"
+
+
+def load_pretrained(name: str, *, allow_download: bool = True, progress: Progress | None = None) -> nn.Module:
+    """Build torchvision's `name` with its ImageNet weights, from the cache or downloaded once into it."""
+    spec = get_spec(name)
+    path = cached_weights_path(name)
+    if path.is_file():
+        state = _read_state_dict(path, spec)
+    elif allow_download:
+        state = _download(spec, path, progress)
+    else:
+        raise _unavailable(spec, "downloading is turned off")
+    model = spec.builder(weights=None)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise WeightsError(
+            f"The weights file for {spec.title} at {path} does not fit the architecture. Delete it and download again."
+        ) from exc
+    return model
