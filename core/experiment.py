@@ -5,21 +5,23 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+from torch import nn
 
 from core.callbacks import Callback, TrainState
 from core.config import RunConfig
 from core.data.base import ImageDataset
 from core.data.registry import load_dataset
 from core.devices import select_device
+from core.features import cached_features, uses_cached_features
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
-from core.models.registry import Classifier, InputSpec, build_model, count_parameters
+from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
 from core.runs import RunInfo, RunStore
-from core.training import check_config, fit, infer
+from core.training import FeatureSet, check_config, fit, infer
 from core.version import code_version
 
 
@@ -56,6 +58,9 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     dataset = load_dataset(config.data)
     train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
     spec = input_spec_for(train)
+    if config.model.name in MODELS and MODELS[config.model.name].normalization is not None:
+        mean, std = MODELS[config.model.name].normalization  # a pretrained backbone's own
+        spec = replace(spec, mean=(mean,) * spec.channels, std=(std,) * spec.channels)
     torch.manual_seed(config.train.seed)
     return PreparedRun(train, val, spec, build_model(config.model, spec), dataset.fingerprint())
 
@@ -72,18 +77,34 @@ def batches_per_epoch(config: RunConfig) -> int:
     return math.ceil(len(train) / max(config.train.batch_size, 1))
 
 
+def _what_learns(
+    config: RunConfig, prepared: PreparedRun
+) -> tuple[nn.Module, ImageDataset | FeatureSet, ImageDataset | FeatureSet]:
+    """Return the module fit() trains and its data: the model on images, or only its head on cached features."""
+    model = prepared.model
+    if not uses_cached_features(model, config.train):
+        return model, prepared.train, prepared.val
+    model.to(select_device(config.train.device))
+    key = (config.model.name, prepared.fingerprint, config.data.val_fraction, config.data.split_seed)
+    train = cached_features(model, prepared.train, (*key, "train"))
+    val = cached_features(model, prepared.val, (*key, "val"))
+    return model.net.head, train, val
+
+
 class StoreCallback(Callback):
     """Write each epoch's row and a checkpoint to the run store as soon as the epoch ends."""
 
-    def __init__(self, store: RunStore, run_id: str, meta: dict[str, Any]) -> None:
-        self.store, self.run_id, self.meta = store, run_id, meta
+    def __init__(self, store: RunStore, run_id: str, model: Classifier, meta: dict[str, Any]) -> None:
+        self.store, self.run_id, self.model, self.meta = store, run_id, model, meta
 
     def on_epoch_end(self, state: TrainState) -> None:
         self.store.log_epoch(self.run_id, state.history.last or {})
-        self.store.save_weights(self.run_id, state.model.state_dict(), self.meta)
+        self.store.save_weights(self.run_id, self.model.state_dict(), self.meta)  # the whole model, not a head
 
 
-def final_metrics(model: Classifier, val: ImageDataset, rows: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+def final_metrics(
+    model: nn.Module, val: ImageDataset | FeatureSet, rows: list[dict[str, float]], seconds: float
+) -> dict[str, Any]:
     """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix."""
     metrics: dict[str, Any] = {"epochs_completed": len(rows), "train_seconds": round(seconds, 3)}
     if rows:
@@ -110,7 +131,7 @@ def train_run(
     once recorded, a run ends as finished, stopped or failed, never silently lost.
     """
     prepared = prepare_run(config)
-    model, train, val, spec = prepared.model, prepared.train, prepared.val, prepared.spec
+    model, spec = prepared.model, prepared.spec
     run = store.create_run(
         config,
         input_spec=spec.to_dict(),
@@ -122,10 +143,12 @@ def train_run(
     if on_created is not None:
         on_created(run)
     meta = {"model": config.model.to_dict(), "input_spec": spec.to_dict(), "run_id": run.id}
+    saver = StoreCallback(store, run.id, model, meta)
     try:
-        result = fit(model, train, val, config.train, [StoreCallback(store, run.id, meta), *callbacks], stop)
+        learner, fit_train, fit_val = _what_learns(config, prepared)
+        result = fit(learner, fit_train, fit_val, config.train, [saver, *callbacks], stop)
         store.save_weights(run.id, model.state_dict(), meta)
-        metrics = final_metrics(model, val, result.history.rows, result.seconds)
+        metrics = final_metrics(learner, fit_val, result.history.rows, result.seconds)
     except BaseException as exc:
         store.finish_run(run.id, "failed", error=str(exc) or type(exc).__name__)
         raise

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -60,9 +61,17 @@ def check_config(cfg: TrainConfig) -> None:
         raise TrainingError("Cannot train: " + "; ".join(problems) + ".")
 
 
+def parameter_groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
+    """Return the optimiser's parameter groups: the network's own (differential rates) or one group."""
+    net = getattr(model, "net", model)
+    if hasattr(net, "param_groups"):
+        return [g for g in net.param_groups(lr) if g["params"]]
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr, "name": "all layers"}]
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Build the optimiser named in cfg over the parameters that train."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = parameter_groups(model, cfg.lr)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -76,7 +85,7 @@ def make_scheduler(
         return None
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
-        max_lr=cfg.lr,
+        max_lr=[group["lr"] for group in optimizer.param_groups],  # keeps differential rates apart
         total_steps=cfg.epochs * batches_per_epoch,
         cycle_momentum=cfg.optimizer != "sgd" or cfg.momentum > 0,  # keep plain SGD plain
     )
@@ -101,8 +110,21 @@ def schedule_curve(cfg: TrainConfig, batches_per_epoch: int) -> list[float]:
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """Convert a uint8 batch to float in [0, 1]."""
-    return images.float().div_(255.0)
+    """Convert a uint8 image batch to float in [0, 1]; float inputs (cached features) pass through."""
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Precomputed backbone features that stand in for a dataset's images, so fit() can train a head."""
+
+    images: torch.Tensor  # (N, D) float features; named like ImageDataset's field so fit() takes either
+    labels: torch.Tensor  # (N,)
+    classes: tuple[str, ...]
+    dark_background: bool = False
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
 
 
 @torch.inference_mode()
@@ -116,7 +138,7 @@ def infer(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) 
     return torch.cat(out).float()  # (N, classes)
 
 
-def evaluate(model: nn.Module, data: ImageDataset, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+def evaluate(model: nn.Module, data: ImageDataset | FeatureSet, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
     """Return (mean cross-entropy, accuracy) on a dataset."""
     logits = infer(model, data.images, batch_size)
     labels = data.labels.to(logits.device)
@@ -148,7 +170,8 @@ def train_one_epoch(
     correct = torch.zeros((), device=images.device, dtype=torch.long)
     for state.batch, start in enumerate(range(0, len(images), cfg.batch_size), start=1):
         idx = order[start : start + cfg.batch_size]
-        x, y = to_float(augment_batch(images[idx], cfg.augment, generator, flip)), labels[idx]  # (B, C, H, W), (B,)
+        x, y = images[idx], labels[idx]  # (B, C, H, W) images or (B, D) features, (B,)
+        x = to_float(augment_batch(x, cfg.augment, generator, flip) if x.dtype == torch.uint8 else x)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)
@@ -170,8 +193,8 @@ def train_one_epoch(
 
 def fit(
     model: nn.Module,
-    train: ImageDataset,
-    val: ImageDataset,
+    train: ImageDataset | FeatureSet,
+    val: ImageDataset | FeatureSet,
     cfg: TrainConfig,
     callbacks: Sequence[Callback] = (),
     stop: threading.Event | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import RunConfig, batches_per_epoch, find_lr_for, schedule_curve
+from core import MODELS, RunConfig, batches_per_epoch, find_lr_for, schedule_curve
 from dashboard.charts import lr_finder_figure, schedule_figure
 from dashboard.widgets import nearest_rate, user_errors
 
@@ -55,3 +55,18 @@ def schedule_preview_ui(config: RunConfig) -> None:
         lrs = schedule_curve(config.train, batches)
     st.caption("The learning rate during training:")
     st.plotly_chart(schedule_figure(lrs, batches), key="schedule_curve")
+
+
+def layer_groups_ui(config: RunConfig) -> None:
+    """Show which layers of a pretrained model learn, and at which learning rate."""
+    groups = MODELS[config.model.name].layer_groups
+    if groups is None:
+        return
+    st.caption("Which layers learn, and how fast (the book's differential learning rates):")
+    st.dataframe(
+        groups(config.train.lr),
+        hide_index=True,
+        column_config={"learning rate": st.column_config.NumberColumn(format="%.2g")},
+    )
+    if config.train.augment != "none" and config.model.name == "lite0_transfer":
+        st.caption("With augmentation, the frozen network runs on every batch instead of once: slower.")

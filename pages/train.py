@@ -9,7 +9,7 @@ from core import JobSnapshot, RunConfig
 from dashboard.charts import curves_figure
 from dashboard.resources import get_jobs, get_store
 from dashboard.tables import runs_column_config, runs_frame
-from dashboard.training_tools import lr_finder_ui, schedule_preview_ui
+from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, explain, model_ui, train_settings_ui, user_errors
 
 st.title("Train")
@@ -32,6 +32,7 @@ with st.container(border=True):
     with right:
         train_config = train_settings_ui("train")
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
+    layer_groups_ui(config)
     schedule_preview_ui(config)
     lr_finder_ui(config, lr_key="train_lr")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):

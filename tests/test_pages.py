@@ -189,3 +189,12 @@ def test_train_page_previews_the_one_cycle_schedule() -> None:
     at.selectbox(key="train_schedule").set_value("onecycle").run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == charts_before + 1
+
+
+def test_train_page_shows_the_layer_groups_of_a_pretrained_model() -> None:
+    at = open_page("train")
+    tables = len(at.dataframe)
+    at.selectbox(key="train_model").set_value("lite0_finetune").run()
+    assert not at.exception
+    assert len(at.dataframe) == tables + 1
+    assert list(at.dataframe[0].value["learning rate"]) == pytest.approx([3e-3, 1e-3, 3e-3 / 9])

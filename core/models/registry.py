@@ -12,6 +12,7 @@ from torch import nn
 from core.config import ModelConfig
 from core.errors import UnknownNameError
 from core.models.small import SimpleNet, SmallCNN, small_resnet18
+from core.models.transfer import describe_groups, finetune_transfer, frozen_transfer
 
 Builder = Callable[[int, int, tuple[int, int]], nn.Module]  # (channels, classes, (H, W)) -> network
 
@@ -24,6 +25,8 @@ class ModelSpec:
     title: str
     summary: str
     builder: Builder
+    normalization: tuple[float, float] | None = None  # a pretrained backbone's own (mean, std)
+    layer_groups: Callable[[float], list[dict[str, object]]] | None = None  # differential rates, for display
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,22 @@ MODELS: dict[str, ModelSpec] = {
         "torchvision's 18-layer residual network, adapted to small images.",
         small_resnet18,
     ),
+    "lite0_transfer": ModelSpec(
+        "lite0_transfer",
+        "Pretrained EfficientNet-Lite0, new head",
+        "Transfer learning: ImageNet features stay frozen (computed once), only a new last layer learns.",
+        frozen_transfer,
+        normalization=(0.5, 0.5),
+        layer_groups=lambda lr: describe_groups(lr, frozen=True),
+    ),
+    "lite0_finetune": ModelSpec(
+        "lite0_finetune",
+        "Pretrained EfficientNet-Lite0, fine-tuned",
+        "Fine-tuning: the whole pretrained network learns, earlier layers with smaller learning rates.",
+        finetune_transfer,
+        normalization=(0.5, 0.5),
+        layer_groups=lambda lr: describe_groups(lr, frozen=False),
+    ),
 }
 
 
@@ -89,8 +108,12 @@ class Classifier(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Scale images in [0, 1] (B, C, H, W) to zero mean and unit spread per channel."""
+        return (x - self.mean) / self.std
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) in [0, 1] -> (B, classes) logits
-        return self.net((x - self.mean) / self.std)
+        return self.net(self.normalize(x))
 
 
 def build_model(cfg: ModelConfig | str, spec: InputSpec) -> Classifier:

@@ -1,0 +1,52 @@
+"""Backbone features computed once and cached, so training a head on a frozen backbone takes seconds."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+import torch
+
+from core.config import TrainConfig
+from core.data.base import ImageDataset
+from core.models.efficientnet_lite import optimize_for_inference
+from core.models.registry import Classifier
+from core.training import FeatureSet, to_float
+
+MAX_CACHED = 8  # feature tensors kept in memory (1,000 images take 5 MB)
+_CACHE: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def uses_cached_features(model: Classifier, cfg: TrainConfig) -> bool:
+    """Say whether only a head trains on fixed features: a frozen backbone and no augmentation."""
+    return bool(getattr(model.net, "frozen", False)) and cfg.augment == "none"
+
+
+@torch.inference_mode()
+def extract_features(model: Classifier, data: ImageDataset, batch_size: int = 32) -> torch.Tensor:
+    """Return the backbone's features (N, D) for every image, with an inference-optimised backbone copy."""
+    net = model.net
+    device = next(model.parameters()).device
+    fast = optimize_for_inference(net.backbone) if device.type == "cpu" else net.backbone.eval()
+    out = []
+    for i in range(0, len(data), batch_size):
+        x = model.normalize(to_float(data.images[i : i + batch_size].to(device)))  # (B, C, H, W)
+        out.append(net.features(x, backbone=fast).float())
+    return torch.cat(out)  # (N, D)
+
+
+def cached_features(model: Classifier, data: ImageDataset, key: Hashable) -> FeatureSet:
+    """Return `data` as features, computing them only the first time `key` is seen."""
+    with _LOCK:
+        features = _CACHE.get(key)
+        if features is not None:
+            _CACHE.move_to_end(key)
+    if features is None:
+        features = extract_features(model, data)
+        with _LOCK:
+            _CACHE[key] = features
+            while len(_CACHE) > MAX_CACHED:
+                _CACHE.popitem(last=False)
+    return FeatureSet(features, data.labels.to(features.device), data.classes, data.dark_background)

