@@ -9,8 +9,17 @@ from core.callbacks import EVENTS, HISTORY_COLUMNS, Callback, History, StopTrain
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch, augment_preview
 from core.data.base import ImageDataset, tensor_to_pil
-from core.data.images import decode_image
+from core.data.images import decode_image, fit_image
 from core.data.registry import DATASETS, DatasetSpec, load_dataset
+from core.data.samples import dataset_from_samples
+from core.data.user import (
+    UserDatasetInfo,
+    delete_user_dataset,
+    import_dataset,
+    list_user_datasets,
+    load_user_dataset,
+    save_user_dataset,
+)
 from core.devices import DEVICES, available_devices, select_device
 from core.errors import (
     DatasetError,
@@ -80,6 +89,7 @@ __all__ = [
     "TrainState",
     "TrainingError",
     "UnknownNameError",
+    "UserDatasetInfo",
     "WeightsError",
     "__version__",
     "accuracy",
@@ -92,19 +102,26 @@ __all__ = [
     "code_version",
     "confusion_matrix",
     "count_parameters",
+    "dataset_from_samples",
     "decode_image",
     "default_home",
+    "delete_user_dataset",
     "evaluate",
     "find_lr",
     "find_lr_for",
     "fit",
+    "fit_image",
+    "import_dataset",
     "infer",
     "input_spec_for",
+    "list_user_datasets",
     "load_dataset",
+    "load_user_dataset",
     "model_view",
     "per_class_report",
     "prepare_image",
     "prepare_run",
+    "save_user_dataset",
     "schedule_curve",
     "select_device",
     "tensor_to_pil",

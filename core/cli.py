@@ -1,8 +1,9 @@
-"""The command line: python -m core {train,lr-find,runs,datasets,models,classify}."""
+"""The command line: python -m core {train,lr-find,runs,datasets,import-dataset,models,classify}."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS
 from core.data.images import decode_image
 from core.data.registry import DATASETS
+from core.data.user import import_dataset, list_user_datasets
 from core.devices import DEVICES
 from core.errors import LightboxError
 from core.experiment import find_lr_for, train_run
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("lr-find", help="sweep learning rates and suggest one", parents=[settings])
     sub.add_parser("runs", help="list the kept runs")
     sub.add_parser("datasets", help="list the datasets")
+    i = sub.add_parser("import-dataset", help="keep a folder or .zip of class folders as a named dataset")
+    i.add_argument("name", help="a name for the dataset, e.g. my-pets")
+    i.add_argument("path", help="a folder with one sub-folder of images per class, or a .zip of such folders")
+    i.add_argument("--image-size", type=int, default=64, help="pixels per side every image is scaled to")
     sub.add_parser("models", help="list the models")
     c = sub.add_parser("classify", help="classify images with a trained run")
     c.add_argument("images", nargs="+", help="image files")
@@ -133,7 +139,30 @@ def _models() -> int:
 def _datasets() -> int:
     for name, d in DATASETS.items():
         print(f"{name:<10} {d.title}: {d.summary}")
-    print("Or give a folder with one sub-folder of images per class, or a .zip of such folders.")
+    for u in list_user_datasets():
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.created))
+        size = f"{u.image_size}x{u.image_size}"
+        print(f"{u.name:<10} Your images: {u.images:,} in {len(u.classes)} classes, {size} px, imported {created}.")
+    print("Or give a folder with one sub-folder of images per class, or a .zip of such folders;")
+    print("keep one by name with: python -m core import-dataset NAME PATH")
+    return 0
+
+
+def _import_dataset(args: argparse.Namespace) -> int:
+    bar = ProgressBar(100, "import")
+    dataset = import_dataset(
+        args.name,
+        args.path,
+        image_size=args.image_size,
+        progress=lambda done, total: bar.update(done * 100 // max(total, 1), f"{done}/{total} images"),
+    )
+    bar.close()
+    for note in dataset.skipped:
+        print(f"skipped {note}", file=sys.stderr)
+    print(f"name: {dataset.name}")
+    print(f"images: {len(dataset)}")
+    print(f"classes: {len(dataset.classes)}")
+    print(f"skipped: {len(dataset.skipped)}")
     return 0
 
 
@@ -150,11 +179,15 @@ def _classify(args: argparse.Namespace, store: RunStore) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (2 for a problem the user can fix)."""
     args = _parser().parse_args(argv)
+    if args.home:  # runs, imported datasets and cached weights all live under one home
+        os.environ["LIGHTBOX_HOME"] = args.home
     try:
         if args.command == "datasets":
             return _datasets()
         if args.command == "models":
             return _models()
+        if args.command == "import-dataset":
+            return _import_dataset(args)
         if args.command == "lr-find":
             return _lr_find(args)
         store = RunStore(args.home)

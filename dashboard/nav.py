@@ -13,6 +13,7 @@ _PAGES: dict[str, tuple[str, str]] = {  # file stem -> (title, icon)
     "train": ("Train", ":material/model_training:"),
     "compare": ("Compare", ":material/compare_arrows:"),
     "classify": ("Classify", ":material/center_focus_strong:"),
+    "teach": ("Teach", ":material/school:"),
 }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import (
     AUGMENTATIONS,
@@ -20,7 +21,9 @@ from core import (
     ModelConfig,
     RunInfo,
     TrainConfig,
+    UserDatasetInfo,
     available_devices,
+    list_user_datasets,
 )
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -47,19 +50,33 @@ def explain(text: str) -> None:
         st.markdown(text)
 
 
+def _dataset_caption(name: str, user: dict[str, UserDatasetInfo]) -> str:
+    if name in DATASETS:
+        return DATASETS[name].summary
+    info = user[name]
+    when = time.strftime("%d %b %Y %H:%M", time.localtime(info.created))
+    return f"{info.images:,} of your images, {info.image_size} x {info.image_size} px, imported {when}."
+
+
 def dataset_ui(key: str) -> DataConfig:
-    """Choose a dataset and, for generated ones, its size; return the DataConfig."""
+    """Choose a built-in or imported dataset and, for generated ones, its size; return the DataConfig."""
+    user = {d.name: d for d in list_user_datasets()}
+    options = [*DATASETS, *user]
+    if st.session_state.get(f"{key}_dataset", options[0]) not in options:  # deleted since the last run
+        st.session_state[f"{key}_dataset"] = options[0]
     name = st.selectbox(
         "Dataset",
-        list(DATASETS),
+        options,
         key=f"{key}_dataset",
-        format_func=lambda n: DATASETS[n].title,
+        format_func=lambda n: (
+            DATASETS[n].title if n in DATASETS else f"{n} (your images, {len(user[n].classes)} classes)"
+        ),
         help="The images the model learns from.",
     )
-    spec = DATASETS[name]
-    st.caption(spec.summary)
+    st.caption(_dataset_caption(name, user))
+    spec = DATASETS.get(name)
     image_size = samples = None
-    if "image_size" in spec.options or "samples" in spec.options:
+    if spec is not None and ("image_size" in spec.options or "samples" in spec.options):
         c1, c2 = st.columns(2)
         image_size = c1.select_slider(
             "Image size (pixels)",
@@ -74,6 +91,19 @@ def dataset_ui(key: str) -> DataConfig:
             key=f"{key}_samples",
         )
     return DataConfig(name=name, image_size=image_size, samples=samples)
+
+
+def progress_callback(bar: DeltaGenerator, noun: str = "images") -> Callable[[int, int], None]:
+    """Return a progress(done, total) callback that moves an st.progress bar once per percent."""
+    shown = [-1]
+
+    def update(done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if percent != shown[0]:
+            shown[0] = percent
+            bar.progress(percent / 100, text=f"{done:,} of {total:,} {noun}")
+
+    return update
 
 
 def model_ui(key: str) -> ModelConfig:

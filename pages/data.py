@@ -1,15 +1,17 @@
-"""Data: samples, classes, balance and pixel statistics of a dataset."""
+"""Data: add your own images; samples, classes, balance and pixel statistics of a dataset."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import augment_preview, load_dataset, tensor_to_pil
+from core import DATASETS, augment_preview, delete_user_dataset, import_dataset, load_dataset, tensor_to_pil
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
-from dashboard.widgets import dataset_ui, explain, user_errors
+from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
 
 st.title("Data")
 explain(
@@ -18,7 +20,48 @@ explain(
     "some classes have many more examples than others (*class balance*), which can bias a model."
 )
 
+with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
+    st.markdown(
+        "Make one folder per class (say `cats/` and `dogs/`) holding that class's pictures, "
+        "zip the folders together and upload the zip."
+    )
+    c1, c2 = st.columns([2, 1])
+    import_name = c1.text_input("Name", key="data_import_name", max_chars=40, placeholder="my-pets")
+    import_size = c2.selectbox(
+        "Image size (pixels)",
+        [32, 64, 96, 128],
+        index=1,
+        key="data_import_size",
+        help="Every picture is scaled to a square this big: bigger keeps more detail but trains slower.",
+    )
+    upload = st.file_uploader("A .zip of class folders", type="zip", key="data_import_zip")
+    if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
+        bar = st.progress(0.0, text="Reading your images...")
+        with user_errors():
+            name = import_name.strip() or Path(upload.name).stem
+            imported = import_dataset(name, upload, image_size=import_size, progress=progress_callback(bar))
+        bar.empty()
+        st.session_state["data_dataset"] = imported.name  # show it right away, below
+        st.success(
+            f"Imported **{imported.name}**: {len(imported):,} images in {len(imported.classes)} classes. "
+            "It is now in every dataset list.",
+            icon=":material/check_circle:",
+        )
+        if imported.skipped:
+            with st.expander(f"Skipped files ({len(imported.skipped):,})"):
+                st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
+
 config = dataset_ui("data")
+if config.name not in DATASETS:
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    confirm = c1.checkbox(
+        f"Delete **{config.name}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
+    )
+    if c2.button("Delete dataset", icon=":material/delete:", disabled=not confirm, key="data_delete"):
+        with user_errors():
+            delete_user_dataset(config.name)
+        del st.session_state[f"data_delete_{config.name}"]  # unticked if the name is imported again
+        st.rerun()
 with user_errors(), st.spinner("Loading images..."):
     dataset = load_dataset(config)
 

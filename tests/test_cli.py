@@ -117,3 +117,31 @@ def test_classify_with_the_built_in_imagenet_model(capsys: pytest.CaptureFixture
     assert main(["classify", str(path), "--model", "imagenet", "--top-k", "3"]) == 0
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 3 and {"espresso", "cup"} & {label for label, _ in rows}
+
+
+def test_import_dataset_then_list_and_train_on_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.test_user_datasets import make_tree, zip_tree
+
+    archive = tmp_path / "pets.zip"
+    archive.write_bytes(zip_tree(make_tree(tmp_path / "pets")))
+    assert main(["import-dataset", "my-pets", str(archive), "--image-size", "16"]) == 0
+    out, err = capsys.readouterr()
+    assert _metrics(out) == {"name": "my-pets", "images": "90", "classes": "3", "skipped": "1"}
+    assert "import [" in err and "notes.txt" in err
+
+    assert main(["datasets"]) == 0
+    assert re.search(r"^my-pets .*90 in 3 classes, 16x16", capsys.readouterr().out, flags=re.M)
+
+    assert main(["train", "--dataset", "my-pets", "--epochs", "2", "--batch-size", "16"]) == 0
+    metrics = _metrics(capsys.readouterr().out)
+    run = RunStore().get_run(metrics["run_id"])
+    assert run.dataset == "my-pets" and run.status == "finished"
+    assert float(metrics["val_accuracy"]) > 0.6
+
+
+def test_import_dataset_mistakes_are_one_line_messages(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["import-dataset", "digits", str(tmp_path)]) == 2
+    assert "built-in" in capsys.readouterr().err
+    assert main(["import-dataset", "pets", str(tmp_path / "missing.zip")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err

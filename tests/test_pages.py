@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,39 @@ def test_train_page_shows_the_layer_groups_of_a_pretrained_model() -> None:
     assert not at.exception
     assert len(at.dataframe) == tables + 1
     assert list(at.dataframe[0].value["learning rate"]) == pytest.approx([3e-3, 1e-3, 3e-3 / 9])
+
+
+def test_data_page_imports_a_zip_of_class_folders(tmp_path: Path) -> None:
+    from tests.test_user_datasets import make_tree, zip_tree
+
+    at = open_page("data")
+    at.text_input(key="data_import_name").set_value("pets")
+    at.selectbox(key="data_import_size").set_value(32)
+    at.file_uploader(key="data_import_zip").set_value(
+        ("pets.zip", zip_tree(make_tree(tmp_path / "p")), "application/zip")
+    )
+    at.run()
+    button(at, "Import").click().run()
+    assert not at.exception and not at.error
+    assert "Imported **pets**: 90 images in 3 classes" in at.success[0].value
+    assert "Skipped files (1)" in [e.label for e in at.expander]
+    picker = at.selectbox(key="data_dataset")
+    assert picker.value == "pets" and "pets (your images, 3 classes)" in picker.options
+    assert [m.value for m in at.metric][:4] == ["90", "3", "32 x 32 px", "3 (colour)"]
+
+    at.checkbox(key="data_delete_pets").check().run()
+    button(at, "Delete dataset").click().run()
+    assert not at.exception
+    assert at.selectbox(key="data_dataset").value == "digits"
+    assert "pets (your images, 3 classes)" not in at.selectbox(key="data_dataset").options
+
+
+def test_data_page_explains_a_zip_without_class_folders() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("cat.png", _png(Image.new("RGB", (8, 8), "red")))
+    at = open_page("data")
+    at.file_uploader(key="data_import_zip").set_value(("loose.zip", buf.getvalue(), "application/zip")).run()
+    button(at, "Import").click().run()
+    assert not at.exception
+    assert at.error and "class folders" in at.error[0].value

@@ -12,6 +12,7 @@ from core.config import DataConfig
 from core.data.base import ImageDataset
 from core.data.digits import load_digits_dataset
 from core.data.shapes import generate_shapes
+from core.data.user import list_user_datasets, load_user_dataset, user_dataset_version
 from core.errors import DatasetError, UnknownNameError
 
 
@@ -63,10 +64,19 @@ def _is_folder_source(name: str) -> bool:
 
 
 def load_dataset(cfg: DataConfig | str) -> ImageDataset:
-    """Load a registered dataset, or an ImageFolder tree / .zip given as a path, held in memory."""
+    """Load a registered dataset, an imported one, or an ImageFolder tree / .zip given as a path."""
     if isinstance(cfg, str):
         cfg = DataConfig(name=cfg)
+    if cfg.name not in DATASETS:
+        version = user_dataset_version(cfg.name)  # a new key after a re-import, so the cache is never stale
+        if version is not None:
+            return _load_user_cached(cfg.name, version)
     return _load_cached(cfg.name, cfg.image_size, cfg.samples)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_user_cached(name: str, version: tuple[int, int, int]) -> ImageDataset:
+    return load_user_dataset(name)
 
 
 @functools.lru_cache(maxsize=8)
@@ -78,4 +88,5 @@ def _load_cached(name: str, image_size: int | None, samples: int | None) -> Imag
         from core.data.folder import load_image_folder
 
         return load_image_folder(os.path.expanduser(name), image_size=image_size or 64)
-    raise UnknownNameError("dataset", name, [*DATASETS, "a folder of class folders", "a .zip"])
+    choices = [*DATASETS, *(d.name for d in list_user_datasets()), "a folder of class folders", "a .zip"]
+    raise UnknownNameError("dataset", name, choices)

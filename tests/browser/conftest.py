@@ -83,10 +83,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def playwright() -> Iterator[object]:
+    """The Playwright driver; skipped where it or Debian's Chromium is missing (a failure under CI)."""
     missing = None
     try:
-        from playwright import sync_api as playwright
+        from playwright.sync_api import sync_playwright
     except ImportError:
         missing = "playwright is not installed (pip install -r requirements-dev.txt)"
     if not Path(CHROMIUM).exists():
@@ -95,10 +96,15 @@ def browser() -> Iterator[object]:
         if os.environ.get("CI"):  # CI installs both: a missing browser there is a failure, not a skip
             pytest.fail(missing)
         pytest.skip(missing)
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[object]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -1,0 +1,192 @@
+"""A user's own datasets: imported once, kept as files in $LIGHTBOX_HOME/datasets, loaded by name."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
+
+from core.data.base import ImageDataset
+from core.data.folder import Progress, load_image_folder
+from core.errors import DatasetError, StoreError
+from core.runs import atomic_write_bytes, default_home
+
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,39}")
+_FORMAT = 1  # bump when the payload's keys change
+_LOAD_ERRORS = (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError)
+
+
+@dataclass(frozen=True)
+class UserDatasetInfo:
+    """One imported dataset's summary, without its pixels."""
+
+    name: str
+    classes: tuple[str, ...]
+    images: int
+    image_size: int
+    created: float
+    skipped: int
+
+
+def datasets_dir() -> Path:
+    """Return the folder that keeps imported datasets."""
+    return default_home() / "datasets"
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it can name a user dataset, or raise DatasetError saying why not."""
+    from core.data.registry import DATASETS  # the registry imports this module
+
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise DatasetError(
+            f"'{name}' cannot name a dataset. Use 1 to 40 letters, digits, '-', '_' or '.' "
+            "(not '.' first), e.g. my-pets."
+        )
+    if name.lower() in {n.lower() for n in DATASETS}:
+        raise DatasetError(f"'{name}' is a built-in dataset. Choose another name, e.g. my-{name}.")
+    return name
+
+
+def _path(name: str) -> Path:
+    return datasets_dir() / f"{check_name(name)}.pt"
+
+
+def _is_valid(name: str) -> bool:
+    try:
+        check_name(name)
+    except DatasetError:
+        return False
+    return True
+
+
+def user_dataset_version(name: str) -> tuple[int, int, int] | None:
+    """Return a key that changes whenever dataset `name` is saved again, or None if there is none."""
+    if not _is_valid(name):
+        return None
+    try:
+        st = (datasets_dir() / f"{name}.pt").stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino, st.st_size
+
+
+def import_dataset(
+    name: str,
+    source: str | os.PathLike | bytes | BinaryIO,
+    *,
+    image_size: int = 64,
+    progress: Progress | None = None,
+) -> ImageDataset:
+    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as dataset `name`."""
+    check_name(name)
+    dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
+    save_user_dataset(dataset)
+    return dataset
+
+
+def save_user_dataset(dataset: ImageDataset) -> Path:
+    """Keep a dataset under its name, replacing one of the same name; return the file's path."""
+    path = _path(dataset.name)
+    payload = {
+        "format": _FORMAT,
+        "images": dataset.images.clone(memory_format=torch.contiguous_format),  # (N, C, H, W) uint8
+        "labels": dataset.labels.to(torch.int64).clone(),  # (N,)
+        "classes": list(dataset.classes),
+        "skipped": list(dataset.skipped),
+        "image_size": dataset.image_size[0],
+        "created": time.time(),
+        "source": dataset.source,
+        "description": dataset.description,
+        "dark_background": dataset.dark_background,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, lambda f: torch.save(payload, f))
+    except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as RuntimeError
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StoreError(
+            f"Cannot save the dataset '{dataset.name}' in {path.parent} ({reason}). "
+            "Free some disk space, or set LIGHTBOX_HOME to a folder you can write to."
+        ) from exc
+    return path
+
+
+def _read(path: Path, mmap: bool = False) -> dict[str, Any]:
+    """Load a dataset file as plain tensors and values, refusing anything that would run code."""
+    try:
+        payload = torch.load(path, weights_only=True, map_location="cpu", mmap=mmap)
+    except FileNotFoundError:
+        raise
+    except _LOAD_ERRORS as exc:
+        raise DatasetError(
+            f"The dataset file {path.name} is damaged or not a Lightbox dataset. Import the images again."
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise DatasetError(f"The dataset file {path.name} is not a Lightbox dataset. Import the images again.")
+    return payload
+
+
+def load_user_dataset(name: str) -> ImageDataset:
+    """Load an imported dataset by name."""
+    path = _path(name)
+    try:
+        p = _read(path)
+    except FileNotFoundError:
+        raise DatasetError(f"There is no dataset '{name}'. Import your images first.") from None
+    try:
+        return ImageDataset(
+            name=name,
+            images=p["images"],
+            labels=p["labels"],
+            classes=tuple(str(c) for c in p["classes"]),
+            description=str(p.get("description", "")),
+            dark_background=bool(p.get("dark_background", False)),
+            source=str(p.get("source", "")),
+            skipped=tuple(str(s) for s in p.get("skipped", ())),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"The dataset file {path.name} is incomplete. Import the images again.") from exc
+
+
+def _info(path: Path) -> UserDatasetInfo:
+    """Summarise one dataset file; its pixels are memory-mapped, never read."""
+    p = _read(path, mmap=True)
+    return UserDatasetInfo(
+        name=path.stem,
+        classes=tuple(str(c) for c in p["classes"]),
+        images=int(p["labels"].shape[0]),
+        image_size=int(p["image_size"]),
+        created=float(p["created"]),
+        skipped=len(p.get("skipped", ())),
+    )
+
+
+def list_user_datasets() -> list[UserDatasetInfo]:
+    """Return every imported dataset, newest first; unreadable files are left out."""
+    infos = []
+    for path in datasets_dir().glob("*.pt"):
+        if not _is_valid(path.stem):
+            continue
+        try:
+            infos.append(_info(path))
+        except (DatasetError, OSError, KeyError, TypeError, AttributeError, ValueError):
+            continue  # a damaged or foreign file must not hide the others
+    return sorted(infos, key=lambda i: (-i.created, i.name))
+
+
+def delete_user_dataset(name: str) -> None:
+    """Delete an imported dataset; runs trained on it are kept."""
+    path = _path(name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise DatasetError(f"There is no dataset '{name}' to delete.") from None
+    except OSError as exc:
+        raise StoreError(f"Cannot delete the dataset '{name}' ({exc.strerror or exc}).") from exc

@@ -1,0 +1,131 @@
+"""Teach: your own classes from webcam snapshots and uploads, trained in seconds, tried live."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import (
+    Callback,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    TrainState,
+    available_pretrained,
+    dataset_from_samples,
+    decode_image,
+    save_user_dataset,
+    train_run,
+)
+from dashboard import teach
+from dashboard.charts import topk_figure
+from dashboard.resources import get_predictor, get_store
+from dashboard.widgets import explain, user_errors
+
+st.title("Teach")
+explain(
+    "Teach the computer your own classes: show it a few examples of each (your face, a mug, a thumbs-up) "
+    "with the webcam or from files. It reuses a network that already learned to see from a million photos "
+    "(*transfer learning*), so it only has to learn what tells **your** classes apart: a few seconds of "
+    "training. Then show it something new and see what it thinks."
+)
+if not available_pretrained():
+    st.error("The pretrained network is not installed: `pip install -r requirements.txt`.", icon=":material/error:")
+    st.stop()
+
+samples = teach.samples()
+st.subheader("1. Collect examples")
+c1, c2 = st.columns([2, 1])
+c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up", max_chars=40)
+c2.button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
+target = st.segmented_control(
+    "Webcam snapshots go to", list(samples), key="teach_target", default=next(iter(samples), None)
+)
+st.camera_input(
+    "Webcam",
+    key="teach_camera",
+    on_change=teach.add_snapshot,
+    args=("teach_camera", "teach_target"),
+    help="Each photo you take is added to the class chosen above. Clear it to take the next one.",
+)
+for name, files in list(samples.items()):
+    with st.container(border=True):
+        head, remove = st.columns([4, 1])
+        head.markdown(f"**{name}** · {len(files)} image{'s' if len(files) != 1 else ''}")
+        remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
+        st.file_uploader(
+            f"Add images of {name}",
+            type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+            accept_multiple_files=True,
+            key=teach.uploader_key(name),
+            on_change=teach.add_uploads,
+            args=(name,),
+            label_visibility="collapsed",
+        )
+        cells = st.columns(8)
+        for i, thumb in enumerate(teach.thumbnails(files)):
+            with cells[i % 8]:
+                if thumb is None:
+                    st.caption("not an image")
+                else:
+                    st.image(thumb, width=72)
+                st.button(
+                    "✕",
+                    key=f"teach_rm_{name}_{i}",
+                    on_click=teach.remove_sample,
+                    args=(name, i),
+                    help="Remove this example",
+                )
+
+st.subheader("2. Train")
+
+
+class _Progress(Callback):
+    """Move a progress bar as the head trains (called in this script's own thread)."""
+
+    def __init__(self, bar) -> None:
+        self.bar = bar
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        acc = (state.history.last or {}).get("val_accuracy", 0.0)
+        self.bar.progress(state.epoch / state.epochs, text=f"Epoch {state.epoch}/{state.epochs} · {acc:.0%} right")
+
+
+if st.button("Train", type="primary", icon=":material/model_training:"):
+    bar = st.progress(0.0, text="Looking at every example once...")
+    start = time.perf_counter()
+    with user_errors():
+        dataset = dataset_from_samples(f"taught-{time.strftime('%Y%m%d-%H%M%S')}", samples)
+        save_user_dataset(dataset)
+        config = RunConfig(
+            data=DataConfig(name=dataset.name, val_fraction=0.25),
+            model=ModelConfig("lite0_transfer"),
+            train=TrainConfig(epochs=20, batch_size=16, lr=3e-3),
+            name=f"taught: {', '.join(dataset.classes)}",
+        )
+        run = train_run(config, get_store(), [_Progress(bar)])
+    st.session_state["teach_run"] = run.id
+    st.session_state["teach_summary"] = (
+        f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
+        f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. Saved as run {run.id}."
+    )
+    bar.empty()
+
+run_id = st.session_state.get("teach_run")
+if run_id is not None:
+    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+else:
+    st.info("Add at least two examples to each of two classes, then press **Train**.", icon=":material/info:")
+    st.stop()
+
+st.subheader("3. Try it")
+photo = st.camera_input("Show it something", key="teach_try")
+if photo is None:
+    st.stop()
+with user_errors():
+    result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
+best = result.predictions[0]
+st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+st.plotly_chart(topk_figure(result.predictions), key="teach_bars")
