@@ -47,6 +47,13 @@ def camera_page(playwright, server: str, tmp_path_factory) -> Iterator[object]:
 def _snap(page, label: str) -> None:
     """Take a photo with the st.camera_input labelled `label`."""
     widget = page.locator('[data-testid="stCameraInput"]').filter(has_text=label)
+    video = widget.locator("video")
+    video.wait_for()
+    # a frame taken before the stream plays is black: wait until the video has advanced
+    video.evaluate(
+        "v => new Promise(r => { const go = () => v.readyState >= 3 && v.currentTime > 0.3 ? r() : "
+        "setTimeout(go, 50); go(); })"
+    )
     widget.get_by_role("button", name="Take Photo").click()
     _settle(page)
 
@@ -81,11 +88,12 @@ def test_teach_two_classes_then_recognise_the_webcam(camera_page, tmp_path: Path
     uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     uploads.nth(0).set_input_files(_variants(Image.fromarray(data.coffee()), 5, tmp_path, "cup"))
     _settle(page)
-    page.get_by_text("Class 1 · 5 images").wait_for()
+    page.get_by_text("Class 1 · 5 images").wait_for(timeout=120_000)
+    _settle(page)  # the uploaders are drawn anew, with fresh keys, after each upload
     uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     uploads.nth(1).set_input_files(_variants(Image.fromarray(data.chelsea()), 5, tmp_path, "cat"))
     _settle(page)
-    page.get_by_text("Class 2 · 5 images").wait_for()
+    page.get_by_text("Class 2 · 5 images").wait_for(timeout=120_000)
     _snap(page, "Webcam")  # the fake camera films the coffee: a sixth example of Class 1
     page.get_by_text("Class 1 · 6 images").wait_for()
     page.get_by_role("button", name="Train", exact=True).click()
