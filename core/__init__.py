@@ -40,10 +40,12 @@ from core.inference import (
     available_pretrained,
     model_view,
     prepare_image,
+    pretrained_label,
 )
 from core.jobs import JobManager, JobSnapshot
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import accuracy, confusion_matrix, per_class_report
+from core.models.pretrained import network_available
 from core.models.registry import MODELS, InputSpec, ModelSpec, build_model, count_parameters
 from core.runs import STATUSES, RunInfo, RunStore, default_home
 from core.training import OPTIMIZERS, SCHEDULES, FitResult, evaluate, fit, infer, schedule_curve
@@ -118,9 +120,11 @@ __all__ = [
     "load_dataset",
     "load_user_dataset",
     "model_view",
+    "network_available",
     "per_class_report",
     "prepare_image",
     "prepare_run",
+    "pretrained_label",
     "save_user_dataset",
     "schedule_curve",
     "select_device",

@@ -12,11 +12,19 @@ from torch import nn
 
 from core.config import ModelConfig
 from core.errors import UnknownNameError, WeightsError
+from core.models.pretrained import (
+    TORCHVISION_PRETRAINED,
+    imagenet_categories,
+    is_cached,
+    load_pretrained,
+    network_available,
+)
 from core.models.registry import Classifier, InputSpec, build_model
 from core.runs import RunStore
 
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
+    **{name: f"{spec.title} · ImageNet (torchvision weights)" for name, spec in TORCHVISION_PRETRAINED.items()},
 }
 
 
@@ -28,11 +36,23 @@ class Classification:
     latency_ms: float
 
 
-def available_pretrained() -> list[str]:
-    """Return the built-in pretrained models whose weights are installed."""
+def available_pretrained(online: bool | None = None) -> list[str]:
+    """Return the pretrained models usable now: installed or cached, or downloadable when online."""
     from core.models.efficientnet_lite import lite0_weights_available
 
-    return [name for name in PRETRAINED if lite0_weights_available()]
+    names = ["imagenet"] if lite0_weights_available() else []
+    for name in TORCHVISION_PRETRAINED:
+        if is_cached(name) or online or (online is None and (online := network_available())):
+            names.append(name)
+    return names
+
+
+def pretrained_label(name: str) -> str:
+    """Return a model's menu label, saying whether choosing it downloads weights."""
+    if name not in TORCHVISION_PRETRAINED:
+        return PRETRAINED[name]
+    size = "downloaded" if is_cached(name) else f"{TORCHVISION_PRETRAINED[name].size_mb:.0f} MB download, kept after"
+    return f"{PRETRAINED[name]} ({size})"
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,13 @@ class Predictor:
         """Return a built-in pretrained model; it needs no run and no network."""
         if name not in PRETRAINED:
             raise UnknownNameError("pretrained model", name, list(PRETRAINED))
+        if name in TORCHVISION_PRETRAINED:
+            tv = TORCHVISION_PRETRAINED[name]
+            classes = tuple(imagenet_categories())
+            spec = InputSpec(
+                3, tv.input_size, tv.input_size, classes, tv.mean, tv.std, extra={"resize": tv.resize_size}
+            )
+            return cls(Classifier(load_pretrained(name), spec.mean, spec.std), spec, name=PRETRAINED[name])
         from core.models import efficientnet_lite as lite  # imported late: only this path needs it
 
         net = lite.optimize_for_inference(lite.efficientnet_lite0(pretrained=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import PRETRAINED, JobManager, Predictor, RunStore, default_home
+from core import PRETRAINED, JobManager, Predictor, RunStore, default_home, network_available
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,6 +20,12 @@ def _jobs(home: str) -> JobManager:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def _predictor(home: str, run_id: str, updated: float) -> Predictor:
     return Predictor.from_run(_store(home), run_id)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def network_online() -> bool:
+    """Say whether downloads can work now (checked at most once a minute)."""
+    return network_available()
 
 
 def get_store() -> RunStore:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import PRETRAINED, available_pretrained, decode_image, model_view
+from core import PRETRAINED, available_pretrained, decode_image, model_view, pretrained_label
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
-from dashboard.resources import get_predictor, get_store
+from dashboard.resources import get_predictor, get_store, network_online
 from dashboard.widgets import explain, run_label, user_errors
 
 st.title("Classify")
@@ -23,9 +23,16 @@ with user_errors():
     store = get_store()
     ended = [r for r in store.list_runs() if r.status in ("finished", "stopped", "interrupted")]
 runs = {r.id: r for r in ended if store.weights_path(r.id).is_file()}
-choices = [*available_pretrained(), *runs]
+pretrained = available_pretrained(online=network_online())
+choices = [*pretrained, *runs]
 if len(runs) < len(ended):
     st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
+hidden = [PRETRAINED[name].split(" · ")[0] for name in PRETRAINED if name not in pretrained and name != "imagenet"]
+if hidden:
+    st.caption(
+        f"{', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "
+        "right now; they appear here as soon as it can download them."
+    )
 if not choices:
     st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
     link("train", "Go to Train")
@@ -33,7 +40,7 @@ if not choices:
 
 
 def _label(choice: str) -> str:
-    return PRETRAINED[choice] if choice in PRETRAINED else run_label(runs[choice])
+    return pretrained_label(choice) if choice in PRETRAINED else run_label(runs[choice])
 
 
 model_name = st.selectbox("Model", choices, format_func=_label, key="classify_run")

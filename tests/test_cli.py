@@ -145,3 +145,20 @@ def test_import_dataset_mistakes_are_one_line_messages(capsys: pytest.CaptureFix
     assert main(["import-dataset", "pets", str(tmp_path / "missing.zip")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
+
+
+def test_a_torchvision_model_offline_and_not_cached_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+
+    from core.models import pretrained
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(pretrained, "_download_to", offline)
+    Image.new("RGB", (32, 32)).save(tmp_path / "x.png")
+    assert main(["classify", str(tmp_path / "x.png"), "--model", "resnet50"]) == 2
+    err = capsys.readouterr().err
+    assert "ResNet-50" in err and "EfficientNet-Lite0" in err and "Traceback" not in err
