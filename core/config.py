@@ -8,14 +8,20 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build a dataclass from a dict, ignoring keys it does not know (older or newer runs)."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in data.items() if k in names})
+class _Settings:
+    """to_dict / from_dict for flat frozen dataclasses; unknown keys (older or newer runs) are ignored."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(_Settings):
     """Which dataset, how to hold back validation images, and generator options."""
 
     name: str = "digits"
@@ -24,30 +30,16 @@ class DataConfig:
     image_size: int | None = None  # generated and imported datasets only
     samples: int | None = None  # generated datasets only
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DataConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_Settings):
     """Which architecture from the model registry."""
 
     name: str = "cnn"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Settings):
     """Optimisation settings for fit()."""
 
     epochs: int = 10
@@ -60,13 +52,6 @@ class TrainConfig:
     device: str = "auto"
     schedule: str = "constant"  # learning rate over the run: "constant" or "onecycle"
     augment: str = "none"  # training-batch augmentation preset: "none", "light" or "strong"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return _from_dict(cls, data)
 
 
 @dataclass(frozen=True)

@@ -107,14 +107,20 @@ def browser(playwright) -> Iterator[object]:
     b.close()
 
 
-@pytest.fixture
-def page(browser, server: str):
+def open_tab(browser, server: str):
+    """Return a fresh page (own cookies, so its own Streamlit session) pointed at the server."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.base_url = server  # type: ignore[attr-defined]
+    return pg
+
+
+@pytest.fixture
+def page(browser, server: str):
+    pg = open_tab(browser, server)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def screenshot(page, name: str) -> None:

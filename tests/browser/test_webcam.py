@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, screenshot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, open_tab, screenshot
 from tests.browser.test_journey import _assert_no_error, _open, _settle
 
 pytestmark = pytest.mark.browser
@@ -36,10 +36,7 @@ def camera_page(playwright, server: str, tmp_path_factory) -> Iterator[object]:
     b = playwright.chromium.launch(
         executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
     )
-    context = b.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.base_url = server  # type: ignore[attr-defined]
+    page = open_tab(b, server)
     yield page
     b.close()
 
