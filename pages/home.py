@@ -15,10 +15,11 @@ st.markdown(
 )
 
 steps = [
-    ("data", "1. Look at the data", "Browse the pictures, the classes and how many of each there are."),
-    ("train", "2. Train a model", "Choose a network and settings, press Start and watch the curves move."),
-    ("compare", "3. Compare runs", "Put trained models side by side: which learned fastest, which is best?"),
-    ("classify", "4. Classify a photo", "Upload an image or take a snapshot and see what a trained model thinks."),
+    ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),
+    ("train", "2 · Train", "Choose a network and settings, press Start and watch the curves move."),
+    ("compare", "3 · Compare", "Put trained models side by side: which learned fastest, which is best?"),
+    ("classify", "4 · Classify", "Upload an image or take a snapshot and see what a trained model thinks."),
+    ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
 ]
 for column, (page, title, text) in zip(st.columns(len(steps)), steps, strict=True):
     with column.container(border=True):
@@ -26,7 +27,8 @@ for column, (page, title, text) in zip(st.columns(len(steps)), steps, strict=Tru
         st.caption(text)
 
 st.info(
-    "New here? Start with **Train**: the defaults (handwritten digits, a small convolutional network) reach "
-    "about 99% accuracy in a few seconds.",
+    "New here? **Classify** names the objects in any photo straight away with a network pretrained on a "
+    "million images. **Train** shows a network learning: the defaults (handwritten digits, a small "
+    "convolutional network) reach about 99% accuracy in a few seconds.",
     icon=":material/tips_and_updates:",
 )

@@ -37,7 +37,7 @@ def _assert_no_error(page) -> None:
 
 def test_every_page_renders_without_error(page) -> None:
     pages = (
-        ("", "Lightbox", "Start with"),
+        ("", "Lightbox", "New here"),
         ("data", "Data", "Pixel statistics"),
         ("train", "Train", "Start training"),
         ("compare", "Compare", None),
