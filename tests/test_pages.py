@@ -253,3 +253,14 @@ def test_classify_offers_a_cached_torchvision_model(lightbox_home: Path) -> None
     at.file_uploader(key="classify_upload").set_value(("x.png", _png(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_an_unusable_lightbox_home_is_a_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("LIGHTBOX_HOME", str(blocker))
+    for page in ("train", "compare", "classify"):
+        at = open_page(page)
+        assert at.error and "LIGHTBOX_HOME" in at.error[0].value
+    for page in ("data", "teach"):  # pages that need the home only to save: they still render
+        open_page(page)
