@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -18,9 +20,9 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     return torch.bincount(idx, minlength=num_classes * num_classes).view(num_classes, num_classes)
 
 
-def per_class_report(matrix: torch.Tensor) -> list[dict[str, float]]:
-    """Return precision, recall and support per class from a confusion matrix."""
-    m = matrix.double()
+def per_class_report(matrix: torch.Tensor | Sequence[Sequence[int]]) -> list[dict[str, float]]:
+    """Return precision, recall and support per class from a confusion matrix (tensor or nested lists)."""
+    m = torch.as_tensor(matrix).double()  # (K, K): rows true, columns predicted
     tp = m.diag()
     predicted, actual = m.sum(dim=0), m.sum(dim=1)
     precision = torch.where(predicted > 0, tp / predicted.clamp_min(1), torch.nan)

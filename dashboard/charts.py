@@ -138,3 +138,26 @@ def schedule_figure(lrs: Sequence[float], batches_per_epoch: int) -> go.Figure:
     )
     fig.update_layout(xaxis_title="epoch", yaxis={"title": "learning rate", "tickformat": ".1e"}, hovermode="closest")
     return _layout(fig, 220)
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
+    """Counts of (true class, predicted class) as a heatmap; the diagonal is what the model got right."""
+    labels = [str(c) for c in classes]
+    fig = go.Figure(
+        go.Heatmap(
+            z=[list(row) for row in matrix],
+            x=labels,
+            y=labels,
+            colorscale="Blues",
+            text=[[str(v) for v in row] for row in matrix],
+            texttemplate="%{text}" if len(labels) <= 15 else None,
+            hovertemplate="true %{y}, predicted %{x}: %{z} images<extra></extra>",
+            showscale=False,
+        )
+    )
+    fig.update_layout(
+        xaxis={"title": "predicted class", "type": "category"},
+        yaxis={"title": "true class", "type": "category", "autorange": "reversed"},
+        hovermode="closest",
+    )
+    return _layout(fig, 120 + 28 * len(labels))

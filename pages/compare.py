@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.charts import curves_figure
+from core import per_class_report
+from dashboard.charts import confusion_figure, curves_figure
 from dashboard.nav import link
 from dashboard.resources import get_store
 from dashboard.tables import display_frame, runs_frame
@@ -49,3 +51,29 @@ table.index = [labels[r.id] for r in selected]
 st.dataframe(table.drop(columns=["name"]).T)
 best = max(selected, key=lambda r: r.metrics.get("val_accuracy", 0.0))
 st.caption(f"Highest final validation accuracy: **{best.name}** ({best.metrics.get('val_accuracy', 0):.2%}).")
+
+st.subheader("Where each model goes wrong")
+st.caption(
+    "Each square counts validation images of one true class (row) that the model called another class "
+    "(column). The diagonal is right; anything off it is a mix-up worth a look."
+)
+for tab, run in zip(st.tabs([labels[r.id] for r in selected]), selected, strict=True):
+    matrix = run.metrics.get("confusion_matrix")
+    classes = (run.input_spec or {}).get("classes", [])
+    with tab:
+        if not matrix or len(matrix) != len(classes):
+            st.info("This run has no confusion matrix (it ended before its first evaluation).")
+            continue
+        left, right = st.columns([3, 2])
+        left.plotly_chart(confusion_figure(matrix, classes), key=f"confusion_{run.id}")
+        report = per_class_report(matrix)
+        right.dataframe(
+            pd.DataFrame({"class": classes, **{k: [r[k] for r in report] for k in ("precision", "recall", "support")}}),
+            hide_index=True,
+            column_config={
+                "precision": st.column_config.NumberColumn(
+                    format="percent", help="Of those it called X, how many were X"
+                ),
+                "recall": st.column_config.NumberColumn(format="percent", help="Of the real X, how many it found"),
+            },
+        )

@@ -98,7 +98,7 @@ def test_compare_page_overlays_runs(lightbox_home: Path) -> None:
     train_run(quick_config("cnn", epochs=2), store)
     at = open_page("compare")
     assert len(at.multiselect[0].value) == 2
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 3  # the overlaid curves, then one confusion matrix per run
     assert at.dataframe[0].value.shape[1] == 2  # one column per run
 
 
@@ -264,3 +264,14 @@ def test_an_unusable_lightbox_home_is_a_sentence(tmp_path: Path, monkeypatch: py
         assert at.error and "LIGHTBOX_HOME" in at.error[0].value
     for page in ("data", "teach"):  # pages that need the home only to save: they still render
         open_page(page)
+
+
+def test_compare_shows_where_each_model_goes_wrong(lightbox_home: Path) -> None:
+    store = RunStore(lightbox_home)
+    run = train_run(quick_config("cnn", epochs=2), store)
+    at = open_page("compare")
+    assert len(at.tabs) == 1
+    assert len(at.get("plotly_chart")) == 2  # the curves, then the confusion matrix
+    report = at.dataframe[1].value
+    assert list(report["class"]) == list("0123456789")
+    assert report["support"].sum() == sum(map(sum, run.metrics["confusion_matrix"]))
