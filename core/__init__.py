@@ -32,6 +32,7 @@ from core.errors import (
     WeightsError,
 )
 from core.experiment import PreparedRun, batches_per_epoch, find_lr_for, input_spec_for, prepare_run, train_run
+from core.explain import fgsm, grad_cam, overlay
 from core.inference import (
     PRETRAINED,
     Classification,
@@ -109,10 +110,12 @@ __all__ = [
     "default_home",
     "delete_user_dataset",
     "evaluate",
+    "fgsm",
     "find_lr",
     "find_lr_for",
     "fit",
     "fit_image",
+    "grad_cam",
     "import_dataset",
     "infer",
     "input_spec_for",
@@ -121,6 +124,7 @@ __all__ = [
     "load_user_dataset",
     "model_view",
     "network_available",
+    "overlay",
     "per_class_report",
     "prepare_image",
     "prepare_run",

@@ -168,6 +168,20 @@ class Predictor:
         order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
         return Classification([Prediction(self.classes[i], int(i), float(probs[i])) for i in order], latency_ms)
 
+    def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
+        """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.
+
+        `target` is a class index (default: the predicted class). Models without convolutions raise
+        a LightboxError that says why.
+        """
+        from core.explain import grad_cam, overlay  # imported late: only explanations need it
+
+        heatmap, index = grad_cam(self.model, prepare_image(image, self.spec), target)  # (H, W) in [0, 1]
+        view = model_view(image, self.spec).convert("RGB")
+        scale = max(1, -(-min_side // max(min(view.size), 1)))  # whole-number enlargement of tiny inputs
+        view = view.resize((view.width * scale, view.height * scale), Image.Resampling.NEAREST)
+        return overlay(view, heatmap), self.classes[index]
+
     def predict(self, image: Image.Image, top_k: int = 5) -> list[Prediction]:
         """Return the top_k classes, most probable first."""
         return self.classify(image, top_k).predictions

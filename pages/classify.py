@@ -80,3 +80,14 @@ with right:
     st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
     st.plotly_chart(topk_figure(predictions), key="classify_bars")
     st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")
+
+st.subheader("Why? Where the model looked")
+st.caption(
+    "Grad-CAM colours the parts of the image that pushed the model hardest towards a class: red and yellow "
+    "mattered most, blue hardly at all. A model that is right for the wrong reason shows it here."
+)
+options = [p.index for p in predictions]
+target = st.selectbox("Explain the class", options, format_func=lambda i: predictor.classes[i], key="classify_explain")
+with user_errors():
+    heat, label = predictor.explain(image, target)
+st.image(heat, caption=f"Where the model saw '{label}'", width=320)

@@ -94,3 +94,12 @@ def test_unknown_pretrained_name_is_a_clear_error() -> None:
 
     with pytest.raises(UnknownNameError, match="imagenet"):
         Predictor.pretrained("imagenet21k")
+
+
+def test_explain_overlays_grad_cam_on_what_the_model_sees(digits_predictor: Predictor) -> None:
+    img, label = _val_images(1)[0]
+    heat, explained = digits_predictor.explain(img)
+    assert explained == digits_predictor.predict(img, 1)[0].label
+    assert heat.mode == "RGB" and heat.size == (192, 192)
+    _, other = digits_predictor.explain(img, target=(int(label) + 1) % 10)
+    assert other == str((int(label) + 1) % 10)

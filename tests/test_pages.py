@@ -275,3 +275,17 @@ def test_compare_shows_where_each_model_goes_wrong(lightbox_home: Path) -> None:
     report = at.dataframe[1].value
     assert list(report["class"]) == list("0123456789")
     assert report["support"].sum() == sum(map(sum, run.metrics["confusion_matrix"]))
+
+
+def test_classify_shows_where_the_model_looked(trained) -> None:
+    at = open_page("classify")
+    at.selectbox(key="classify_run").set_value(trained.id).run()
+    photo, _ = _digit_photo(2)
+    at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    assert not at.exception and not at.error
+    assert at.image[-1].proto.imgs[0].caption == f"Where the model saw '{at.metric[0].value}'"
+    explain = at.selectbox(key="classify_explain")
+    runner_up = explain.options[1]  # the second most probable class
+    explain.set_value(next(i for i in range(10) if str(i) == runner_up)).run()
+    assert not at.exception
+    assert at.image[-1].proto.imgs[0].caption == f"Where the model saw '{runner_up}'"
