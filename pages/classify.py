@@ -83,8 +83,8 @@ with right:
 
 st.subheader("Why? Where the model looked")
 st.caption(
-    "Grad-CAM colours the parts of the image that pushed the model hardest towards a class: red and yellow "
-    "mattered most, blue hardly at all. A model that is right for the wrong reason shows it here."
+    "Grad-CAM colours the parts of the image that pushed the model hardest towards a class: bright yellow "
+    "mattered most, dark purple hardly at all. A model that is right for the wrong reason shows it here."
 )
 options = [p.index for p in predictions]
 target = st.selectbox("Explain the class", options, format_func=lambda i: predictor.classes[i], key="classify_explain")

@@ -115,7 +115,7 @@ def test_classify_works_out_of_the_box_with_the_pretrained_model() -> None:
     at.file_uploader(key="classify_upload").set_value(("chelsea.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
     assert not at.exception and not at.error
     assert at.metric[0].value in {"tabby", "tiger cat", "Egyptian cat"}
-    assert "ms to answer" in at.caption[-1].value
+    assert any("ms to answer" in c.value for c in at.caption)
 
 
 def test_classify_page_predicts_an_uploaded_photo(trained) -> None:
