@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from core.errors import LightboxError
@@ -66,16 +64,6 @@ def target_layer(model: nn.Module) -> nn.Module:
         node = only
 
 
-class _GradEverywhere(TorchFunctionMode):
-    """Record autograd for every op, even inside a model's own no_grad block (a frozen backbone)."""
-
-    def __torch_function__(
-        self, func: Callable[..., Any], types: object, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        torch.set_grad_enabled(True)  # the model's no_grad block restores the outer mode when it exits
-        return func(*args, **(kwargs or {}))
-
-
 @contextmanager
 def _explaining(model: nn.Module) -> Iterator[list[RemovableHandle]]:
     """Run the model in eval mode with autograd on; restore every module's mode and remove hooks after."""
@@ -83,7 +71,7 @@ def _explaining(model: nn.Module) -> Iterator[list[RemovableHandle]]:
     handles: list[RemovableHandle] = []
     try:
         model.eval()
-        with torch.enable_grad(), _GradEverywhere():
+        with torch.enable_grad():
             yield handles
     finally:
         for handle in handles:

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import streamlit as st
+from PIL import Image
 
-from core import PRETRAINED, JobManager, Predictor, RunStore, default_home, network_available
+from core import (
+    PRETRAINED,
+    JobManager,
+    LightboxError,
+    Predictor,
+    RunStore,
+    decode_image,
+    default_home,
+    fit_image,
+    network_available,
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,3 +60,12 @@ def get_predictor(model: str) -> Predictor:
         return _pretrained(model)
     store = get_store()
     return _predictor(str(store.home), model, store.get_run(model).updated)
+
+
+@st.cache_data(max_entries=1000, show_spinner=False)
+def thumbnail(data: bytes, size: int = 72) -> Image.Image | None:
+    """Return a small square picture of an image file, or None when it is not an image (shown as such)."""
+    try:
+        return fit_image(decode_image(data), size)
+    except LightboxError:
+        return None

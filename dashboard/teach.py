@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import streamlit as st
 from PIL import Image
 
-from core import LightboxError, decode_image, fit_image
+from dashboard.resources import thumbnail
 
 _SAMPLES = "teach_samples"  # dict: class name -> list of image file bytes, in the order added
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
@@ -54,10 +54,7 @@ def remove_sample(name: str, index: int) -> None:
         del samples()[name][index]
 
 
-def thumbnails(files: list[bytes], size: int = 72) -> Iterator[Image.Image | None]:
-    """Yield a small square picture per file (None for one that is not an image)."""
+def thumbnails(files: list[bytes]) -> Iterator[Image.Image | None]:
+    """Yield a small square picture per file (None for one that is not an image), decoded once per file."""
     for data in files:
-        try:
-            yield fit_image(decode_image(data), size)
-        except LightboxError:  # shown as a placeholder; training names the file's problem
-            yield None
+        yield thumbnail(data)

@@ -152,7 +152,7 @@ def test_explaining_leaves_the_model_as_it_was(digits_cnn: Predictor, digits_val
 
 
 def test_a_frozen_backbone_still_gives_heatmaps_and_gradients() -> None:
-    # TransferNet runs its frozen backbone under no_grad; the gradients must reach the pixels anyway
+    # a frozen backbone (parameters without grad): the gradients must reach the pixels anyway
     model = Classifier(TransferNet(3, 2, frozen=True, pretrained=False), (0.5,) * 3, (0.5,) * 3)
     before = _state(model)
     x = torch.rand(1, 3, 32, 32)

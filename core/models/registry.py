@@ -61,6 +61,18 @@ class InputSpec:
         )
 
 
+def _pretrained_spec(name: str, title: str, summary: str, frozen: bool) -> ModelSpec:
+    """Describe a transfer-learning model on the pretrained EfficientNet-Lite0 backbone."""
+    return ModelSpec(
+        name,
+        title,
+        summary,
+        frozen_transfer if frozen else finetune_transfer,
+        normalization=(0.5, 0.5),  # the backbone's own input scaling
+        layer_groups=lambda lr: describe_groups(lr, frozen=frozen),
+    )
+
+
 MODELS: dict[str, ModelSpec] = {
     "simple": ModelSpec(
         "simple",
@@ -80,22 +92,23 @@ MODELS: dict[str, ModelSpec] = {
         "torchvision's 18-layer residual network, adapted to small images.",
         small_resnet18,
     ),
-    "lite0_transfer": ModelSpec(
-        "lite0_transfer",
-        "Pretrained EfficientNet-Lite0, new head",
-        "Transfer learning: ImageNet features stay frozen (computed once), only a new last layer learns.",
-        frozen_transfer,
-        normalization=(0.5, 0.5),
-        layer_groups=lambda lr: describe_groups(lr, frozen=True),
-    ),
-    "lite0_finetune": ModelSpec(
-        "lite0_finetune",
-        "Pretrained EfficientNet-Lite0, fine-tuned",
-        "Fine-tuning: the whole pretrained network learns, earlier layers with smaller learning rates.",
-        finetune_transfer,
-        normalization=(0.5, 0.5),
-        layer_groups=lambda lr: describe_groups(lr, frozen=False),
-    ),
+    **{
+        spec.name: spec
+        for spec in (
+            _pretrained_spec(
+                "lite0_transfer",
+                "Pretrained EfficientNet-Lite0, new head",
+                "Transfer learning: ImageNet features stay frozen (computed once), only a new last layer learns.",
+                frozen=True,
+            ),
+            _pretrained_spec(
+                "lite0_finetune",
+                "Pretrained EfficientNet-Lite0, fine-tuned",
+                "Fine-tuning: the whole pretrained network learns, earlier layers with smaller learning rates.",
+                frozen=False,
+            ),
+        )
+    },
 }
 
 

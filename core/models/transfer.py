@@ -45,8 +45,9 @@ class TransferNet(nn.Module):
             x = x.expand(-1, 3, -1, -1)  # grey to RGB: the backbone was trained on colour
         if x.shape[-2:] != (BACKBONE_SIZE, BACKBONE_SIZE):
             x = F.interpolate(x, size=(BACKBONE_SIZE, BACKBONE_SIZE), mode="bilinear", antialias=True)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            return backbone.forward_features(x.contiguous(memory_format=torch.channels_last))
+        # A frozen backbone's parameters do not require grad, so no graph is built through it in training,
+        # while gradients can still reach the pixels when an explanation asks for them.
+        return backbone.forward_features(x.contiguous(memory_format=torch.channels_last))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, classes)
         return self.head(self.features(x))
