@@ -1,4 +1,4 @@
-"""The command line: python -m core {train,lr-find,runs,datasets,import-dataset,models,classify}."""
+"""The command line: python -m core {train,lr-find,runs,datasets,download,import-dataset,models,classify}."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core import cli_evaluate, cli_explain, cli_ship
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS
 from core.data.images import decode_image
 from core.data.registry import DATASETS
+from core.data.standard import STANDARD, download_dataset
 from core.data.user import import_dataset, list_user_datasets
-from core.devices import DEVICES
+from core.devices import DEVICES, PRECISIONS
+from core.distributed import launched_by_torchrun, train_distributed
 from core.errors import LightboxError
 from core.experiment import find_lr_for, train_run
 from core.inference import Predictor
@@ -40,6 +43,7 @@ def _settings_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", default=_DEFAULTS.augment, help=f"one of: {', '.join(AUGMENTATIONS)}")
     t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    t.add_argument("--precision", default=_DEFAULTS.precision, help=f"one of: {', '.join(PRECISIONS)}")
     t.add_argument("--val-fraction", type=float, default=DataConfig().val_fraction)
     t.add_argument("--image-size", type=int, help="pixels per side (generated and imported datasets)")
     t.add_argument("--samples", type=int, help="number of images (generated datasets)")
@@ -55,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("train", help="train a model and keep the run", parents=[settings])
     sub.add_parser("lr-find", help="sweep learning rates and suggest one", parents=[settings])
     sub.add_parser("runs", help="list the kept runs")
-    sub.add_parser("datasets", help="list the datasets")
+    sub.add_parser("datasets", help="list the datasets and whether each is on this machine")
+    d = sub.add_parser("download", help="download a standard dataset once and decode it for fast loading")
+    d.add_argument("name", help=f"one of: {', '.join(STANDARD)}")
     i = sub.add_parser("import-dataset", help="keep a folder or .zip of class folders as a named dataset")
     i.add_argument("name", help="a name for the dataset, e.g. my-pets")
     i.add_argument("path", help="a folder with one sub-folder of images per class, or a .zip of such folders")
@@ -65,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("images", nargs="+", help="image files")
     c.add_argument("--model", required=True, help="a run id (see `runs`), or `imagenet` for the built-in model")
     c.add_argument("--top-k", type=int, default=5)
+    cli_explain.add_parsers(sub)
+    cli_ship.add_parsers(sub)
+    cli_evaluate.add_parsers(sub)
     return p
 
 
@@ -84,13 +93,19 @@ def _config(args: argparse.Namespace) -> RunConfig:
             device=args.device,
             schedule=args.schedule,
             augment=args.augment,
+            precision=args.precision,
         ),
         name=args.name,
     )
 
 
 def _train(args: argparse.Namespace, store: RunStore) -> int:
-    run = train_run(_config(args), store, [FitProgress()])
+    if launched_by_torchrun():  # one of several processes: rank 0 records and reports, the others stay quiet
+        run = train_distributed(_config(args), store, [FitProgress()])
+        if run is None:
+            return 0
+    else:
+        run = train_run(_config(args), store, [FitProgress()])
     for key, value in run.metrics.items():
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")
@@ -138,13 +153,36 @@ def _models() -> int:
 
 def _datasets() -> int:
     for name, d in DATASETS.items():
-        print(f"{name:<10} {d.title}: {d.summary}")
+        where = f" [needs a download, about {d.download_mb} MB]" if d.needs_download() else ""
+        where = where or (" [downloaded]" if d.download_mb else "")
+        print(f"{name:<13} {d.title}: {d.summary}{where}")
     for u in list_user_datasets():
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.created))
         size = f"{u.image_size}x{u.image_size}"
-        print(f"{u.name:<10} Your images: {u.images:,} in {len(u.classes)} classes, {size} px, imported {created}.")
+        print(f"{u.name:<13} Your images: {u.images:,} in {len(u.classes)} classes, {size} px, imported {created}.")
     print("Or give a folder with one sub-folder of images per class, or a .zip of such folders;")
     print("keep one by name with: python -m core import-dataset NAME PATH")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    bars: dict[str, ProgressBar] = {}
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            bars[stage] = ProgressBar(total, stage)
+        note = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if stage == "download" else f"{done}/{total}"
+        bars[stage].update(done, note)
+
+    dataset = download_dataset(args.name, progress)
+    for bar in bars.values():
+        bar.close()
+    print(f"name: {dataset.name}")
+    print(f"images: {len(dataset)} (the official training split)")
+    print(f"classes: {len(dataset.classes)}")
     return 0
 
 
@@ -188,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _models()
         if args.command == "import-dataset":
             return _import_dataset(args)
+        if args.command == "download":
+            return _download(args)
         if args.command == "lr-find":
             return _lr_find(args)
         store = RunStore(args.home)
@@ -195,6 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args, store)
         if args.command == "runs":
             return _runs(store)
+        if args.command in cli_explain.COMMANDS:
+            return cli_explain.run(args, store)
+        if args.command in cli_ship.COMMANDS:
+            return cli_ship.run(args, store)
+        if args.command in cli_evaluate.COMMANDS:
+            return cli_evaluate.run(args, store)
         return _classify(args, store)
     except LightboxError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -52,6 +52,7 @@ class TrainConfig(_Settings):
     device: str = "auto"
     schedule: str = "constant"  # learning rate over the run: "constant" or "onecycle"
     augment: str = "none"  # training-batch augmentation preset: "none", "light" or "strong"
+    precision: str = "fp32"  # "fp32", or mixed precision "bf16" / "fp16" (core.devices.PRECISIONS)
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,11 @@ class StoreError(LightboxError):
 
 class TrainingError(LightboxError):
     """Training cannot start or cannot go on (bad settings, diverging loss)."""
+
+
+class ExportError(LightboxError):
+    """A model that cannot be exported, or whose exported file does not behave like the original."""
+
+
+class BundleError(LightboxError):
+    """A run bundle (.zip) that is damaged, unsafe or not made by Lightbox."""

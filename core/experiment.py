@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -15,7 +15,8 @@ from core.callbacks import Callback, TrainState
 from core.config import RunConfig
 from core.data.base import ImageDataset
 from core.data.registry import load_dataset
-from core.devices import select_device
+from core.devices import select_device, training_device
+from core.evaluation import speed_metrics
 from core.features import cached_features, uses_cached_features
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
@@ -23,6 +24,9 @@ from core.models.registry import MODELS, Classifier, InputSpec, build_model, cou
 from core.runs import RunInfo, RunStore
 from core.training import FeatureSet, check_config, fit, infer
 from core.version import code_version
+
+if TYPE_CHECKING:
+    from core.distributed import DistContext
 
 
 def input_spec_for(train: ImageDataset) -> InputSpec:
@@ -54,7 +58,7 @@ class PreparedRun:
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Check the settings, load and split the data, and build the seeded model, before anything is recorded."""
     check_config(config.train)
-    select_device(config.train.device)
+    training_device(config.train.device, config.train.precision)
     dataset = load_dataset(config.data)
     train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
     spec = input_spec_for(train)
@@ -103,7 +107,11 @@ class StoreCallback(Callback):
 
 
 def final_metrics(
-    model: nn.Module, val: ImageDataset | FeatureSet, rows: list[dict[str, float]], seconds: float
+    model: nn.Module,
+    val: ImageDataset | FeatureSet,
+    rows: list[dict[str, float]],
+    seconds: float,
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix."""
     metrics: dict[str, Any] = {"epochs_completed": len(rows), "train_seconds": round(seconds, 3)}
@@ -113,7 +121,7 @@ def final_metrics(
         metrics.update({k: last[k] for k in ("val_accuracy", "val_loss", "train_accuracy", "train_loss")})
         metrics.update({"best_val_accuracy": best["val_accuracy"], "best_epoch": int(best["epoch"])})
         metrics["images_per_second"] = sum(r["images_per_second"] for r in rows) / len(rows)
-    preds = infer(model, val.images).argmax(dim=1)
+    preds = infer(model, val.images, precision=precision).argmax(dim=1)
     metrics["confusion_matrix"] = confusion_matrix(preds, val.labels, len(val.classes)).tolist()
     return metrics
 
@@ -124,11 +132,13 @@ def train_run(
     callbacks: Sequence[Callback] = (),
     stop: threading.Event | None = None,
     on_created: Any = None,
+    dist: DistContext | None = None,
 ) -> RunInfo:
     """Train the configured model and keep everything in `store`; return the finished run.
 
     Settings and data are checked before the run is recorded, so a bad request leaves no run behind;
-    once recorded, a run ends as finished, stopped or failed, never silently lost.
+    once recorded, a run ends as finished, stopped or failed, never silently lost. Under `dist` this is
+    rank 0 of a torchrun job: the other processes train beside it with train_unrecorded().
     """
     prepared = prepare_run(config)
     model, spec = prepared.model, prepared.spec
@@ -138,7 +148,7 @@ def train_run(
         params=count_parameters(model),
         fingerprint=prepared.fingerprint,
         code_version=code_version(),
-        device=str(select_device(config.train.device)),
+        device=str(dist.device if dist else training_device(config.train.device, config.train.precision)),
     )
     if on_created is not None:
         on_created(run)
@@ -146,11 +156,20 @@ def train_run(
     saver = StoreCallback(store, run.id, model, meta)
     try:
         learner, fit_train, fit_val = _what_learns(config, prepared)
-        result = fit(learner, fit_train, fit_val, config.train, [saver, *callbacks], stop)
+        result = fit(learner, fit_train, fit_val, config.train, [saver, *callbacks], stop, dist)
         store.save_weights(run.id, model.state_dict(), meta)
-        metrics = final_metrics(learner, fit_val, result.history.rows, result.seconds)
+        metrics = final_metrics(learner, fit_val, result.history.rows, result.seconds, config.train.precision)
+        metrics["world_size"] = dist.world_size if dist else 1
+        metrics.update(speed_metrics(model, spec, store.weights_path(run.id)))
     except BaseException as exc:
         store.finish_run(run.id, "failed", error=str(exc) or type(exc).__name__)
         raise
     store.finish_run(run.id, "stopped" if result.stopped else "finished", metrics)
     return store.get_run(run.id)
+
+
+def train_unrecorded(config: RunConfig, dist: DistContext) -> None:
+    """Train beside rank 0 as another process of a torchrun job, recording nothing (rank 0 keeps the run)."""
+    prepared = prepare_run(config)
+    learner, fit_train, fit_val = _what_learns(config, prepared)
+    fit(learner, fit_train, fit_val, config.train, dist=dist)

@@ -132,6 +132,11 @@ def fgsm(model: nn.Module, x: torch.Tensor, label: int, epsilon: float) -> torch
     """Return x (B, C, H, W) in [0, 1] nudged by epsilon along the sign of the loss gradient (FGSM)."""
     if epsilon == 0:
         return x.detach().clone()
+    return (x.detach() + epsilon * loss_gradient(model, x, label).sign()).clamp(0.0, 1.0)
+
+
+def loss_gradient(model: nn.Module, x: torch.Tensor, label: int) -> torch.Tensor:
+    """Return the gradient (B, C, H, W) of the cross-entropy loss for class `label` with respect to the pixels x."""
     with _explaining(model):
         image = x.detach().clone().requires_grad_(True)  # (B, C, H, W)
         logits = model(image)  # (B, classes)
@@ -141,4 +146,4 @@ def fgsm(model: nn.Module, x: torch.Tensor, label: int, epsilon: float) -> torch
             (grad,) = torch.autograd.grad(F.cross_entropy(logits, labels), image, allow_unused=True)  # (B, C, H, W)
     if grad is None:
         raise LightboxError(NO_GRADIENT_MESSAGE)
-    return (image.detach() + epsilon * grad.sign()).clamp(0.0, 1.0)
+    return grad

@@ -90,7 +90,9 @@ def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
                 image = _crop_to_ink(image)
     else:
         image = image.convert("RGB")
-    if "resize" in spec.extra:  # ImageNet style: shorter side to `resize`, then the central crop
+    # ImageNet style: shorter side to `resize`, then the central crop; an image already at the input size
+    # (a saved adversarial image, say) is taken as it is, so it reaches the model pixel for pixel.
+    if "resize" in spec.extra and image.size != (spec.width, spec.height):
         bleed = (1 - min(spec.width, spec.height) / float(spec.extra["resize"])) / 2
         image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BICUBIC, bleed=bleed)
     else:

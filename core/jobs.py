@@ -1,20 +1,38 @@
-"""Background training jobs: a thread per run, a stop event, and a consistent progress snapshot."""
+"""Background training jobs: a thread per run, a stop event, a consistent progress snapshot, and a FIFO queue.
+
+At most `max_running` jobs train at once; later ones wait in order as "queued" and start when a slot frees.
+A queued job that is stopped is "cancelled": it never trained, so it leaves no run in the store.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.callbacks import Callback, TrainState
 from core.config import RunConfig
-from core.errors import LightboxError
+from core.errors import LightboxError, TrainingError
 from core.experiment import train_run
 from core.runs import RunInfo, RunStore
 
-ACTIVE = ("starting", "running")
+ACTIVE = ("queued", "starting", "running")
+
+
+def default_max_jobs() -> int:
+    """Return $LIGHTBOX_MAX_JOBS, or one concurrent job per 4 CPU cores (at least one)."""
+    value = os.environ.get("LIGHTBOX_MAX_JOBS", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError as exc:
+            raise TrainingError(f"LIGHTBOX_MAX_JOBS must be a whole number such as 1 or 2 (got '{value}').") from exc
+    return max(1, (os.cpu_count() or 1) // 4)
 
 
 @dataclass(frozen=True)
@@ -23,8 +41,10 @@ class JobSnapshot:
 
     job_id: str
     config: RunConfig
-    status: str  # starting, running, finished, stopped, failed
+    status: str  # queued, starting, running, finished, stopped, failed, cancelled
     started: float
+    owner: str | None = None  # the session that started it; only it may stop the job
+    queue_position: int | None = None  # 1 = next to start, while queued
     run_id: str | None = None
     epoch: int = 0
     epochs: int = 0
@@ -53,20 +73,41 @@ class JobSnapshot:
 class Job(Callback):
     """One training run in a thread; it is its own callback, so progress lands under its lock."""
 
-    def __init__(self, config: RunConfig, store: RunStore) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        store: RunStore,
+        owner: str | None = None,
+        on_done: Callable[[Job], None] | None = None,
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self.owner = owner
         self._store = store
+        self._on_done = on_done
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.done = threading.Event()  # set once the job has ended, trained or not
         self._state: dict[str, Any] = {
             "job_id": self.id,
             "config": config,
-            "status": "starting",
+            "status": "queued",
             "started": time.time(),
+            "owner": owner,
             "epochs": config.train.epochs,
         }
         self._history: list[dict[str, float]] = []
         self.thread = threading.Thread(target=self._run, name=f"lightbox-train-{self.id}", daemon=True)
+
+    def begin(self) -> None:
+        """Leave the queue and start training in the job's thread."""
+        self._update(status="starting", queue_position=None)
+        self.thread.start()
+
+    def cancel(self) -> None:
+        """End a job that never left the queue; it leaves no run behind."""
+        self._stop.set()
+        self._update(status="cancelled", queue_position=None, finished=time.time())
+        self.done.set()
 
     def _update(self, **values: Any) -> None:
         with self._lock:
@@ -99,42 +140,75 @@ class Job(Callback):
             self._update(status="failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self._update(finished=time.time())
+            self.done.set()
+            if self._on_done is not None:
+                self._on_done(self)
 
 
 @dataclass
 class JobManager:
-    """Jobs of one process over one run store; marks runs left running by dead processes on start."""
+    """Jobs of one process over one run store, at most `max_running` training at once, the rest queued in order.
+
+    On start it marks runs left running by dead processes as interrupted.
+    """
 
     store: RunStore
+    max_running: int | None = None  # None: default_max_jobs()
     jobs: dict[str, Job] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._running = 0
+        self.max_running = max(1, self.max_running or default_max_jobs())
         self.interrupted = self.store.mark_interrupted()
 
-    def start(self, config: RunConfig) -> str:
-        """Start training `config` in the background; return the job id."""
-        job = Job(config, self.store)
+    def start(self, config: RunConfig, owner: str | None = None) -> str:
+        """Queue training `config` for `owner`, starting it now if a slot is free; return the job id."""
+        job = Job(config, self.store, owner, on_done=self._finished)
         with self._lock:
             self.jobs[job.id] = job
-        job.thread.start()
+            self._queue.append(job)
+            self._dispatch()
         return job.id
+
+    def _dispatch(self) -> None:
+        """Start queued jobs while slots are free and renumber the rest (caller holds the lock)."""
+        while self._queue and self._running < (self.max_running or 1):
+            self._running += 1
+            self._queue.popleft().begin()
+        for position, job in enumerate(self._queue, start=1):
+            job._update(queue_position=position)
+
+    def _finished(self, job: Job) -> None:
+        with self._lock:
+            self._running -= 1
+            self._dispatch()
 
     def snapshot(self, job_id: str) -> JobSnapshot:
         return self.jobs[job_id].snapshot()
 
-    def snapshots(self) -> list[JobSnapshot]:
-        """Return every job of this process, newest first."""
+    def snapshots(self, owner: str | None = None) -> list[JobSnapshot]:
+        """Return every job of this process (or only `owner`'s), newest first."""
         with self._lock:
-            jobs = list(self.jobs.values())
+            jobs = [j for j in self.jobs.values() if owner is None or j.owner == owner]
         return sorted((j.snapshot() for j in jobs), key=lambda s: s.started, reverse=True)
 
     def stop(self, job_id: str) -> None:
-        """Ask a job to stop after its current batch."""
-        self.jobs[job_id].stop()
+        """Ask a job to stop after its current batch, or cancel it while it is still queued."""
+        job = self.jobs[job_id]
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                job.cancel()
+                self._dispatch()
+                return
+        job.stop()
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
         """Block until a job ends (or the timeout passes); return its snapshot."""
-        self.jobs[job_id].thread.join(timeout)
+        job = self.jobs[job_id]
+        if job.done.wait(timeout) and job.thread.ident is not None:
+            job.thread.join(timeout)  # so the freed slot has gone to the next queued job
         return self.snapshot(job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -19,6 +20,7 @@ import torch
 
 from core.config import RunConfig
 from core.errors import RunNotFoundError, StoreError, WeightsError
+from core.shared_home import set_journal_mode
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 _SCHEMA = """
@@ -99,6 +101,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def write_problem(exc: BaseException) -> str:
+    """Return in plain words why a file or database write failed: a full disk, no permission, or the OS's words."""
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc):  # SQLite says "database or disk is full"
+        return "the disk is full"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return "a file is in the way of the folder"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def atomic_write_bytes(path: Path, write: Any) -> None:
     """Write a file through a temporary sibling and rename it, so readers never see half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -122,10 +136,12 @@ class RunStore:
         try:
             (self.home / "runs").mkdir(parents=True, exist_ok=True)
             with self._connect() as con:
+                self.journal_mode = set_journal_mode(con, self.db_path)  # WAL on a local disk only
                 con.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
-                f"Cannot use '{self.home}' to keep runs ({exc}). Set LIGHTBOX_HOME to a folder you can write."
+                f"Lightbox cannot write to '{self.home}' to keep runs ({write_problem(exc)}). "
+                "Set LIGHTBOX_HOME to a writable folder."
             ) from exc
 
     @contextmanager
@@ -138,7 +154,10 @@ class RunStore:
                 with con:
                     yield con
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"The run store at '{self.db_path}' cannot be written: {exc}.") from exc
+            raise StoreError(
+                f"The run store at '{self.db_path}' cannot be written: {write_problem(exc)}. "
+                "Free some space or set LIGHTBOX_HOME to a writable folder."
+            ) from exc
 
     def run_dir(self, run_id: str) -> Path:
         return self.home / "runs" / run_id
@@ -198,6 +217,15 @@ class RunStore:
                 (status, json.dumps(metrics or {}), error, time.time(), run_id),
             )
 
+    def update_metrics(self, run_id: str, values: dict[str, Any]) -> None:
+        """Add or replace some of a run's metrics (measured later, e.g. latency), keeping the rest."""
+        with self._connect() as con:
+            row = con.execute("SELECT metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(f"There is no run '{run_id}'. `python -m core runs` lists the runs.")
+            metrics = {**json.loads(row["metrics"] or "{}"), **values}
+            con.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(metrics), run_id))
+
     def get_run(self, run_id: str) -> RunInfo:
         with self._connect() as con:
             row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -247,12 +275,15 @@ class RunStore:
     def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
         """Write a run's weights and the metadata needed to rebuild its model, atomically."""
         path = self.weights_path(run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}, "meta": meta}
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, lambda f: torch.save(payload, f))
-        except OSError as exc:
-            raise StoreError(f"Cannot save the weights of run {run_id} to '{path}': {exc}.") from exc
+        except OSError as exc:  # the previous checkpoint, if any, is untouched: the write was atomic
+            raise StoreError(
+                f"Cannot save the weights of run {run_id}: {write_problem(exc)}. The last saved checkpoint is kept; "
+                "free some space or set LIGHTBOX_HOME to a folder on a bigger disk."
+            ) from exc
         return path
 
     def load_weights(self, run_id: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -6,8 +6,8 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -17,9 +17,12 @@ from core.callbacks import Callback, History, StopTraining, TrainState, fire
 from core.config import TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch
 from core.data.base import ImageDataset
-from core.devices import select_device
+from core.devices import PRECISIONS, autocast, grad_scaler, training_device
 from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
+
+if TYPE_CHECKING:
+    from core.distributed import DistContext
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -48,6 +51,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise UnknownNameError("learning-rate schedule", cfg.schedule, SCHEDULES)
     if cfg.augment not in AUGMENTATIONS:
         raise UnknownNameError("augmentation", cfg.augment, AUGMENTATIONS)
+    if cfg.precision not in PRECISIONS:
+        raise UnknownNameError("precision", cfg.precision, PRECISIONS)
     problems = []
     if not 1 <= cfg.epochs <= 10_000:
         problems.append(f"epochs must be 1 to 10,000 (got {cfg.epochs})")
@@ -128,19 +133,24 @@ class FeatureSet:
 
 
 @torch.inference_mode()
-def infer(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Return logits for uint8 images (N, C, H, W), on the model's device, in eval mode."""
+def infer(
+    model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH, precision: str = "fp32"
+) -> torch.Tensor:
+    """Return float32 logits for uint8 images (N, C, H, W), on the model's device, in eval mode."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = [model(to_float(images[i : i + batch_size].to(device))) for i in range(0, len(images), batch_size)]
+    with autocast(device, precision):
+        out = [model(to_float(images[i : i + batch_size].to(device))) for i in range(0, len(images), batch_size)]
     model.train(was_training)
     return torch.cat(out).float()  # (N, classes)
 
 
-def evaluate(model: nn.Module, data: ImageDataset | FeatureSet, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, data: ImageDataset | FeatureSet, batch_size: int = EVAL_BATCH, precision: str = "fp32"
+) -> tuple[float, float]:
     """Return (mean cross-entropy, accuracy) on a dataset."""
-    logits = infer(model, data.images, batch_size)
+    logits = infer(model, data.images, batch_size, precision)
     labels = data.labels.to(logits.device)
     return F.cross_entropy(logits, labels).item(), accuracy(logits, labels)
 
@@ -157,26 +167,29 @@ def train_one_epoch(
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     flip: bool = True,
+    scaler: torch.amp.GradScaler | None = None,
+    dist: DistContext | None = None,
 ) -> tuple[float, float]:
     """Run one shuffled pass over (images, labels) already on the device; return (loss, accuracy).
 
-    Each batch is augmented with the preset cfg.augment (mirrored only when `flip`); `scheduler`, if
-    given, steps after every batch.
+    Each batch is augmented with the preset cfg.augment (mirrored only when `flip`) and computed in
+    cfg.precision; `scheduler`, if given, steps after every batch; `scaler` scales fp16 losses. Under
+    `dist` this process trains only its shard of the epoch, and the figures returned cover all processes.
     """
     images, labels = data
     model.train()
-    order = torch.randperm(len(images), generator=generator).to(images.device)
+    order = torch.randperm(len(images), generator=generator)
+    order = (order if dist is None else dist.shard(order)).to(images.device)
     loss_sum = torch.zeros((), device=images.device)
     correct = torch.zeros((), device=images.device, dtype=torch.long)
-    for state.batch, start in enumerate(range(0, len(images), cfg.batch_size), start=1):
+    for state.batch, start in enumerate(range(0, len(order), cfg.batch_size), start=1):
         idx = order[start : start + cfg.batch_size]
         x, y = images[idx], labels[idx]  # (B, C, H, W) images or (B, D) features, (B,)
         x = to_float(augment_batch(x, cfg.augment, generator, flip) if x.dtype == torch.uint8 else x)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        with autocast(images.device, cfg.precision):
+            logits = model(x)  # (B, classes)
+            loss = F.cross_entropy(logits, y)
+        _step(loss, optimizer, scaler)
         if scheduler is not None:
             scheduler.step()
         loss_sum += loss.detach() * len(y)
@@ -188,7 +201,32 @@ def train_one_epoch(
         fire(callbacks, "batch_end", state)
         if stop is not None and stop.is_set():
             raise StopTraining()
+    if dist is not None:  # add up every process's shard: (loss sum, correct, images)
+        totals = dist.sum(torch.stack([loss_sum, correct.to(loss_sum.dtype), loss_sum.new_tensor(len(order))]))
+        return (totals[0] / totals[2]).item(), (totals[1] / totals[2]).item()
     return loss_sum.item() / len(images), correct.item() / len(images)
+
+
+def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """Backpropagate `loss` and update the weights, through the fp16 gradient scaler when there is one."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)  # skipped when the scaled gradients overflowed
+    scaler.update()
+
+
+def _parallel(
+    model: nn.Module, cfg: TrainConfig, images: int, dist: DistContext | None
+) -> tuple[nn.Module, TrainConfig, int]:
+    """Return the module to step, the per-step settings and this process's images per epoch."""
+    if dist is None:
+        return model, cfg, images
+    step_cfg = replace(cfg, batch_size=dist.rank_batch(cfg.batch_size))
+    return dist.wrap(model), step_cfg, dist.shard_size(images)
 
 
 def fit(
@@ -198,16 +236,23 @@ def fit(
     cfg: TrainConfig,
     callbacks: Sequence[Callback] = (),
     stop: threading.Event | None = None,
+    dist: DistContext | None = None,
 ) -> FitResult:
-    """Train `model` on `train` for cfg.epochs, validating after each epoch; stoppable every batch."""
+    """Train `model` on `train` for cfg.epochs, validating after each epoch; stoppable every batch.
+
+    Under `dist` (a torchrun process group) this process steps on its shard of each batch with
+    DistributedDataParallel, so the same loop trains one process or many.
+    """
     check_config(cfg)
-    device = select_device(cfg.device)
+    device = training_device(cfg.device, cfg.precision) if dist is None else dist.device
     model.to(device)
     optimizer = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     data = (train.images.to(device), train.labels.to(device))
-    state = TrainState(model=model, epochs=cfg.epochs, batches=math.ceil(len(train) / cfg.batch_size))
+    learner, step_cfg, shard = _parallel(model, cfg, len(train), dist)
+    state = TrainState(model=model, epochs=cfg.epochs, batches=math.ceil(shard / step_cfg.batch_size))
     scheduler = make_scheduler(optimizer, cfg, state.batches)
+    scaler = grad_scaler(device, cfg.precision)
     flip = not train.dark_background  # a mirrored digit is a different symbol, so never flip ink-on-dark scans
     started = time.perf_counter()
     fire(callbacks, "fit_start", state)
@@ -216,10 +261,21 @@ def fit(
             fire(callbacks, "epoch_start", state)
             t0 = time.perf_counter()
             train_loss, train_acc = train_one_epoch(
-                model, data, optimizer, cfg, state, callbacks, stop, gen, scheduler=scheduler, flip=flip
+                learner,
+                data,
+                optimizer,
+                step_cfg,
+                state,
+                callbacks,
+                stop,
+                gen,
+                scheduler=scheduler,
+                flip=flip,
+                scaler=scaler,
+                dist=dist,
             )
             train_seconds = time.perf_counter() - t0
-            val_loss, val_acc = evaluate(model, val)
+            val_loss, val_acc = evaluate(model, val, precision=cfg.precision)
             state.history.append(
                 {
                     "epoch": state.epoch,

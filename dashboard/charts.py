@@ -158,6 +158,5 @@ def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     fig.update_layout(
         xaxis={"title": "predicted class", "type": "category"},
         yaxis={"title": "true class", "type": "category", "autorange": "reversed"},
-        hovermode="closest",
     )
-    return _layout(fig, 120 + 28 * len(labels))
+    return _layout(fig, 120 + 28 * len(labels)).update_layout(hovermode="closest")  # one cell, not a column

@@ -9,10 +9,12 @@ import streamlit as st
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 _PAGES: dict[str, tuple[str, str]] = {  # file stem -> (title, icon)
     "home": ("Home", ":material/home:"),
+    "tour": ("Tour", ":material/tour:"),
     "data": ("Data", ":material/photo_library:"),
     "train": ("Train", ":material/model_training:"),
     "compare": ("Compare", ":material/compare_arrows:"),
     "classify": ("Classify", ":material/center_focus_strong:"),
+    "attack": ("Fool the model", ":material/auto_fix_high:"),
     "teach": ("Teach", ":material/school:"),
 }
 

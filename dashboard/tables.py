@@ -11,6 +11,12 @@ import streamlit as st
 from core import RunInfo
 
 
+def _device_text(run: RunInfo) -> str | None:
+    """Return where a run trained, with the process count of a torchrun job ("cuda:0 × 8")."""
+    world = run.metrics.get("world_size", 1)
+    return f"{run.device} × {world}" if run.device and isinstance(world, int) and world > 1 else run.device
+
+
 def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
     """One row per run: what produced it and how it did."""
     rows = []
@@ -24,16 +30,20 @@ def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
                 "model": r.model,
                 "val accuracy": m.get("val_accuracy"),
                 "best val accuracy": m.get("best_val_accuracy"),
+                "best epoch": m.get("best_epoch"),
                 "val loss": m.get("val_loss"),
                 "epochs": m.get("epochs_completed"),
                 "train time (s)": m.get("train_seconds"),
-                "images/s": m.get("images_per_second"),
+                "images/s": round(m["images_per_second"]) if m.get("images_per_second") else None,
                 "parameters": r.params,
+                "latency (ms)": m.get("latency_ms"),
+                "size (MB)": m.get("size_mb"),
                 "optimizer": t.optimizer,
                 "learning rate": t.lr,
                 "batch size": t.batch_size,
                 "seed": t.seed,
-                "device": r.device,
+                "device": _device_text(r),
+                "precision": t.precision,
                 "created": pd.Timestamp(r.created, unit="s"),
                 "run id": r.id,
             }
@@ -49,6 +59,9 @@ _FORMATS = {
     "train time (s)": "{:.1f}",
     "images/s": "{:,.0f}",
     "parameters": "{:,.0f}",
+    "best epoch": "{:.0f}",
+    "latency (ms)": "{:.2f}",
+    "size (MB)": "{:.2f}",
     "learning rate": "{:g}",
     "batch size": "{:.0f}",
     "seed": "{:.0f}",
@@ -76,6 +89,11 @@ def runs_column_config() -> dict[str, object]:
         "train time (s)": number(format="%.1f"),
         "images/s": number(format="localized"),
         "parameters": number(format="localized"),
+        "best epoch": number(format="%d", help="The epoch with the highest validation accuracy"),
+        "latency (ms)": number(format="%.2f", help="Milliseconds to classify one image on this server's CPU"),
+        "size (MB)": number(format="%.2f", help="Size of the saved weights"),
         "learning rate": number(format="%g"),
         "created": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        "device": st.column_config.TextColumn(help="Where it trained; × N: N processes under torchrun"),
+        "precision": st.column_config.TextColumn(help="fp32: full precision; bf16, fp16: mixed precision"),
     }

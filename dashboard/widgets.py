@@ -15,6 +15,7 @@ from core import (
     DATASETS,
     MODELS,
     OPTIMIZERS,
+    PRETRAINED,
     SCHEDULES,
     DataConfig,
     LightboxError,
@@ -23,8 +24,15 @@ from core import (
     TrainConfig,
     UserDatasetInfo,
     available_devices,
+    available_pretrained,
+    download_dataset,
     list_user_datasets,
+    pretrained_label,
 )
+from core.devices import supported_precisions
+from dashboard.nav import link
+from dashboard.presenter import advanced_visible
+from dashboard.resources import get_store, network_online
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -75,6 +83,8 @@ def dataset_ui(key: str) -> DataConfig:
     )
     st.caption(_dataset_caption(name, user))
     spec = DATASETS.get(name)
+    if spec is not None and spec.needs_download():
+        _download_ui(name, key)
     image_size = samples = None
     if spec is not None and ("image_size" in spec.options or "samples" in spec.options):
         c1, c2 = st.columns(2)
@@ -91,6 +101,35 @@ def dataset_ui(key: str) -> DataConfig:
             key=f"{key}_samples",
         )
     return DataConfig(name=name, image_size=image_size, samples=samples)
+
+
+def _download_ui(name: str, key: str) -> None:
+    """Say that a standard dataset is not here yet; offer a Download button with progress when online."""
+    spec = DATASETS[name]
+    if not network_online():
+        st.warning(
+            f"{spec.title} is not on this machine yet, and this machine is offline: connect to the internet "
+            f"to download it (about {spec.download_mb} MB, once).",
+            icon=":material/cloud_off:",
+        )
+        return
+    st.info(f"{spec.title} is not on this machine yet: it needs one download of about {spec.download_mb} MB.")
+    if st.button(f"Download {spec.title}", key=f"{key}_download", icon=":material/download:"):
+        bar = st.progress(0.0, text="Starting the download...")
+        words = {"download": "Downloading", "extract": "Unpacking", "decode": "Decoding the images"}
+        shown = [("", -1)]
+
+        def update(done: int, total: int, stage: str) -> None:
+            percent = min(done * 100 // max(total, 1), 100)
+            if (stage, percent) != shown[0]:  # one redraw per percent, not per network chunk
+                shown[0] = (stage, percent)
+                amount = f": {done / 1e6:.1f} of {total / 1e6:.1f} MB" if stage == "download" else "..."
+                bar.progress(percent / 100, text=words.get(stage, stage) + amount)
+
+        with user_errors():
+            download_dataset(name, progress=update)
+        bar.empty()
+        st.rerun()
 
 
 def progress_callback(bar: DeltaGenerator, noun: str = "images") -> Callable[[int, int], None]:
@@ -149,7 +188,10 @@ def train_settings_ui(key: str) -> TrainConfig:
         format_func=lambda n: {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}.get(n, n),
         help="The rule that turns gradients into weight updates.",
     )
-    c5, c6 = st.columns(2)
+    if not advanced_visible():  # presenter mode: the defaults for the rest, fewer knobs on screen
+        return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, optimizer=optimizer)
+    advanced = st.expander("Advanced settings", icon=":material/tune:")
+    c5, c6 = advanced.columns(2)
     schedule = c5.selectbox(
         "Learning-rate schedule",
         SCHEDULES,
@@ -164,13 +206,17 @@ def train_settings_ui(key: str) -> TrainConfig:
         format_func=str.capitalize,
         help="Random flips, crops, turns and colour changes of training images: more variety, less memorising.",
     )
-    c7, c8 = st.columns(2)
+    c7, c8, c9 = advanced.columns(3)
     seed = int(
         c7.number_input("Seed", 0, 2**31 - 1, d.seed, key=f"{key}_seed", help="Same seed, same settings: the same run.")
     )
     device = c8.selectbox(
-        "Device", ["auto", *available_devices()], key=f"{key}_device", help="auto picks a GPU when there is one."
+        "Device",
+        ["auto", *available_devices()],
+        key=f"{key}_device",
+        help="Where the arithmetic runs; auto picks a GPU when there is one.",
     )
+    precision = _precision_ui(c9, key, device)
     return TrainConfig(
         epochs=epochs,
         batch_size=batch,
@@ -180,6 +226,21 @@ def train_settings_ui(key: str) -> TrainConfig:
         device=device,
         schedule=schedule,
         augment=augment,
+        precision=precision,
+    )
+
+
+def _precision_ui(column: DeltaGenerator, key: str, device: str) -> str:
+    """Choose a number format that `device` can train in; return its name."""
+    options = supported_precisions(device)
+    if st.session_state.get(f"{key}_precision", "fp32") not in options:  # the device changed under it
+        st.session_state[f"{key}_precision"] = "fp32"
+    return column.selectbox(
+        "Precision",
+        options,
+        key=f"{key}_precision",
+        format_func=lambda n: {"fp32": "fp32 (full)", "bf16": "bf16 (mixed)", "fp16": "fp16 (mixed)"}.get(n, n),
+        help="Mixed precision does most sums with 16-bit numbers: faster on recent chips, nearly as accurate.",
     )
 
 
@@ -188,3 +249,32 @@ def run_label(run: RunInfo) -> str:
     acc = run.metrics.get("val_accuracy")
     acc_text = f" · {acc:.1%}" if isinstance(acc, float) else ""
     return f"{run.name} · {time.strftime('%d %b %H:%M', time.localtime(run.created))}{acc_text} ({run.status})"
+
+
+def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
+    """Choose a pretrained model or a finished run with weights; return its name and run (None if pretrained)."""
+    with user_errors():
+        store = get_store()
+        ended = [r for r in store.list_runs() if r.status in ("finished", "stopped", "interrupted")]
+    runs = {r.id: r for r in ended if store.weights_path(r.id).is_file()}
+    pretrained = available_pretrained(online=network_online())
+    choices = [*pretrained, *runs]
+    if len(runs) < len(ended):
+        st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
+    hidden = [PRETRAINED[n].split(" · ")[0] for n in PRETRAINED if n not in pretrained and n != "imagenet"]
+    if hidden:
+        st.caption(
+            f"{', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "
+            "right now; they appear here as soon as it can download them."
+        )
+    if not choices:
+        st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
+        link("train", "Go to Train")
+        st.stop()
+    name = st.selectbox(
+        "Model",
+        choices,
+        format_func=lambda c: pretrained_label(c) if c in PRETRAINED else run_label(runs[c]),
+        key=f"{key}_run",
+    )
+    return name, runs.get(name)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import PRETRAINED, available_pretrained, decode_image, model_view, pretrained_label
+from core import decode_image, draw_feature_maps, list_layers, model_view
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
-from dashboard.nav import link
-from dashboard.resources import get_predictor, get_store, network_online
-from dashboard.widgets import explain, run_label, user_errors
+from dashboard.resources import get_predictor
+from dashboard.widgets import explain, trained_model_ui, user_errors
+
+MAX_MAPS = 32
 
 st.title("Classify")
 explain(
@@ -19,32 +20,8 @@ explain(
     "the classes it was trained on, so a cat shown to a digits model will still be called a digit."
 )
 
-with user_errors():
-    store = get_store()
-    ended = [r for r in store.list_runs() if r.status in ("finished", "stopped", "interrupted")]
-runs = {r.id: r for r in ended if store.weights_path(r.id).is_file()}
-pretrained = available_pretrained(online=network_online())
-choices = [*pretrained, *runs]
-if len(runs) < len(ended):
-    st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
-hidden = [PRETRAINED[name].split(" · ")[0] for name in PRETRAINED if name not in pretrained and name != "imagenet"]
-if hidden:
-    st.caption(
-        f"{', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "
-        "right now; they appear here as soon as it can download them."
-    )
-if not choices:
-    st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
-    link("train", "Go to Train")
-    st.stop()
-
-
-def _label(choice: str) -> str:
-    return pretrained_label(choice) if choice in PRETRAINED else run_label(runs[choice])
-
-
-model_name = st.selectbox("Model", choices, format_func=_label, key="classify_run")
-n_classes = 1000 if model_name in PRETRAINED else len((runs[model_name].input_spec or {}).get("classes", []))
+model_name, run = trained_model_ui("classify")
+n_classes = len((run.input_spec or {}).get("classes", [])) if run else 1000
 top_k = st.slider("Classes to show", 1, max(2, min(10, n_classes)), min(5, n_classes), key="classify_k")
 
 upload_tab, camera_tab = st.tabs(["Upload an image", "Take a snapshot"])
@@ -91,3 +68,25 @@ target = st.selectbox("Explain the class", options, format_func=lambda i: predic
 with user_errors():
     heat, label = predictor.explain(image, target)
 st.image(heat, caption=f"Where the model saw '{label}'", width=320)
+
+st.subheader("Look inside: what each layer sees")
+st.caption(
+    "Each tile is one feature map: bright where a filter found its pattern in the image. Early layers find "
+    "edges, spots and colours; later layers combine them into parts such as an eye or a loop, on smaller maps."
+)
+with user_errors():
+    layers = {layer.name: layer for layer in list_layers(predictor)}
+order = list(layers)
+layer_name = st.selectbox(
+    "Layer, from first to last",
+    order,
+    format_func=lambda n: (
+        f"{order.index(n) + 1}. {n.removeprefix('net.')} · "
+        f"{layers[n].channels} maps of {layers[n].size[0]}x{layers[n].size[1]}"
+    ),
+    key="classify_layer",
+)
+with user_errors():
+    grid = draw_feature_maps(predictor, image, layer_name, MAX_MAPS)
+shown = min(MAX_MAPS, layers[layer_name].channels)
+st.image(grid, caption=f"{shown} of the layer's {layers[layer_name].channels} maps (the most varied ones)")

@@ -1,4 +1,4 @@
-"""Data: add your own images; samples, classes, balance and pixel statistics of a dataset."""
+"""Data: add your own images; samples, balance, pixel statistics, a map of the images and copies across the split."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from core import DATASETS, augment_preview, delete_user_dataset, import_dataset, load_dataset, tensor_to_pil
+from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
+from dashboard.resources import dataset_duplicates, dataset_projection
 from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
 
 st.title("Data")
@@ -62,6 +64,8 @@ if config.name not in DATASETS:
             delete_user_dataset(config.name)
         del st.session_state[f"data_delete_{config.name}"]  # unticked if the name is imported again
         st.rerun()
+if config.name in DATASETS and DATASETS[config.name].needs_download():
+    st.stop()  # dataset_ui has said why and offered the download
 with user_errors(), st.spinner("Loading images..."):
     dataset = load_dataset(config)
 
@@ -121,3 +125,51 @@ with right:
     pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
     counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
     st.plotly_chart(pixel_histogram_figure(counts), key="data_pixels")
+
+st.subheader("Map of the images")
+st.caption(
+    "Each dot is one image (up to 2,000 for PCA, 600 for t-SNE). Dots close together are images the pixels alone "
+    "call similar: where a class forms its own island, even a simple model can tell it apart; where colours mix, "
+    "the model has to learn more than raw pixels. PCA is an instant, straight view; t-SNE takes a few seconds and "
+    "pulls similar images into tighter groups. Hover over a dot for its class and number."
+)
+c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+method = c1.segmented_control(
+    "Method", ["pca", "tsne"], default="pca", format_func={"pca": "PCA", "tsne": "t-SNE"}.get, key="data_map_method"
+)
+if c2.button("Draw the map", icon=":material/scatter_plot:", key="data_map"):
+    st.session_state["data_map_on"] = True
+if st.session_state.get("data_map_on"):
+    with user_errors(), st.spinner("Placing the images..."):
+        projection = dataset_projection(dataset, method or "pca")
+    st.plotly_chart(projection_figure(projection), key="data_map_chart")
+
+st.subheader("Copies across the split")
+st.caption(
+    "The model learns from the training images and is marked on the validation images. A validation image that "
+    "copies a training image, exactly or nearly (shifted brightness, a little noise), is a question the model has "
+    "already seen answered, so its validation accuracy looks better than it will be on new pictures."
+)
+if st.button("Look for copies", icon=":material/content_copy:", key="data_copies"):
+    st.session_state["data_copies_on"] = True
+if st.session_state.get("data_copies_on"):
+    with user_errors(), st.spinner("Comparing every validation image with every training image..."):
+        report = dataset_duplicates(dataset, config.val_fraction, config.split_seed)
+    c1, c2 = st.columns(2)
+    c1.metric("Exact copies", f"{report.exact:,}")
+    c2.metric("Near copies", f"{report.near:,}")
+    st.caption(
+        f"{report.compared[1]:,} validation images, each compared with all {report.compared[0]:,} training images."
+    )
+    if report.pairs:
+        train_part, val_part = dataset.split(config.val_fraction, config.split_seed)
+        st.image(
+            [
+                contact_strip([train_part.to_pil(p.train_index), val_part.to_pil(p.val_index)], scale)
+                for p in report.pairs
+            ],
+            caption=[("exact copy" if p.exact else f"distance {p.distance:.3f}") for p in report.pairs],
+        )
+        st.caption("Each pair: the training image, then the validation image. 0 means identical thumbnails.")
+    else:
+        st.success("No validation image copies a training image.", icon=":material/check_circle:")

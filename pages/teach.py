@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from core import (
-    Callback,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-    TrainState,
-    available_pretrained,
-    dataset_from_samples,
-    decode_image,
-    save_user_dataset,
-    train_run,
-)
+from core import available_pretrained, decode_image
 from dashboard import teach
 from dashboard.charts import topk_figure
-from dashboard.resources import get_predictor, get_store
+from dashboard.resources import get_predictor
 from dashboard.widgets import explain, user_errors
 
 st.title("Teach")
@@ -80,37 +66,12 @@ for name, files in list(samples.items()):
                 )
 
 st.subheader("2. Train")
-
-
-class _Progress(Callback):
-    """Move a progress bar as the head trains (called in this script's own thread)."""
-
-    def __init__(self, bar) -> None:
-        self.bar = bar
-
-    def on_epoch_end(self, state: TrainState) -> None:
-        acc = (state.history.last or {}).get("val_accuracy", 0.0)
-        self.bar.progress(state.epoch / state.epochs, text=f"Epoch {state.epoch}/{state.epochs} · {acc:.0%} right")
-
-
 if st.button("Train", type="primary", icon=":material/model_training:"):
     bar = st.progress(0.0, text="Looking at every example once...")
-    start = time.perf_counter()
     with user_errors():
-        dataset = dataset_from_samples(f"taught-{time.strftime('%Y%m%d-%H%M%S')}", samples)
-        save_user_dataset(dataset)
-        config = RunConfig(
-            data=DataConfig(name=dataset.name, val_fraction=0.25),
-            model=ModelConfig("lite0_transfer"),
-            train=TrainConfig(epochs=20, batch_size=16, lr=3e-3),
-            name=f"taught: {', '.join(dataset.classes)}",
-        )
-        run = train_run(config, get_store(), [_Progress(bar)])
+        run, summary = teach.train(samples, bar)
     st.session_state["teach_run"] = run.id
-    st.session_state["teach_summary"] = (
-        f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
-        f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. Saved as run {run.id}."
-    )
+    st.session_state["teach_summary"] = summary
     bar.empty()
 
 run_id = st.session_state.get("teach_run")

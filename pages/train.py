@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from core import JobSnapshot, RunConfig
+from dashboard import presenter
 from dashboard.charts import curves_figure
-from dashboard.resources import get_jobs, get_store
+from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
+from dashboard.resources import get_jobs, get_store, session_owner
+from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
-from dashboard.widgets import dataset_ui, explain, model_ui, train_settings_ui, user_errors
+from dashboard.widgets import dataset_ui, explain, model_ui, run_label, train_settings_ui, user_errors
 
 st.title("Train")
 explain(
@@ -22,6 +25,7 @@ explain(
 
 with user_errors():
     store, jobs = get_store(), get_jobs()
+owner = session_owner()
 
 with st.container(border=True):
     left, right = st.columns(2)
@@ -34,14 +38,17 @@ with st.container(border=True):
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
     layer_groups_ui(config)
     schedule_preview_ui(config)
-    lr_finder_ui(config, lr_key="train_lr")
+    if presenter.advanced_visible():
+        lr_finder_ui(config, lr_key="train_lr")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        st.session_state["train_job"] = jobs.start(config)
+        st.session_state["train_job"] = jobs.start(config, owner=owner)
 
 
 def _status_line(snap: JobSnapshot) -> str:
     row = snap.history[-1] if snap.history else None
     acc = f" · validation accuracy {row['val_accuracy']:.1%}" if row else ""
+    if snap.status == "queued":
+        return f"Waiting: number {snap.queue_position} in line, starts when a running job ends."
     if snap.status == "starting":
         return "Preparing data and model..."
     return f"Epoch {max(snap.epoch, 1)} of {snap.epochs} · batch {snap.batch}/{snap.batches}{acc}"
@@ -56,17 +63,22 @@ def _show_job(snap: JobSnapshot) -> None:
             key=f"stop_{snap.job_id}",
             on_click=jobs.stop,
             args=(snap.job_id,),
-            help="Ends training after the current batch; the run is kept.",
+            help="Leaves the queue; no run is recorded."
+            if snap.status == "queued"
+            else "Ends training after the current batch; the run is kept.",
         )
     elif snap.status == "finished":
         st.success(f"Finished: run {snap.run_id} is saved.", icon=":material/check_circle:")
     elif snap.status == "stopped":
         st.warning(f"Stopped: run {snap.run_id} is saved with the epochs it completed.", icon=":material/stop:")
+    elif snap.status == "cancelled":
+        st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
     else:
         st.error(f"Training failed: {snap.error}", icon=":material/error:")
     if snap.history:
         st.plotly_chart(
-            curves_figure({snap.config.name or "this run": list(snap.history)}), key=f"curves_{snap.job_id}"
+            presenter.figure(curves_figure({snap.config.name or "this run": list(snap.history)})),
+            key=f"curves_{snap.job_id}",
         )
 
 
@@ -79,28 +91,47 @@ def _live_job(job_id: str) -> None:
 
 
 job_id = st.session_state.get("train_job")
-if job_id in jobs.jobs:
+mine = [s for s in jobs.snapshots(owner=owner) if s.active or s.job_id == job_id]  # only this session's
+if mine:
     st.subheader("Current run")
-    snapshot = jobs.snapshot(job_id)
+for snapshot in mine:
     if snapshot.active:
-        _live_job(job_id)
+        _live_job(snapshot.job_id)
     else:
         _show_job(snapshot)
 
-others = [s for s in jobs.snapshots() if s.active and s.job_id != job_id]
+others = [s for s in jobs.snapshots() if s.active and s.owner != owner]
 if others:
+    busy = sum(s.status != "queued" for s in others)
+    waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
     st.caption(
-        f"{len(others)} other training job(s) running on this server: "
-        + ", ".join(s.config.name or s.run_id or "starting" for s in others)
+        f"Busy: {busy} other training job{'' if busy == 1 else 's'} {'is' if busy == 1 else 'are'} running{waiting}. "
+        f"This server trains {jobs.max_running} at a time; later ones wait in line."
     )
 
+elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
+if elsewhere:
+    running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))
+
 st.subheader("Runs")
+st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")
 runs = store.list_runs()
 if not runs:
     st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")
-    st.stop()
-st.dataframe(runs_frame(runs), hide_index=True, column_config=runs_column_config())
+else:  # no st.stop(): a bundle can still be restored below
+    st.dataframe(runs_frame(runs), hide_index=True, column_config=runs_column_config())
 failed = [r for r in runs if r.status == "failed" and r.error]
 if failed:
     with st.expander(f"Why {len(failed)} run(s) failed"):
         st.dataframe(pd.DataFrame({"run": [r.id for r in failed], "error": [r.error for r in failed]}), hide_index=True)
+
+st.subheader("Keep or ship a run")
+st.caption(
+    "Streamlit Community Cloud forgets every file when the app restarts, so download a bundle of each run you "
+    "want to keep and restore it here later; TorchScript and ONNX files run the model without Lightbox."
+)
+if runs:
+    by_id = {r.id: r for r in runs}
+    ship_id = st.selectbox("Run to download", list(by_id), format_func=lambda i: run_label(by_id[i]), key="ship_run")
+    ship_ui(store, by_id[ship_id])
+restore_ui(store)

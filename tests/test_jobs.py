@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
 import subprocess
 import sys
 import time
 
-from core import JobManager, RunStore
+import pytest
+import torch
+
+from core import JobManager, RunStore, TrainingError
+from core.devices import cap_threads
+from core.jobs import default_max_jobs
+from core.models.registry import Classifier
 from tests.helpers import quick_config
 
 
@@ -66,3 +74,71 @@ def test_starting_a_manager_marks_runs_of_dead_processes_interrupted(store: RunS
         con.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead, run.id))
     jobs = JobManager(store)
     assert jobs.interrupted == [run.id] and store.get_run(run.id).status == "interrupted"
+
+
+def test_jobs_beyond_the_limit_queue_in_order_and_start_when_a_slot_frees(store: RunStore) -> None:
+    jobs = JobManager(store, max_running=1)
+    first = jobs.start(quick_config(epochs=200, batch_size=16), owner="ann")
+    second = jobs.start(quick_config(epochs=1), owner="bob")
+    third = jobs.start(quick_config(epochs=1), owner="bob")
+    assert (jobs.snapshot(second).status, jobs.snapshot(second).queue_position) == ("queued", 1)
+    assert (jobs.snapshot(third).status, jobs.snapshot(third).queue_position) == ("queued", 2)
+    assert jobs.snapshot(third).active and jobs.snapshot(third).progress == 0.0
+
+    jobs.stop(third)  # cancelled while queued: it never trains and leaves no run
+    assert jobs.snapshot(third).status == "cancelled" and jobs.snapshot(third).run_id is None
+    assert jobs.snapshot(second).queue_position == 1
+
+    _wait_until(lambda: jobs.snapshot(first).epoch >= 1)
+    assert jobs.snapshot(second).status == "queued"  # still waiting while the first one trains
+    jobs.stop(first)
+    assert jobs.wait(first, 30).status == "stopped"
+    snap = jobs.wait(second, 60)  # started by itself once the slot was free
+    assert snap.status == "finished" and snap.queue_position is None
+    assert sorted(r.status for r in store.list_runs()) == ["finished", "stopped"]
+    assert {s.job_id for s in jobs.snapshots(owner="bob")} == {second, third}
+
+
+def test_two_slots_run_two_jobs_at_once(store: RunStore) -> None:
+    jobs = JobManager(store, max_running=2)
+    ids = [jobs.start(quick_config(epochs=200, batch_size=16)) for _ in range(3)]
+    _wait_until(lambda: all(jobs.snapshot(i).status == "running" for i in ids[:2]))
+    assert jobs.snapshot(ids[2]).status == "queued"
+    for job_id in ids:
+        jobs.stop(job_id)
+    assert [jobs.wait(i, 30).status for i in ids] == ["stopped", "stopped", "cancelled"]
+
+
+def test_the_job_limit_comes_from_the_environment(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTBOX_MAX_JOBS", "3")
+    assert JobManager(store).max_running == 3
+    monkeypatch.delenv("LIGHTBOX_MAX_JOBS")
+    assert default_max_jobs() == max(1, (os.cpu_count() or 1) // 4)
+    monkeypatch.setenv("LIGHTBOX_MAX_JOBS", "many")
+    with pytest.raises(TrainingError, match="LIGHTBOX_MAX_JOBS"):
+        JobManager(store)
+
+
+def _live_models() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is Classifier)
+
+
+def test_a_finished_job_keeps_no_model_or_tensors(store: RunStore) -> None:
+    before = _live_models()
+    jobs = JobManager(store)
+    snap = jobs.wait(jobs.start(quick_config(epochs=1)), 60)
+    assert snap.status == "finished"
+    assert _live_models() == before  # the job holds its history rows, not the trained network
+
+
+def test_cap_threads_leaves_a_core_for_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = torch.get_num_threads()
+    try:
+        assert cap_threads(1) == 1 == torch.get_num_threads()
+        monkeypatch.setenv("LIGHTBOX_THREADS", "2")
+        assert cap_threads() == 2
+        monkeypatch.delenv("LIGHTBOX_THREADS")
+        assert cap_threads() == max(1, (os.cpu_count() or 1) - 1)
+    finally:
+        torch.set_num_threads(before)

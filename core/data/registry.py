@@ -12,6 +12,7 @@ from core.config import DataConfig
 from core.data.base import ImageDataset
 from core.data.digits import load_digits_dataset
 from core.data.shapes import generate_shapes
+from core.data.standard import STANDARD, is_cached, load_standard, standard_version
 from core.data.user import list_user_datasets, load_user_dataset, user_dataset_version
 from core.errors import DatasetError, UnknownNameError
 
@@ -27,6 +28,12 @@ class DatasetSpec:
     options: tuple[str, ...] = ()
     default_image_size: int | None = None
     default_samples: int | None = None
+    download_mb: int = 0  # the first download's size; 0 for embedded and generated datasets
+    is_cached: Callable[[], bool] | None = None  # None: always on this machine
+
+    def needs_download(self) -> bool:
+        """Return whether loading needs a download first (the UI says so and offers one)."""
+        return self.is_cached is not None and not self.is_cached()
 
 
 def _load_shapes(cfg: DataConfig) -> ImageDataset:
@@ -37,6 +44,10 @@ def _load_shapes(cfg: DataConfig) -> ImageDataset:
     if not 8 <= size <= 128:
         raise DatasetError(f"Shapes can draw images of 8 to 128 pixels, not {size}.")
     return generate_shapes(samples=samples, image_size=size, seed=0)
+
+
+def _load_standard(cfg: DataConfig) -> ImageDataset:
+    return load_standard(cfg.name, "train")  # the official test split stays unseen, for a later test page
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -55,6 +66,17 @@ DATASETS: dict[str, DatasetSpec] = {
         default_image_size=32,
         default_samples=2000,
     ),
+    **{
+        name: DatasetSpec(
+            name,
+            spec.title,
+            f"{spec.summary} Downloaded once; trains on its official training split.",
+            _load_standard,
+            download_mb=spec.download_mb,
+            is_cached=functools.partial(is_cached, name),
+        )
+        for name, spec in STANDARD.items()
+    },
 }
 
 
@@ -71,7 +93,15 @@ def load_dataset(cfg: DataConfig | str) -> ImageDataset:
         version = user_dataset_version(cfg.name)  # a new key after a re-import, so the cache is never stale
         if version is not None:
             return _load_user_cached(cfg.name, version)
+    if cfg.name in STANDARD:  # keyed by its cache file, so another home or a new download is never stale
+        version = standard_version(cfg.name)
+        return load_standard(cfg.name) if version is None else _load_standard_cached(cfg.name, version)
     return _load_cached(cfg.name, cfg.image_size, cfg.samples)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_standard_cached(name: str, version: tuple[str, int]) -> ImageDataset:
+    return load_standard(name)
 
 
 @functools.lru_cache(maxsize=4)

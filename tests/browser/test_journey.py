@@ -79,6 +79,18 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     screenshot(page, "compare")
 
+    page.get_by_role("radio", name="Mistakes").click()
+    page.get_by_text("Click a square").wait_for()
+    _settle(page)
+    matrix = page.locator('[data-testid="stPlotlyChart"]').first
+    matrix.scroll_into_view_if_needed()
+    cells = matrix.locator("rect.nsewdrag").first.bounding_box()
+    page.mouse.click(cells["x"] + 3.5 * cells["width"] / 10, cells["y"] + 3.5 * cells["height"] / 10)
+    page.get_by_text("of 3 called 3").wait_for()  # the clicked cell (true 3, predicted 3) and its images
+    _settle(page)
+    _assert_no_error(page)
+    screenshot(page, "compare-mistakes")
+
 
 def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: Path) -> None:
     _open(page, "train", "Train")
@@ -121,3 +133,36 @@ def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in {"espresso", "cup"}
     _assert_no_error(page)
     screenshot(page, "classify-imagenet")
+
+
+def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
+    _open(page, "tour?presenter=1", "Tour", "Tensor shape")
+    h1_size = "getComputedStyle(document.querySelector('h1')).fontSize"
+    assert page.evaluate(h1_size) == "51.2px"  # presenter mode's 3.2rem headline
+    screenshot(page, "tour-step-1")
+    ready = {2: "Train the network", 3: "Train both networks", 4: "It thinks this is", 5: "Snapshots go to"}
+    ready.update({6: "Where it saw", 7: "Digit + change"})
+    for number in range(2, 8):
+        page.get_by_role("button", name="Next").click()
+        page.get_by_text(f"Step {number} of 7").first.wait_for(timeout=120_000)
+        page.get_by_text(ready[number]).first.wait_for(timeout=120_000)  # step 7's CNN trains on the spot
+        _settle(page)
+        _assert_no_error(page)
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        screenshot(page, f"tour-step-{number}")
+    assert "step=7" in page.url and "presenter=1" in page.url
+
+    page.reload()
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.get_by_text("Step 7 of 7").first.wait_for()
+    _settle(page)
+    assert page.locator('[data-testid="stSidebar"] input[type="checkbox"]').first.is_checked()
+    assert page.evaluate(h1_size) == "51.2px"
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()
+    page.get_by_role("heading", name="Train").first.wait_for()
+    _settle(page)
+    assert "presenter=1" in page.url  # a page switch keeps the prepared view
+    assert page.get_by_text("Advanced settings").count() == 0
+    _assert_no_error(page)
+    screenshot(page, "train-presenter")

@@ -1,0 +1,160 @@
+"""Ship a run's model as one file other programs can run: TorchScript (PyTorch, C++) or ONNX (any runtime).
+
+Both files take float images in [0, 1] shaped (B, C, H, W), normalisation included, and return logits
+(B, classes). Each carries its classes, input size and mean/std, and is checked after writing: loaded
+back, it must give the eager model's outputs on a random batch.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.errors import ExportError, UnknownNameError
+from core.inference import Predictor
+from core.models.registry import InputSpec
+from core.runs import RunStore
+from core.version import code_version
+
+EXPORT_FORMATS: dict[str, str] = {"torchscript": "pt", "onnx": "onnx"}  # format -> file extension
+METADATA_KEY = "lightbox.json"  # TorchScript extra file and ONNX metadata_props key holding the metadata
+TOLERANCE = 1e-4  # largest allowed difference between exported and eager logits
+_CHECK_BATCH = 3  # differs from the traced batch of 2, so a batch size baked in by mistake is caught
+
+
+def export_metadata(run_name: str, model: str, spec: InputSpec) -> dict[str, Any]:
+    """Return what a program needs to feed the exported model: classes, input size, mean/std."""
+    return {
+        "name": run_name,
+        "model": model,
+        "classes": list(spec.classes),
+        "input_shape": ["batch", spec.channels, spec.height, spec.width],
+        "input": "float32 images in [0, 1], (B, C, H, W); normalisation is inside the model",
+        "output": "logits (B, classes); softmax gives probabilities",
+        "mean": list(spec.mean),
+        "std": list(spec.std),
+        "dark_background": spec.dark_background,
+        "code_version": code_version(),
+    }
+
+
+def _export_torchscript(model: nn.Module, example: torch.Tensor, meta: dict[str, Any], out: Path) -> None:
+    """Trace the model on a float example and save it with the metadata as an extra file."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # shape-as-constant tracer notes and torch.jit's deprecation notice
+        traced = torch.jit.trace(model, example, check_trace=False)  # checked below, on another batch size
+        torch.jit.save(traced, str(out), _extra_files={METADATA_KEY: json.dumps(meta)})
+
+
+def _run_torchscript(path: Path, x: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        loaded = torch.jit.load(str(path), map_location="cpu")
+        return loaded(torch.from_numpy(x)).numpy()
+
+
+def _export_onnx(model: nn.Module, example: torch.Tensor, meta: dict[str, Any], out: Path) -> None:
+    """Export through torch.export with a dynamic batch axis, fold constant weights, store the metadata."""
+    import onnxscript.optimizer  # imported late: only ONNX export needs it
+
+    batch = torch.export.Dim("batch", min=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (example,), dynamo=True, verbose=False, dynamic_shapes={"x": {0: batch}},
+            input_names=["images"], output_names=["logits"],
+        )  # fmt: skip
+    # Fold every weight-only computation (e.g. 'SAME' padding of a conv kernel) into a constant: left
+    # unfolded, onnxruntime's own constant folding produces an invalid graph from it.
+    onnxscript.optimizer.optimize(program.model, input_size_limit=1 << 30, output_size_limit=1 << 30)
+    program.model.metadata_props[METADATA_KEY] = json.dumps(meta)
+    program.save(str(out))
+
+
+def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray:
+    """Run an ONNX file with onnxruntime when installed, else with onnx's (slower) reference evaluator."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+
+        return np.asarray(ReferenceEvaluator(str(path)).run(None, {"images": x})[0])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(None, {"images": x})[0])
+
+
+_EXPORTERS: dict[str, tuple[Callable[..., None], Callable[[Path, np.ndarray], np.ndarray]]] = {
+    "torchscript": (_export_torchscript, _run_torchscript),
+    "onnx": (_export_onnx, _run_onnx),
+}
+
+
+def export_model(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: dict[str, Any]) -> Path:
+    """Write `model` (taking [0, 1] images) in `fmt` to `out`, then check the file reproduces its logits."""
+    if fmt not in EXPORT_FORMATS:
+        raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
+    export, run = _EXPORTERS[fmt]
+    model = model.float().cpu().eval()
+    example = torch.rand(2, spec.channels, spec.height, spec.width)  # (B, C, H, W) in [0, 1]
+    try:
+        export(model, example, meta, out)
+    except ImportError as exc:
+        raise ExportError(
+            f"Exporting to {fmt} needs the package '{exc.name}': pip install -r requirements.txt"
+        ) from exc
+    except Exception as exc:  # the exporters raise many types for an operator they cannot express
+        raise ExportError(f"This model could not be exported to {fmt} ({type(exc).__name__}: {exc}).") from exc
+    check = torch.rand(_CHECK_BATCH, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(check).numpy()  # (B, classes)
+    got = run(out, check.numpy())
+    diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+    if not diff <= TOLERANCE:
+        out.unlink(missing_ok=True)
+        raise ExportError(
+            f"The exported {fmt} file does not reproduce the model (largest logit difference {diff:.2g}, "
+            f"allowed {TOLERANCE:g}), so it was not kept. Try the other format."
+        )
+    return out
+
+
+def export_run(store: RunStore, run_id: str, fmt: str, out: Path | None = None) -> Path:
+    """Export a run's model to `out` (default: next to its weights) and return the file's path."""
+    if fmt not in EXPORT_FORMATS:
+        raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
+    predictor = Predictor.from_run(store, run_id)  # the eager model, its weights loaded safely
+    run = store.get_run(run_id)
+    out = Path(out) if out is not None else store.run_dir(run_id) / f"model.{EXPORT_FORMATS[fmt]}"
+    if not out.parent.is_dir():
+        raise ExportError(f"The folder '{out.parent}' does not exist; create it or choose another --out.")
+    meta = {**export_metadata(run.name, run.model, predictor.spec), "run_id": run_id}
+    return export_model(predictor.model, predictor.spec, fmt, out, meta)
+
+
+def export_bytes(store: RunStore, run_id: str, fmt: str) -> bytes:
+    """Return a run's exported model file as bytes, for a browser download."""
+    with tempfile.TemporaryDirectory(prefix="lightbox-export-") as tmp:
+        path = export_run(store, run_id, fmt, Path(tmp) / f"model.{EXPORT_FORMATS.get(fmt, 'bin')}")
+        return path.read_bytes()
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Return the Lightbox metadata stored inside an exported TorchScript or ONNX file."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnx  # imported late: only ONNX files need it
+
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        return json.loads(props[METADATA_KEY])
+    with zipfile.ZipFile(path) as zf:  # a TorchScript file is a zip; its extra files sit under <name>/extra/
+        (member,) = [n for n in zf.namelist() if n.endswith(f"/extra/{METADATA_KEY}")]
+        return json.loads(zf.read(member))

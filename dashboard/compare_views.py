@@ -1,0 +1,283 @@
+"""The views of the Compare page: filters, accuracy against cost, mistakes, two models, ensembles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import (
+    ImageDataset,
+    RunInfo,
+    RunStore,
+    ValidationPredictions,
+    check_same_validation,
+    ensemble,
+    mcnemar,
+    pareto_front,
+    per_class_report,
+    speed_and_size,
+    validation_set,
+)
+from dashboard.charts import confusion_figure
+from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure, selected_cell
+from dashboard.images import enlarge
+from dashboard.resources import get_predictor, validation_predictions
+from dashboard.widgets import run_label, user_errors
+
+GALLERY_SIDE = 112  # pixels: tiny digits are enlarged to about this
+
+
+def filter_runs_ui(runs: Sequence[RunInfo]) -> list[RunInfo]:
+    """Draw dataset / model / status / name filters and return the runs that pass them."""
+    datasets = sorted({Path(r.dataset).name for r in runs})
+    models = sorted({r.model for r in runs})
+    statuses = sorted({r.status for r in runs})
+    cols = st.columns(4)
+    pick_data = cols[0].multiselect("Dataset", datasets, key="compare_f_data", placeholder="all")
+    pick_model = cols[1].multiselect("Model", models, key="compare_f_model", placeholder="all")
+    pick_status = cols[2].multiselect("Status", statuses, key="compare_f_status", placeholder="all")
+    text = cols[3].text_input("Name contains", key="compare_f_name").strip().lower()
+    return [
+        r
+        for r in runs
+        if (not pick_data or Path(r.dataset).name in pick_data)
+        and (not pick_model or r.model in pick_model)
+        and (not pick_status or r.status in pick_status)
+        and text in r.name.lower()
+    ]
+
+
+def _gallery(val: ImageDataset, indices: Sequence[int], captions: Sequence[str], columns: int = 6) -> None:
+    """Show validation images, enlarged with square pixels, in rows with a caption each."""
+    if not len(indices):
+        st.caption("No images here.")
+        return
+    scale = max(1, GALLERY_SIDE // max(val.image_size))
+    images = [enlarge(val.to_pil(int(i)), scale) for i in indices]
+    for start in range(0, len(images), columns):
+        for col, image, caption in zip(
+            st.columns(columns), images[start : start + columns], captions[start : start + columns], strict=False
+        ):
+            col.image(image, caption=caption, width="stretch")
+
+
+def measure_missing_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
+    """Offer to measure latency and size of runs recorded before they were measured at the end of training."""
+    missing = [r for r in runs if "latency_ms" not in r.metrics and store.weights_path(r.id).is_file()]
+    if not missing or not st.button(f"Measure speed and size of {len(missing)} older run(s)", key="compare_measure"):
+        return
+    bar = st.progress(0.0, text="Timing each model on one image at a time...")
+    with user_errors():
+        for i, run in enumerate(missing, start=1):
+            speed_and_size(store, run.id)
+            bar.progress(i / len(missing), text=f"Measured {i} of {len(missing)}")
+    st.rerun()
+
+
+def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
+    """Accuracy against latency or size: which runs are worth shipping."""
+    st.caption(
+        "Each dot is a run. Up is more accurate, left is faster (or smaller). The dotted line joins the runs "
+        "no other run beats on both at once: pick from the line, as far left as your accuracy needs allow."
+    )
+    measure_missing_ui(store, runs)
+    measured = [r for r in runs if "latency_ms" in r.metrics]
+    if not measured:
+        st.info("None of these runs has a measured speed yet.", icon=":material/info:")
+        return
+    cost = st.segmented_control(
+        "Cost",
+        ["latency", "size"],
+        default="latency",
+        key="compare_cost",
+        help="Latency: milliseconds for one image on this server's CPU. Size: megabytes of the saved weights.",
+    )
+    field, label = ("size_mb", "size (MB)") if cost == "size" else ("latency_ms", "latency (ms, one image)")
+    costs = [float(r.metrics[field]) for r in measured]
+    accs = [float(r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0))) for r in measured]
+    names = [f"{r.name} ({r.id[-4:]})" for r in measured]
+    st.plotly_chart(pareto_figure(names, costs, accs, label, [r.model for r in measured]), key="compare_pareto")
+    best = ", ".join(f"**{names[i]}** ({accs[i]:.1%}, {costs[i]:.3g})" for i in pareto_front(costs, accs))
+    st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is each run's best epoch.")
+
+
+def _biggest_mistake(matrix: np.ndarray) -> tuple[int, int]:
+    off = matrix.copy()
+    np.fill_diagonal(off, -1)
+    true, pred = np.unravel_index(int(off.argmax()), off.shape)
+    return int(true), int(pred)
+
+
+def _class_table(vp: ValidationPredictions) -> pd.DataFrame:
+    report = per_class_report(vp.confusion())
+    return pd.DataFrame(
+        {
+            "class": list(vp.classes),
+            "precision": [r["precision"] for r in report],
+            "recall": [r["recall"] for r in report],
+            "images": [r["support"] for r in report],
+        }
+    )
+
+
+def _cell_picker(run: RunInfo, vp: ValidationPredictions, chart_event: object) -> tuple[int, int]:
+    """Return the (true, predicted) cell: the one clicked, else the one picked below, else the biggest mix-up."""
+    keys = (f"mistake_true_{run.id}", f"mistake_pred_{run.id}")
+    clicked, seen = selected_cell(chart_event), f"mistake_click_{run.id}"
+    if clicked is not None and clicked != st.session_state.get(seen):  # a new click wins over the boxes once
+        st.session_state[keys[0]], st.session_state[keys[1]] = clicked
+    st.session_state[seen] = clicked
+    default = _biggest_mistake(vp.confusion())
+    names = list(range(len(vp.classes)))
+    left, right = st.columns(2)
+    true = left.selectbox("True class", names, index=default[0], format_func=lambda i: vp.classes[i], key=keys[0])
+    pred = right.selectbox("Predicted as", names, index=default[1], format_func=lambda i: vp.classes[i], key=keys[1])
+    return int(true), int(pred)
+
+
+def mistakes_ui(runs: Sequence[RunInfo]) -> None:
+    """Confusion matrix with its images, per-class table, and the most confidently wrong images."""
+    run_ids = [r.id for r in runs]
+    by_id = {r.id: r for r in runs}
+    run = by_id[st.selectbox("Run", run_ids, format_func=lambda i: run_label(by_id[i]), key="mistakes_run")]
+    with user_errors():
+        vp = validation_predictions(run.id)
+        val = validation_set(run)
+    left, right = st.columns([3, 2])
+    with left:
+        event = st.plotly_chart(
+            clickable_confusion_figure(vp.confusion().tolist(), vp.classes),
+            on_select="rerun",
+            selection_mode="points",
+            key=f"mistakes_matrix_{run.id}",
+        )
+    right.dataframe(
+        _class_table(vp),
+        hide_index=True,
+        column_config={
+            "precision": st.column_config.NumberColumn(format="percent", help="Of those it called X, how many were X"),
+            "recall": st.column_config.NumberColumn(
+                format="percent", help="Of the real X, how many it found: the accuracy on that class"
+            ),
+        },
+    )
+    st.markdown("**Click a square** (or pick it here) to see its images.")
+    true, pred = _cell_picker(run, vp, event)
+    cell = vp.cell(true, pred)
+    st.caption(f"{len(cell)} validation image(s) of **{vp.classes[true]}** called **{vp.classes[pred]}**.")
+    _gallery(val, cell[:24], [f"#{i}" for i in cell[:24]])
+    top_losses_ui(run, vp, val)
+
+
+def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) -> None:
+    """The images the model got wrong most confidently, optionally with where it looked."""
+    st.markdown("##### Most confidently wrong")
+    worst = vp.top_losses(12)
+    if not len(worst):
+        st.caption("This model gets every validation image right.")
+        return
+    st.caption("The validation images whose true class the model thought least likely: often mislabelled or odd.")
+    captions = [
+        f"true {vp.classes[vp.labels[i]]} · said {vp.classes[vp.predictions[i]]} "
+        f"({vp.probabilities[i, vp.predictions[i]]:.0%})"
+        for i in worst
+    ]
+    if not st.toggle("Show where the model looked (Grad-CAM)", key=f"mistakes_cam_{run.id}"):
+        _gallery(val, worst, captions)
+        return
+    with user_errors():
+        predictor = get_predictor(run.id)
+        overlays = [
+            predictor.explain(val.to_pil(int(i)), int(vp.predictions[i]), min_side=GALLERY_SIDE)[0] for i in worst
+        ]
+    for start in range(0, len(overlays), 6):
+        for col, image, caption in zip(
+            st.columns(6), overlays[start : start + 6], captions[start : start + 6], strict=False
+        ):
+            col.image(image, caption=caption, width="stretch")
+
+
+def _pick_two(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo]:
+    by_id = {r.id: r for r in runs}
+    ids = list(by_id)
+    left, right = st.columns(2)
+    a = left.selectbox("Model A", ids, index=0, format_func=lambda i: run_label(by_id[i]), key="two_a")
+    b = right.selectbox("Model B", ids, index=1, format_func=lambda i: run_label(by_id[i]), key="two_b")
+    return by_id[a], by_id[b]
+
+
+def _significance_sentence(name_a: str, name_b: str, acc_a: float, acc_b: float, p: float) -> str:
+    better = name_a if acc_a >= acc_b else name_b
+    if p < 0.05:
+        return f"The difference is unlikely to be luck (p = {p:.3g}, McNemar's test): **{better}** is better here."
+    return (
+        f"With these images the difference could well be luck (p = {p:.2g}, McNemar's test); "
+        "more validation images, or more runs, would be needed to tell them apart."
+    )
+
+
+def two_models_ui(runs: Sequence[RunInfo]) -> None:
+    """Two runs on the same images: where they disagree, and whether the difference is real."""
+    if len(runs) < 2:
+        st.info("Pick two runs above to put them head to head.", icon=":material/info:")
+        return
+    run_a, run_b = _pick_two(runs)
+    with user_errors():
+        check_same_validation([run_a, run_b])
+        va, vb = validation_predictions(run_a.id), validation_predictions(run_b.id)
+        val = validation_set(run_a)
+    result = mcnemar(va.correct, vb.correct)
+    cols = st.columns(4)
+    cols[0].metric("A accuracy", f"{va.accuracy:.1%}")
+    cols[1].metric("B accuracy", f"{vb.accuracy:.1%}")
+    cols[2].metric("Only A right", f"{result.only_a:,}")
+    cols[3].metric("Only B right", f"{result.only_b:,}")
+    st.markdown(_significance_sentence("A", "B", va.accuracy, vb.accuracy, result.p_value))
+    differ = np.flatnonzero(va.predictions != vb.predictions)
+    st.caption(f"{len(differ):,} image(s) where the two models give different answers (first 24 shown).")
+    shown = differ[:24]
+    _gallery(
+        val,
+        shown,
+        [
+            f"true {va.classes[va.labels[i]]} · A {va.classes[va.predictions[i]]} · B {vb.classes[vb.predictions[i]]}"
+            for i in shown
+        ],
+    )
+
+
+def ensemble_ui(runs: Sequence[RunInfo]) -> None:
+    """Average two or more runs' probabilities and evaluate the result like any model."""
+    st.caption(
+        "An ensemble asks several models and averages their probabilities. Models that make different "
+        "mistakes cover for each other, so the ensemble is often better than any one of them."
+    )
+    by_id = {r.id: r for r in runs}
+    chosen = st.multiselect(
+        "Members", list(by_id), default=list(by_id)[:3], format_func=lambda i: run_label(by_id[i]), key="ens_members"
+    )
+    if len(chosen) < 2:
+        st.info("Pick at least two runs trained on the same data.", icon=":material/info:")
+        return
+    members = [by_id[i] for i in chosen]
+    with user_errors():
+        check_same_validation(members)
+        predictions = [validation_predictions(r.id) for r in members]
+        combined = ensemble(predictions, name="ensemble")
+    names = [f"{r.name} ({r.id[-4:]})" for r in members]
+    st.plotly_chart(
+        ensemble_figure([*names, "ensemble"], [*(p.accuracy for p in predictions), combined.accuracy]),
+        key="ens_bars",
+    )
+    best = max(predictions, key=lambda p: p.accuracy)
+    result = mcnemar(combined.correct, best.correct)
+    st.markdown(
+        f"Ensemble: **{combined.accuracy:.2%}** accuracy, loss {combined.loss:.4f}; best member: "
+        f"{best.accuracy:.2%}, loss {best.loss:.4f}. "
+        + _significance_sentence("the ensemble", "the best member", combined.accuracy, best.accuracy, result.p_value)
+    )
+    st.plotly_chart(confusion_figure(combined.confusion().tolist(), combined.classes), key="ens_confusion")

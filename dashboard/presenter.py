@@ -1,0 +1,66 @@
+"""Presenter mode: larger text and charts, fewer knobs, animated charts; kept in the URL (?presenter=1)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+PARAM = "presenter"  # the query parameter: a prepared link opens the same view
+_ON = "presenter_on"  # the setting, in session state (survives page switches that drop the URL's parameters)
+_TOGGLE = "presenter_toggle"
+FONT_SIZE = 18  # chart text in presenter mode (plotly's default is 12)
+CSS = """<style>
+.stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
+.stMain h1 { font-size: 3.2rem; }
+.stMain h2, .stMain h3 { font-size: 2.2rem; }
+.stMain [data-testid="stMetricValue"] { font-size: 3rem; }
+</style>"""
+
+
+def is_on() -> bool:
+    """Say whether presenter mode is on for this session."""
+    return bool(st.session_state.get(_ON, False))
+
+
+def advanced_visible() -> bool:
+    """Say whether to draw advanced controls (hidden in presenter mode)."""
+    return not is_on()
+
+
+def _write_url(on: bool) -> None:
+    if on:
+        st.query_params[PARAM] = "1"
+    elif PARAM in st.query_params:
+        del st.query_params[PARAM]
+
+
+def _toggled() -> None:
+    st.session_state[_ON] = bool(st.session_state[_TOGGLE])
+    _write_url(st.session_state[_ON])
+
+
+def presenter_ui() -> None:
+    """Draw the sidebar toggle, keep the setting and the URL in step, and restyle the page when it is on."""
+    url = st.query_params.get(PARAM)
+    if url is not None:  # a prepared link or a reload: the URL decides
+        st.session_state[_ON] = url not in ("0", "", "false", "off")
+    elif is_on():  # a page switch dropped the parameter: put it back
+        _write_url(True)
+    st.session_state[_TOGGLE] = is_on()
+    st.sidebar.toggle(
+        "Presenter mode",
+        key=_TOGGLE,
+        on_change=_toggled,
+        help="Larger text and charts, advanced controls hidden, for a projector. Copy the URL to open it this way.",
+    )
+    if is_on():
+        st.html(CSS)
+
+
+def figure(fig: go.Figure) -> go.Figure:
+    """Return the figure with larger text and animated updates in presenter mode (unchanged otherwise)."""
+    if is_on():
+        fig.update_layout(font={"size": FONT_SIZE}, transition={"duration": 500, "easing": "cubic-in-out"})
+        if fig.layout.height:
+            fig.update_layout(height=int(fig.layout.height * 1.3))
+    return fig

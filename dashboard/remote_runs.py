@@ -1,0 +1,49 @@
+"""Runs that another process trains into the shared run store (the CLI, torchrun, another machine), watched live."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import JobManager, RunInfo, RunStore
+from dashboard.charts import curves_figure
+
+
+def runs_elsewhere(store: RunStore, jobs: JobManager) -> list[RunInfo]:
+    """Return the runs recorded as running that no job of this server is training."""
+    ours = {s.run_id for s in jobs.snapshots() if s.run_id}
+    return [r for r in store.list_runs("running") if r.id not in ours]
+
+
+def _run_caption(run: RunInfo, epochs_done: int) -> str:
+    train = run.config.train
+    since = max(0, round(time.time() - run.updated))
+    return (
+        f"Epoch {epochs_done} of {train.epochs} · {run.device or 'unknown device'} · {train.precision} · "
+        f"on {run.host or 'an unknown machine'} (process {run.pid}) · last news {since} s ago"
+    )
+
+
+@st.fragment(run_every=2)
+def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...]) -> None:
+    """Draw the curves of runs trained elsewhere, read again from the store every 2 seconds.
+
+    `seen` are the runs the page found; once one of them ends, the whole page reruns so its table updates.
+    """
+    runs = runs_elsewhere(store, jobs)
+    if not set(seen) <= {r.id for r in runs}:
+        st.rerun(scope="app")
+    st.subheader("Running elsewhere")
+    st.caption(
+        "Trained by another process that shares this server's run folder: the command line, torchrun, "
+        "or another machine with the folder mounted. The curves update every 2 seconds."
+    )
+    for run in runs:
+        rows = store.history(run.id)
+        st.markdown(f"**{run.name}** · `{run.id}`")
+        st.caption(_run_caption(run, len(rows)))
+        if rows:
+            st.plotly_chart(curves_figure({run.name: rows}), key=f"elsewhere_{run.id}")
+        else:
+            st.caption("Preparing: waiting for the first epoch to finish...")

@@ -1,0 +1,12 @@
+"""The app-wide sidebar, drawn by the entrypoint on every page: presenter mode and the warm-up status."""
+
+from __future__ import annotations
+
+from dashboard.presenter import presenter_ui
+from dashboard.warm import warm_status_ui
+
+
+def sidebar_ui() -> None:
+    """Draw the presenter toggle and, while the demo's models and data load, what is still loading."""
+    presenter_ui()
+    warm_status_ui()

@@ -1,0 +1,287 @@
+"""The guided tour's seven steps: one idea, one thing to try and a few plain sentences each, all offline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import streamlit as st
+
+from core import (
+    Attack,
+    DataConfig,
+    ModelConfig,
+    Predictor,
+    RunConfig,
+    TrainConfig,
+    WeightsError,
+    attack,
+    decode_image,
+    load_dataset,
+)
+from dashboard import presenter, teach
+from dashboard.charts import curves_figure, topk_figure
+from dashboard.images import enlarge
+from dashboard.nav import link
+from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
+from dashboard.tour_parts import (
+    CHANNELS,
+    centre_crop,
+    digits_val,
+    picture_ui,
+    pixel_figure,
+    prediction_strip,
+    tour_run,
+    train_tour_run,
+)
+from dashboard.widgets import user_errors
+
+FIRST_NETWORK = RunConfig(
+    DataConfig("digits"),
+    ModelConfig("simple"),
+    TrainConfig(epochs=15, batch_size=32, lr=0.01, optimizer="sgd"),  # plain SGD: slow enough to watch it learn
+    name="tour: a first network",
+)
+
+
+def what_a_computer_sees() -> None:
+    """Step 1: a picture is a grid of numbers, one per pixel and colour channel."""
+    st.markdown(
+        "To a computer a picture is a grid of numbers: one per pixel, from 0 (dark) to 255 (bright). "
+        "A colour picture has three grids, red, green and blue, stacked into one block called a **tensor**."
+    )
+    kind = st.radio("Picture", ["digits", "shapes"], horizontal=True, key="tour_sees", format_func=str.capitalize)
+    dataset = load_dataset(kind)
+    pixels = dataset.images[0].permute(1, 2, 0).numpy()  # (H, W, C) uint8
+    side = st.slider(
+        "Zoom: pixels across", 4, pixels.shape[1], min(8, pixels.shape[1]), key=f"tour_zoom_{kind}",
+        help="How many pixels of the picture's centre to show as numbers.",
+    )  # fmt: skip
+    crop = centre_crop(pixels, side)  # (side, side, C)
+    left, right = st.columns([1, 2])
+    left.image(enlarge(dataset.to_pil(0), max(1, 256 // pixels.shape[1])), caption=f"A '{dataset.classes[0]}'")
+    channels, height, width = dataset.images.shape[1:]
+    left.markdown(f"Tensor shape: **{channels} x {height} x {width}**: {channels * height * width:,} numbers.")
+    if channels == 1:
+        right.plotly_chart(pixel_figure(crop[:, :, 0], "gray", "Grey level of each pixel"), key="tour_grid")
+        return
+    for column, (i, (name, scale)) in zip(right.columns(3), enumerate(CHANNELS), strict=True):
+        column.plotly_chart(pixel_figure(crop[:, :, i], scale, f"{name.capitalize()} channel"), key=f"tour_{name}")
+    st.caption("Three grids of the same size: how much red, green and blue light each pixel gives off.")
+
+
+def _start_first_network() -> None:
+    lr = st.session_state.get("tour_lr", FIRST_NETWORK.train.lr)  # the advanced choice, when shown
+    config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr))
+    st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner())
+
+
+def _learning_view(job_id: str) -> None:
+    """Draw the job's progress, curves and what it now says about 12 validation digits."""
+    snap = get_jobs().snapshot(job_id)
+    epoch = snap.history[-1]["epoch"] if snap.history else 0
+    st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
+    if snap.status == "failed":
+        st.error(f"Training failed: {snap.error}", icon=":material/error:")
+    if not snap.history or snap.run_id is None:
+        return
+    st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")
+    try:
+        predictor = Predictor.from_run(get_store(), snap.run_id)  # the latest checkpoint: one per epoch
+    except WeightsError:
+        return  # the first checkpoint is being written; the next tick shows it
+    epochs = f"{int(epoch)} epoch{'s' if epoch != 1 else ''}"
+    st.markdown(f"**What it says now**, after {epochs}, about 12 digits it never trained on:")
+    prediction_strip(predictor, digits_val(snap.config.data))
+
+
+@st.fragment(run_every=1.0)
+def _live_learning(job_id: str) -> None:
+    _learning_view(job_id)
+    if not get_jobs().snapshot(job_id).active:
+        st.rerun(scope="app")  # stop ticking once the job has ended
+
+
+def a_first_network_learns() -> None:
+    """Step 2: train the simple network live; loss falls, accuracy rises, its answers change."""
+    st.markdown(
+        "A network starts with random numbers inside and guesses at random. After each batch of examples it "
+        "measures how wrong it was (the **loss**) and nudges its numbers to be a little less wrong. Watch."
+    )
+    job_id = st.session_state.get("tour_job")
+    if job_id not in get_jobs().jobs:  # not started here yet, or the server restarted
+        job_id = None
+    if presenter.advanced_visible():
+        st.select_slider(
+            "Learning rate", [0.001, 0.01, 0.1, 1.0], value=FIRST_NETWORK.train.lr, key="tour_lr",
+            help="How big a step it takes after each batch: too small crawls, too big overshoots and never settles.",
+        )  # fmt: skip
+    label = "Train it again" if job_id else "Train the network"
+    st.button(label, type="primary", icon=":material/play_arrow:", on_click=_start_first_network, key="tour_train")
+    if job_id is None:
+        return
+    if get_jobs().snapshot(job_id).active:
+        _live_learning(job_id)
+    else:
+        _learning_view(job_id)
+    link("train", "Train other networks on other data")
+
+
+def why_convolutions() -> None:
+    """Step 3: a CNN against a fully connected net on the same digits, side by side."""
+    st.markdown(
+        "A fully connected network looks at all pixels at once. A **convolutional** network slides small "
+        "detectors over the picture, so a stroke means the same wherever it is. Same data, both trained:"
+    )
+    if st.button("Train both networks", icon=":material/play_arrow:", key="tour_both"):
+        with st.spinner("Training both networks on the same digits..."), user_errors():
+            for model in ("simple", "cnn"):
+                train_tour_run(model)
+    runs = {model: tour_run(model) for model in ("simple", "cnn")}
+    if None in runs.values():
+        st.info("Press **Train both networks**: each takes a few seconds.", icon=":material/info:")
+        return
+    store = get_store()
+    titles = {"simple": "Fully connected", "cnn": "Convolutional"}
+    for column, (model, title) in zip(st.columns(2), titles.items(), strict=True):
+        run = runs[model]
+        column.metric(title, f"{run.metrics['val_accuracy']:.1%}", help="Share of held-back digits it names right.")
+        column.caption(f"{run.params:,} numbers to learn (parameters) · {run.metrics['train_seconds']:.1f} s")
+    histories = {"fully connected": store.history(runs["simple"].id), "convolutional": store.history(runs["cnn"].id)}
+    st.plotly_chart(presenter.figure(curves_figure(histories, 320)), key="tour_both_curves")
+    link("compare", "Compare any runs in detail")
+
+
+def standing_on_giants() -> None:
+    """Step 4: a network pretrained on a million photos names what the camera sees."""
+    st.markdown(
+        "Training a network to recognise everyday objects takes a million photos and days of computing. "
+        "Someone did it already: this one knows 1,000 kinds of things. Show it something."
+    )
+    picture = picture_ui()
+    if picture is None:
+        return
+    image, name = picture
+    with user_errors():
+        result = get_predictor("imagenet").classify(image, top_k=5)
+    left, right = st.columns([1, 2])
+    left.image(image, caption=name, width="stretch")
+    best = result.predictions[0]
+    right.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+    right.plotly_chart(presenter.figure(topk_figure(result.predictions)), key="tour_giants_bars")
+    link("classify", "Classify more photos with any model")
+
+
+def teach_something_new() -> None:
+    """Step 5: three classes from the webcam, trained in seconds on top of the pretrained network."""
+    st.markdown(
+        "The pretrained network already sees edges, textures and shapes. To learn **your** classes it only "
+        "needs a new last layer: a few snapshots of each and a few seconds. Pick a class, take snapshots."
+    )
+    examples = teach.samples()
+    if list(examples) == ["Class 1", "Class 2"] and not any(examples.values()):
+        examples["Class 3"] = []  # the tour teaches three classes; the Teach page shows the same ones
+    target = st.segmented_control("Snapshots go to", list(examples), key="teach_target", default=next(iter(examples)))
+    camera_args = ("tour_teach_camera", "teach_target")
+    st.camera_input("Webcam", key="tour_teach_camera", on_change=teach.add_snapshot, args=camera_args)
+    st.caption(
+        " · ".join(f"{name}: {len(files)} snapshot{'s' if len(files) != 1 else ''}" for name, files in examples.items())
+    )
+    if st.button("Train", type="primary", icon=":material/model_training:", key="tour_teach_train"):
+        bar = st.progress(0.0, text="Looking at every example once...")
+        with user_errors():
+            run, st.session_state["teach_summary"] = teach.train(examples, bar)
+        st.session_state["teach_run"] = run.id
+        bar.empty()
+    link("teach", "Name the classes and add files on the Teach page")
+    if st.session_state.get("teach_run") is None or target is None:
+        return
+    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+    photo = st.camera_input("Now show it something", key="tour_teach_try")
+    if photo is not None:
+        with user_errors():
+            best = get_predictor(st.session_state["teach_run"]).predict(decode_image(photo.getvalue()), 1)[0]
+        st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+
+
+def how_it_decides() -> None:
+    """Step 6: Grad-CAM colours where the pretrained network looked to name the audience's picture."""
+    st.markdown(
+        "Where did it look? **Grad-CAM** traces the answer back to the picture: yellow areas pushed "
+        "hardest towards the class, dark purple hardly at all. A model right for the wrong reason shows it here."
+    )
+    picture = picture_ui()
+    if picture is None:
+        return
+    image, name = picture
+    with user_errors():
+        predictor = get_predictor("imagenet")
+        top = predictor.classify(image, top_k=3).predictions
+        options = {p.index: f"{p.label} ({p.probability:.0%})" for p in top}
+        target = st.segmented_control("Explain", list(options), format_func=options.get, key="tour_cam_class")
+        heat, label = predictor.explain(image, top[0].index if target is None else target)
+    left, right = st.columns(2)
+    left.image(image, caption=name, width="stretch")
+    right.image(heat, caption=f"Where it saw '{label}'", width="stretch")
+    link("classify", "See every layer's view on the Classify page")
+
+
+def _digit_cnn() -> str:
+    """Return the id of the tour's digits CNN, training it on the spot (a second or two) if there is none."""
+    run = tour_run("cnn")
+    if run is None:
+        with st.spinner("Training a small convolutional network on the digits first..."):
+            run = train_tour_run("cnn")
+    return run.id
+
+
+def how_it_fails() -> None:
+    """Step 7: an adversarial digit: an invisible change that flips a CNN's answer."""
+    st.markdown(
+        "Networks see pixels, not objects. Move every pixel a tiny step in the direction that most confuses "
+        "the network and it confidently names another digit, though people still see the same one."
+    )
+    with user_errors():
+        run_id = _digit_cnn()
+        samples = validation_samples(run_id)
+    pick = st.select_slider("Digit", range(len(samples)), format_func=lambda i: f"{i + 1}", key="tour_fgsm_pick")
+    epsilon = st.slider(
+        "Strength of the change (epsilon)", 0.0, 0.3, 0.15, 0.01, key="tour_epsilon",
+        help="The most any pixel may change, as a share of full brightness.",
+    )  # fmt: skip
+    with user_errors():
+        result = attack(get_predictor(run_id), samples[pick][0], epsilon)
+    _attack_view(result)
+    link("attack", "Fool a photo model on the Fool the model page")
+
+
+def _attack_view(result: Attack) -> None:
+    """Draw original | amplified change | adversarial digit, both answers, and what happened."""
+    scale = max(1, 192 // result.original.width)
+    columns = st.columns(3)
+    for column, picture, caption in zip(
+        columns,
+        (result.original, result.perturbation, result.adversarial),
+        ("The digit", "The change, amplified", "Digit + change"),
+        strict=True,
+    ):
+        column.image(enlarge(picture, scale), caption=caption, width=200)
+    for column, title, top in ((columns[0], "Before", result.before), (columns[2], "After", result.after)):
+        best = top.predictions[0]
+        column.metric(title, best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+    verdict = "It fooled the network." if result.fooled else "Not enough yet: try a stronger change."
+    st.markdown(
+        f"The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} of full "
+        f"brightness, and a person still sees the same digit. {verdict}"
+    )
+
+
+STEPS: list[tuple[str, Callable[[], None]]] = [
+    ("What a computer sees", what_a_computer_sees),
+    ("A first network learns", a_first_network_learns),
+    ("Why convolutions", why_convolutions),
+    ("Standing on giants", standing_on_giants),
+    ("Teach it something new", teach_something_new),
+    ("How it decides", how_it_decides),
+    ("How it fails", how_it_fails),
+]

@@ -1,0 +1,128 @@
+"""Pieces the tour's steps share: the pixel grid, the audience's picture, a strip of predictions, the tour's runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from core import (
+    SAMPLE_PHOTOS,
+    DataConfig,
+    ImageDataset,
+    ModelConfig,
+    Predictor,
+    RunConfig,
+    RunInfo,
+    TrainConfig,
+    decode_image,
+    load_dataset,
+    sample_photo,
+    train_run,
+)
+from dashboard import presenter
+from dashboard.images import enlarge
+from dashboard.resources import get_store
+
+PICTURES = {**{name: f"Sample: {caption.lower()}" for name, caption in SAMPLE_PHOTOS.items()}}
+PICTURES.update(camera="Your webcam", upload="Your photo")
+_OWN = "tour_own_picture"  # the audience's own picture (bytes, name), kept across steps
+CHANNELS = (("red", "Reds"), ("green", "Greens"), ("blue", "Blues"))
+TOUR_RUNS = {"simple": "tour: fully connected net", "cnn": "tour: convolutional net"}
+
+
+def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
+    """Draw a grid of pixel values (H, W) as a heatmap, each cell showing its number when there is room."""
+    height, width = values.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            colorscale=colorscale,
+            zmin=0,
+            zmax=255,
+            text=values.astype(int).astype(str),
+            texttemplate="%{text}" if width <= 16 else None,
+            hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
+            showscale=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=120 + 22 * height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"autorange": "reversed", "scaleanchor": "x", "showticklabels": False},
+        xaxis={"showticklabels": False},
+    )
+    return presenter.figure(fig)
+
+
+def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Return the central size x size pixels of an (H, W, C) array."""
+    top, left = (pixels.shape[0] - size) // 2, (pixels.shape[1] - size) // 2
+    return pixels[top : top + size, left : left + size]
+
+
+def _keep_own(key: str) -> None:
+    file = st.session_state.get(key)
+    if file is not None:
+        st.session_state[_OWN] = (file.getvalue(), file.name)
+
+
+def picture_ui() -> tuple[Image.Image, str] | None:
+    """Choose a sample photo, a webcam snapshot or a file; return the picture and its name (None: not taken yet)."""
+    source = st.segmented_control(
+        "Picture",
+        list(PICTURES),
+        format_func=PICTURES.get,
+        key="tour_picture",
+        default="chelsea",
+        persist_state="session",  # the same picture in every step that uses one
+    )
+    source = source or "chelsea"  # clicking the chosen option again clears it
+    if source in SAMPLE_PHOTOS:
+        return sample_photo(source), SAMPLE_PHOTOS[source]
+    if source == "camera":
+        st.camera_input("Webcam", key="tour_camera", on_change=_keep_own, args=("tour_camera",))
+    else:
+        types = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+        st.file_uploader("Image file", type=types, key="tour_upload", on_change=_keep_own, args=("tour_upload",))
+    if _OWN not in st.session_state:
+        st.info("Take a snapshot or upload a photo: anything at hand, a mug, a plant, a face.", icon=":material/image:")
+        return None
+    data, name = st.session_state[_OWN]
+    return decode_image(data), name
+
+
+def prediction_strip(predictor: Predictor, val: ImageDataset, count: int = 12) -> None:
+    """Draw the first `count` validation images with what the model says, right or wrong."""
+    columns = st.columns(6)
+    for i in range(min(count, len(val))):
+        image, truth = val.to_pil(i), val.classes[int(val.labels[i])]
+        guess = predictor.predict(image, top_k=1)[0]
+        verdict = "right" if guess.label == truth else f"wrong, it is {truth}"
+        with columns[i % 6]:
+            st.image(enlarge(image, max(1, 96 // image.width)), width="stretch")
+            st.caption(f"**{guess.label}** ({verdict})")
+
+
+def tour_config(model: str) -> RunConfig:
+    """Return the tour's quick digits run for `model` ("simple" or "cnn")."""
+    return RunConfig(DataConfig("digits"), ModelConfig(model), TrainConfig(epochs=10), name=TOUR_RUNS[model])
+
+
+def tour_run(model: str) -> RunInfo | None:
+    """Return the latest finished tour run of `model` that still has its weights, if any."""
+    store = get_store()
+    runs = [r for r in store.list_runs("finished") if r.name == TOUR_RUNS[model] and r.model == model]
+    return next((r for r in runs if store.weights_path(r.id).is_file()), None)
+
+
+def train_tour_run(model: str) -> RunInfo:
+    """Train the tour's quick digits run for `model` in this script's thread (about a second) and return it."""
+    return train_run(tour_config(model), get_store())
+
+
+def digits_val(config: DataConfig) -> ImageDataset:
+    """Return the validation images of a digits config (held back from training)."""
+    return load_dataset(config).split(config.val_fraction, config.split_seed)[1]

@@ -1,0 +1,27 @@
+"""Warm start: the demo's model and datasets load in the background; the sidebar says what is still loading."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.resources import warmup
+
+
+def loading_line(pending: list[str]) -> str:
+    """Return the sidebar's sentence for what is still loading."""
+    return f"Getting ready: loading {' and '.join(pending[:2])}{'...' if len(pending) > 2 else ''}"
+
+
+@st.fragment(run_every=1.0)
+def _status() -> None:
+    pending = warmup().pending()
+    if not pending:
+        st.rerun(scope="app")  # once: the line goes and this fragment stops ticking
+    st.caption(loading_line(pending), help="Loaded once per server so the first demo step answers at once.")
+
+
+def warm_status_ui() -> None:
+    """Start the warm-up (once per server) and, while it runs, show a small status line in the sidebar."""
+    if warmup().pending():
+        with st.sidebar:
+            _status()

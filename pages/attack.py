@@ -1,0 +1,130 @@
+"""Fool the model: an invisible change to a picture (FGSM) that changes what a model says it is."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from core import LEVELS, SAMPLE_PHOTOS, SEARCH_EPSILONS, Attack, attack, decode_image, sample_photo, smallest_flip
+from dashboard.images import enlarge
+from dashboard.resources import get_predictor, validation_samples
+from dashboard.widgets import explain, progress_callback, trained_model_ui, user_errors
+
+SOURCES = {"sample": "A sample picture", "upload": "Upload an image", "camera": "Take a snapshot"}
+
+st.title("Fool the model")
+explain(
+    "An *adversarial example* is a picture changed on purpose, so slightly that people see no difference, "
+    "in the one direction that confuses a model most. Lightbox uses the *fast gradient sign method*: it asks "
+    "the model which way each pixel would have to move to make its answer less likely, then moves every "
+    "pixel a tiny, equal step (epsilon) that way. Models that see pixels, not objects, can be fooled like this."
+)
+
+model_name, run = trained_model_ui("attack")
+source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="attack_source")
+truth = ""
+if source == "sample" and run is None:
+    photo = st.selectbox("Sample photo", list(SAMPLE_PHOTOS), format_func=SAMPLE_PHOTOS.get, key="attack_photo")
+    image, name = sample_photo(photo), f"{photo}.png"
+elif source == "sample":
+    with user_errors():
+        samples = validation_samples(run.id)
+    pick = st.selectbox(
+        "Validation image",
+        range(len(samples)),
+        format_func=lambda i: f"Image {i + 1}: a '{samples[i][1]}'",
+        key="attack_sample",
+    )
+    (image, truth), name = samples[pick], f"sample-{pick + 1}.png"
+else:
+    if source == "upload":
+        types = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+        file = st.file_uploader("Image file", type=types, key="attack_upload")
+    else:
+        file = st.camera_input("Webcam", key="attack_camera")
+    if file is None:
+        st.info("Upload an image or take a snapshot, or pick a sample picture.", icon=":material/image:")
+        st.stop()
+    with user_errors():
+        image, name = decode_image(file.getvalue()), file.name
+
+epsilon = st.slider(
+    "Strength of the change (epsilon)",
+    0.0,
+    0.1,
+    0.02,
+    step=0.004,
+    format="%.3f",
+    key="attack_epsilon",
+    help="The most any pixel may change, as a share of full brightness: 0.02 is 2%, about 5 of the 255 "
+    "brightness steps of a photo. Stronger changes fool more models, and start to show.",
+)
+with user_errors():
+    predictor = get_predictor(model_name)
+    result = attack(predictor, image, epsilon)
+
+
+def _show(column: DeltaGenerator, title: str, result: Attack, after: bool) -> None:
+    """Draw one side's top prediction as a metric and the runners-up as a caption."""
+    top = (result.after if after else result.before).predictions
+    column.metric(title, top[0].label, f"{top[0].probability:.1%} sure", delta_color="off", delta_arrow="off")
+    column.caption(" · ".join(f"{p.label} {p.probability:.0%}" for p in top[1:]))
+
+
+scale = max(1, 192 // max(result.original.size))
+left, middle, right = st.columns(3)
+left.image(enlarge(result.original, scale), caption="The picture", width="stretch")
+middle.image(enlarge(result.perturbation, scale), caption="The change, amplified (grey: none)", width="stretch")
+right.image(enlarge(result.adversarial, scale), caption="Picture + change", width="stretch")
+_show(left, "Before", result, after=False)
+_show(right, "After", result, after=True)
+if truth:
+    left.caption(f"The right answer: '{truth}'.")
+
+before, after = result.before.predictions[0], result.after.predictions[0]
+steps = round(result.epsilon * LEVELS)
+if steps == 0:
+    st.info("Move the slider to the right to change the picture.", icon=":material/tune:")
+elif result.fooled:
+    st.markdown(
+        f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
+        f"steps. Yet the model, which said **{before.label}** ({before.probability:.0%} sure), now says "
+        f"**{after.label}** ({after.probability:.0%} sure)."
+    )
+else:
+    was, now = result.probability(result.label)
+    st.markdown(
+        f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
+        f"steps. The model still says **{before.label}**, but less sure: {was:.0%} before, {now:.0%} after."
+    )
+
+png = io.BytesIO()
+result.adversarial.save(png, format="PNG")
+st.download_button(
+    "Download the changed picture (PNG)",
+    png.getvalue(),
+    file_name=f"adversarial-{name.rsplit('.', 1)[0]}.png",
+    mime="image/png",
+    icon=":material/download:",
+    key="attack_download",
+)
+
+st.subheader("How small a change is enough?")
+if st.button("Find the smallest change that fools it", key="attack_search", icon=":material/search:"):
+    bar = st.progress(0.0, text="Trying stronger and stronger changes...")
+    with user_errors():
+        flip = smallest_flip(predictor, image, progress=progress_callback(bar, "strengths tried"))
+    bar.empty()
+    if flip is None:
+        strongest = f"{max(SEARCH_EPSILONS):.3f}"
+        st.warning(
+            f"Even the strongest change tried ({strongest}) left the answer as it was.", icon=":material/shield:"
+        )
+    else:
+        st.success(
+            f"A change of {flip.epsilon:.3f} ({round(flip.epsilon * LEVELS)} of 255 steps) is enough: "
+            f"'{flip.before.predictions[0].label}' becomes '{flip.after.predictions[0].label}'.",
+            icon=":material/check:",
+        )

@@ -1,0 +1,46 @@
+"""Tour: seven short steps from pixels to a fooled network, for a first look or a talk."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.tour import STEPS
+from dashboard.widgets import explain
+
+STEP = "tour_step"  # 1-based, also the URL's ?step=, so a link opens a given step
+
+
+def _go(step: int) -> None:
+    st.session_state[STEP] = step
+    st.query_params["step"] = str(step)
+
+
+def _current_step() -> int:
+    """Return the step the URL asks for, else the one this session was on; keep both in step."""
+    asked = st.query_params.get("step", "")
+    step = int(asked) if asked.isdigit() else st.session_state.get(STEP, 1)
+    step = min(max(step, 1), len(STEPS))
+    _go(step)
+    return step
+
+
+st.title("Tour")
+explain(
+    "Seven screens, one idea each: how a computer sees a picture, how a network learns, why some networks "
+    "learn better, how a pretrained network helps, how it decides and how it can be fooled. Each screen has "
+    "one thing to try and a link to the page that goes deeper. Every step runs offline on built-in data. "
+    "**Presenter mode** (in the sidebar) makes text and charts larger for a projector and hides advanced "
+    "controls; copy the address bar to open the same step in the same mode later."
+)
+step = _current_step()
+title, render = STEPS[step - 1]
+st.progress(step / len(STEPS), text=f"Step {step} of {len(STEPS)}: {title}")
+st.caption(" · ".join(f"**{t}**" if i == step else t for i, (t, _) in enumerate(STEPS, start=1)))
+back, _, forward = st.columns([1, 4, 1])
+back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back")
+forward.button(
+    "Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
+    key="tour_next", type="primary",
+)  # fmt: skip
+st.header(title, divider="orange")
+render()

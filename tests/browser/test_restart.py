@@ -1,0 +1,64 @@
+"""The server killed mid-training: after a restart the run is interrupted, its epochs and checkpoint intact."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from core import Predictor, RunStore, load_dataset
+from tests.browser.conftest import open_tab, start_server
+from tests.browser.test_journey import _assert_no_error, _open, _settle
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_for_epochs(store: RunStore, count: int, proc) -> str:
+    deadline = time.monotonic() + 180
+    while True:
+        runs = store.list_runs()
+        if runs and len(store.history(runs[0].id)) >= count:
+            return runs[0].id
+        assert time.monotonic() < deadline and proc.poll() is None, "training did not get going"
+        time.sleep(0.2)
+
+
+def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    proc, url = start_server(home)
+    page = open_tab(browser, url)
+    try:
+        _open(page, "train", "Train", "Start training")
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+        page.get_by_role("option", name="ResNet-18").click()  # slow enough to be caught mid-run
+        _settle(page)
+        page.get_by_role("button", name="Start training").click()
+        run_id = _wait_for_epochs(RunStore(home), 2, proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        page.context.close()
+
+    store = RunStore(home)
+    assert store.get_run(run_id).status == "running"  # nobody could say otherwise: the server is gone
+    proc, url = start_server(home)  # a restarted server marks it when the Train page opens its job manager
+    page = open_tab(browser, url)
+    try:
+        _open(page, "train", "Train", "Start training")
+        page.get_by_text("interrupted").first.wait_for(state="attached")  # a cell of the runs table (a canvas grid)
+        _assert_no_error(page)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        page.context.close()
+
+    run = store.get_run(run_id)
+    assert run.status == "interrupted" and "ended early" in (run.error or "")
+    epochs = [row["epoch"] for row in store.history(run_id)]
+    assert epochs[:2] == [1, 2] and epochs == sorted(epochs)
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    prediction = Predictor.from_run(store, run_id).predict(val.to_pil(0), top_k=1)[0]  # the last checkpoint works
+    assert prediction.label in val.classes

