@@ -7,7 +7,6 @@ them all alike; the figures are medians. Run: python benchmarks/efficientnet_lit
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +16,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import time_round_robin
 
 from core.models.efficientnet_lite import (
     bf16_supported,
@@ -87,20 +88,6 @@ def build_candidates(args: argparse.Namespace) -> dict[str, Runner]:
     return runners
 
 
-def time_round_robin(runners: dict[str, Runner], x: torch.Tensor, runs: int, warmup: int) -> dict[str, float]:
-    """Return each runner's median seconds per call, timing the runners in turn."""
-    for run in runners.values():
-        for _ in range(warmup):
-            run(x)
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(x)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def max_logit_gaps(runners: dict[str, Runner], x: torch.Tensor) -> dict[str, float]:
     """Return each runner's largest absolute logit difference from the first (the reference)."""
     outputs = {name: run(x).float() for name, run in runners.items()}
@@ -117,7 +104,7 @@ def main() -> None:
     small, big = torch.randn(1, 3, 224, 224), torch.randn(args.batch, 3, 224, 224)
     gaps = max_logit_gaps(runners, torch.randn(4, 3, 224, 224))
     latency = time_round_robin(runners, small, args.runs, args.warmup)
-    throughput = {k: args.batch / v for k, v in time_round_robin(runners, big, args.big_runs, 2).items()}
+    throughput = {k: args.batch / v * 1000 for k, v in time_round_robin(runners, big, args.big_runs, 2).items()}
     print_table(runners, latency, throughput, gaps, args.batch)
 
 
@@ -135,7 +122,7 @@ def print_table(
     print(f"{header} {'max |dlogit|':>12s}")
     for name in runners:
         fast_1, fast_big = latency[ref] / latency[name], throughput[name] / throughput[ref]
-        row = f"{name:28s} {latency[name] * 1e3:10.2f} {fast_1:6.2f} {throughput[name]:15.1f} {fast_big:6.2f}"
+        row = f"{name:28s} {latency[name]:10.2f} {fast_1:6.2f} {throughput[name]:15.1f} {fast_big:6.2f}"
         print(f"{row} {gaps[name]:12.2e}")
 
 

@@ -13,7 +13,6 @@ ratio eager / format (above 1: the file is faster than eager PyTorch).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import torch
+from timing import time_round_robin
 
 from core import DataConfig, ModelConfig, Predictor, RunConfig, RunStore, TrainConfig, train_run
 from core.export import EXPORT_FORMATS, export_run
@@ -49,23 +49,9 @@ def runner(fmt: str, path: Path | None, predictor: Predictor) -> Callable[[np.nd
     return lambda x: session.run(None, {"images": x})
 
 
-def median_ms(fns: dict[str, Callable[[np.ndarray], object]], x: np.ndarray, repeats: int) -> dict[str, float]:
-    """Time each function on x, interleaved so load changes hit all alike; return median milliseconds."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    with torch.inference_mode():
-        for fn in fns.values():
-            fn(x)  # warm-up
-        for _ in range(repeats):
-            for name, fn in fns.items():
-                start = time.perf_counter()
-                fn(x)
-                times[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def bench(store: RunStore, model: str, out: Path, repeats: int) -> None:
     run = train_run(RunConfig(DATA[model], ModelConfig(model), TrainConfig(epochs=1, batch_size=32)), store)
-    predictor = Predictor.from_run(store, run.id)
+    predictor = Predictor.from_run(store, run.id, fast=False)
     paths, seconds = {}, {}
     for fmt, ext in EXPORT_FORMATS.items():
         start = time.perf_counter()
@@ -75,7 +61,8 @@ def bench(store: RunStore, model: str, out: Path, repeats: int) -> None:
     spec = predictor.spec
     for batch in (1, 32):
         x = np.random.rand(batch, spec.channels, spec.height, spec.width).astype(np.float32)  # (B, C, H, W)
-        ms = median_ms(fns, x, repeats)
+        with torch.inference_mode():
+            ms = time_round_robin(fns, x, repeats, warmup=1)
         for fmt, value in ms.items():
             extra = f"export {seconds[fmt]:5.1f} s  {paths[fmt].stat().st_size / 1e6:5.2f} MB" if fmt in paths else ""
             print(f"{model:<15} batch {batch:>2}  {fmt:<12} {value:8.2f} ms  x{ms['eager'] / value:4.2f}  {extra}")

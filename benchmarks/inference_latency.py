@@ -2,7 +2,7 @@
 
 For each model (trained weights do not change speed, so freshly built ones are timed): plain eager
 PyTorch (`torch.no_grad`, NCHW, as the book writes it) against what Lightbox serves: `Predictor`'s
-forward pass (inference_mode, channels_last input; the pretrained Lite0 BN-folded and oneDNN-prepacked)
+forward pass (inference_mode, channels_last input; a pretrained Lite0 backbone BN-folded and oneDNN-prepacked)
 and, for runs, TorchScript freezing as a third candidate. Candidates are timed round-robin so drift in a
 shared CPU hits them alike; figures are medians.
 
@@ -12,9 +12,8 @@ Run: python benchmarks/inference_latency.py [--threads 2] [--runs 40]
 from __future__ import annotations
 
 import argparse
-import statistics
+import copy
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import InputSpec, ModelConfig, Predictor, build_model  # noqa: E402
+from timing import time_round_robin
+
+from core import InputSpec, ModelConfig, Predictor, build_model
+from core.inference import serving_model
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
 DIGITS = InputSpec(1, 8, 8, tuple("0123456789"), (0.3,), (0.3,), dark_background=True)
@@ -72,20 +74,6 @@ def frozen(model: nn.Module, example: torch.Tensor) -> Runner:
     return run
 
 
-def time_round_robin(runners: dict[str, Runner], x: torch.Tensor, runs: int) -> dict[str, float]:
-    """Return the median milliseconds per call of each runner, timed in turn."""
-    for run in runners.values():
-        for _ in range(5):
-            run(x)
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(x)
-            times[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def candidates(name: str) -> tuple[dict[str, Runner], InputSpec]:
     """Return the runners to compare for one model name, and its input spec."""
     if name == "imagenet":
@@ -96,7 +84,8 @@ def candidates(name: str) -> tuple[dict[str, Runner], InputSpec]:
     spec = PHOTO if name.startswith("lite0") else DIGITS
     model = build_model(ModelConfig(name), spec).eval()
     example = torch.rand(1, spec.channels, spec.height, spec.width)
-    runners = {"eager": plain(model), "lightbox": lightbox(Predictor(model, spec, name))}
+    served = serving_model(copy.deepcopy(model))  # what Predictor.from_run serves
+    runners = {"eager": plain(model), "lightbox": lightbox(Predictor(served, spec, name))}
     runners["torchscript"] = frozen(model, example)
     return runners, spec
 

@@ -25,7 +25,16 @@ from core.data.user import (
     load_user_dataset,
     save_user_dataset,
 )
-from core.devices import DEVICES, available_devices, cap_threads, select_device
+from core.devices import (
+    DEVICES,
+    PRECISIONS,
+    available_devices,
+    cap_threads,
+    select_device,
+    supported_precisions,
+    training_device,
+)
+from core.distributed import DistContext, launched_by_torchrun, train_distributed
 from core.errors import (
     BundleError,
     DatasetError,
@@ -84,6 +93,7 @@ __all__ = [
     "LEVELS",
     "MODELS",
     "OPTIMIZERS",
+    "PRECISIONS",
     "PRETRAINED",
     "SAMPLE_PHOTOS",
     "SCHEDULES",
@@ -97,6 +107,7 @@ __all__ = [
     "DataConfig",
     "DatasetError",
     "DatasetSpec",
+    "DistContext",
     "DuplicatePair",
     "DuplicateReport",
     "ExportError",
@@ -173,6 +184,7 @@ __all__ = [
     "import_dataset",
     "infer",
     "input_spec_for",
+    "launched_by_torchrun",
     "list_layers",
     "list_user_datasets",
     "load_dataset",
@@ -200,8 +212,11 @@ __all__ = [
     "shared_pretrained",
     "smallest_flip",
     "speed_and_size",
+    "supported_precisions",
     "tensor_to_pil",
+    "train_distributed",
     "train_run",
+    "training_device",
     "validation_set",
     "warm_up",
     "write_bundle",

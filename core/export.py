@@ -131,7 +131,7 @@ def export_run(store: RunStore, run_id: str, fmt: str, out: Path | None = None) 
     """Export a run's model to `out` (default: next to its weights) and return the file's path."""
     if fmt not in EXPORT_FORMATS:
         raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
-    predictor = Predictor.from_run(store, run_id)  # the eager model, its weights loaded safely
+    predictor = Predictor.from_run(store, run_id, fast=False)  # the eager model, its weights loaded safely
     run = store.get_run(run_id)
     out = Path(out) if out is not None else store.run_dir(run_id) / f"model.{EXPORT_FORMATS[fmt]}"
     if not out.parent.is_dir():

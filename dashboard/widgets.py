@@ -28,8 +28,8 @@ from core import (
     download_dataset,
     list_user_datasets,
     pretrained_label,
+    supported_precisions,
 )
-from core.devices import supported_precisions
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
 from dashboard.resources import get_store, network_online

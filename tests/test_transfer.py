@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from core import (
     train_run,
 )
 from core import features as features_module
-from core.models.efficientnet_lite import load_lite0_state_dict
+from core.models.efficientnet_lite import PrepackedConv, load_lite0_state_dict
 from core.models.transfer import describe_groups
 from core.training import make_optimizer
 
@@ -58,6 +59,16 @@ def test_a_transfer_run_classifies_like_any_run(store: RunStore) -> None:
     _, val = data.split(0.2, seed=0)
     hits = sum(predictor.predict(val.to_pil(i), 1)[0].label == val.classes[int(val.labels[i])] for i in range(20))
     assert hits >= 10
+    # served with the optimised backbone (BN folded, prepacked), with the eager model's answers
+    eager = Predictor.from_run(store, run.id, fast=False)
+    assert (
+        any(isinstance(m, PrepackedConv) for m in predictor.model.modules()) or not torch.backends.mkldnn.is_available()
+    )
+    assert not any(isinstance(m, PrepackedConv) for m in eager.model.modules())
+    for i in range(5):
+        np.testing.assert_allclose(
+            predictor.probabilities(val.to_pil(i)), eager.probabilities(val.to_pil(i)), atol=1e-4
+        )
 
 
 def test_fine_tuning_uses_differential_learning_rates() -> None:
