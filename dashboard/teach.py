@@ -97,8 +97,10 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
         name=f"taught: {', '.join(dataset.classes)}",
     )
     run = train_run(config, get_store(), [_Progress(bar)])
+    skipped = sum(len(files) for files in examples.values()) - len(dataset)
     summary = (
         f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
         f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. Saved as run {run.id}."
+        + (f" {skipped} file(s) that are not images were left out." if skipped else "")
     )
     return run, summary

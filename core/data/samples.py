@@ -8,7 +8,7 @@ import torch
 
 from core.data.base import ImageDataset
 from core.data.images import load_tensor
-from core.errors import DatasetError
+from core.errors import DatasetError, ImageError
 
 MIN_PER_CLASS = 2  # one to learn from, one to check on
 
@@ -20,18 +20,33 @@ def dataset_from_samples(name: str, samples: Mapping[str, Sequence[bytes]], imag
         raise DatasetError("Every class needs its own, non-empty name.")
     if len(classes) < 2:
         raise DatasetError("Teach at least two classes: a model learns by telling things apart.")
-    short = [c for c in samples if len(samples[c]) < MIN_PER_CLASS]
+    decoded = {c: _decodable(files, image_size) for c, files in zip(classes, samples.values(), strict=True)}
+    short = [c for c, tensors in decoded.items() if len(tensors) < MIN_PER_CLASS]
     if short:
-        raise DatasetError(f"Each class needs at least {MIN_PER_CLASS} images; add more to: {', '.join(short)}.")
-    images, labels = [], []
-    for label, files in enumerate(samples.values()):
-        images += [load_tensor(data, image_size, 3) for data in files]  # (3, S, S) each
-        labels += [label] * len(files)
+        raise DatasetError(
+            f"Each class needs at least {MIN_PER_CLASS} images (files that are not images do not count); "
+            f"add more to: {', '.join(short)}."
+        )
+    images = [t for tensors in decoded.values() for t in tensors]
+    labels = [label for label, tensors in enumerate(decoded.values()) for _ in tensors]
+    skipped = sum(len(files) for files in samples.values()) - len(images)
+    note = f" {skipped} file(s) that are not images were left out." if skipped else ""
     return ImageDataset(
         name=name,
         images=torch.stack(images),  # (N, 3, S, S)
         labels=torch.tensor(labels, dtype=torch.long),
         classes=tuple(classes),
-        description=f"{len(images)} images of {len(classes)} classes taught in the browser.",
+        description=f"{len(images)} images of {len(classes)} classes taught in the browser.{note}",
         source="taught",
     )
+
+
+def _decodable(files: Sequence[bytes], image_size: int) -> list[torch.Tensor]:
+    """Return the files that are images as (3, S, S) tensors, leaving out the ones that are not."""
+    tensors = []
+    for data in files:
+        try:
+            tensors.append(load_tensor(data, image_size, 3))
+        except ImageError:
+            continue
+    return tensors

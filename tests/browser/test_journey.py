@@ -42,6 +42,9 @@ def test_every_page_renders_without_error(page) -> None:
         ("train", "Train", "Start training"),
         ("compare", "Compare", None),
         ("classify", "Classify", None),
+        ("attack", "Fool the model", None),
+        ("tour", "Tour", "Step 1 of 7"),
+        ("teach", "Teach", None),
     )
     for path, heading, ready in pages:
         _open(page, path, heading, ready)
