@@ -29,11 +29,14 @@ def _run_caption(run: RunInfo, epochs_done: int) -> str:
 def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...]) -> None:
     """Draw the curves of runs trained elsewhere, read again from the store every 2 seconds.
 
-    `seen` are the runs the page found; once one of them ends, the whole page reruns so its table updates.
+    `seen` are the runs the page found; when one starts or ends, the whole page reruns so it and the
+    runs table show it. With none running this draws nothing and only watches.
     """
     runs = runs_elsewhere(store, jobs)
-    if not set(seen) <= {r.id for r in runs}:
+    if set(seen) != {r.id for r in runs}:
         st.rerun(scope="app")
+    if not runs:
+        return
     st.subheader("Running elsewhere")
     st.caption(
         "Trained by another process that shares this server's run folder: the command line, torchrun, "

@@ -110,8 +110,7 @@ if others:
     )
 
 elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
-if elsewhere:
-    running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))
+running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))  # also notices runs that start later
 
 st.subheader("Runs")
 st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")

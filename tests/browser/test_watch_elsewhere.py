@@ -1,0 +1,41 @@
+"""A run trained by the command line on the server's run folder shows up on an open Train page by itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import ROOT, open_tab, screenshot, start_server
+from tests.browser.test_journey import _assert_no_error, _open
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    proc, url = start_server(home)
+    page = open_tab(browser, url)
+    cli = None
+    try:
+        _open(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "core", "--home", str(home), "train", "--dataset", "digits", "--model",
+             "resnet18", "--epochs", "30", "--name", "from the terminal"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        page.get_by_text("Running elsewhere").wait_for(timeout=120_000)
+        page.get_by_text("from the terminal").first.wait_for()
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=120_000)  # its first epoch's curves
+        _assert_no_error(page)
+        screenshot(page, "train-running-elsewhere")
+    finally:
+        if cli is not None:
+            cli.kill()
+            cli.wait(30)
+        proc.terminate()
+        proc.wait(10)
+        page.context.close()
