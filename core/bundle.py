@@ -145,7 +145,8 @@ def read_bundle(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Bundl
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > BUNDLE_VERSION:
         raise BundleError(f"The bundle was made by a newer Lightbox (format {version}); update Lightbox to open it.")
-    hashes = manifest.get("files") or {}
+    hashes = manifest.get("files")
+    hashes = hashes if isinstance(hashes, dict) else {}  # a crafted manifest: every file then fails its check
     for name in MEMBERS[1:]:
         if hashes.get(name) != hashlib.sha256(files[name]).hexdigest():
             raise BundleError(f"The bundle's {name} was changed or damaged after it was made; refused.")
@@ -163,6 +164,8 @@ def _check_spec(spec: InputSpec, limits: BundleLimits) -> None:
     """Refuse input sizes no Lightbox run has, before they size a model's layers."""
     sides_ok = all(1 <= side <= limits.max_image_side for side in (spec.height, spec.width))
     stats_ok = len(spec.mean) == len(spec.std) == spec.channels and all(s > 0 for s in spec.std)
+    resize = spec.extra.get("resize", spec.height)  # Predictor divides by it: a 0 or a word would break every answer
+    sides_ok = sides_ok and isinstance(resize, (int, float)) and spec.height <= resize <= 4 * limits.max_image_side
     if spec.channels not in (1, 3) or not (sides_ok and stats_ok) or not 1 <= len(spec.classes) <= limits.max_classes:
         raise BundleError(
             f"The bundle describes {spec.channels}-channel {spec.height}x{spec.width} images in "

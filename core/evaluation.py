@@ -164,15 +164,17 @@ def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget
     was_training = model.training
     model.eval()
     x = torch.rand(1, spec.channels, spec.height, spec.width).contiguous(memory_format=torch.channels_last)
-    for _ in range(3):  # warm-up: allocator, oneDNN kernels
-        model(x)
     times: list[float] = []
-    deadline = time.perf_counter() + budget_s
-    while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
-        start = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - start) * 1000)
-    model.train(was_training)
+    try:
+        for _ in range(3):  # warm-up: allocator, oneDNN kernels
+            model(x)
+        deadline = time.perf_counter() + budget_s
+        while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
+            start = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        model.train(was_training)
     return float(np.median(times))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,8 +85,11 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None) -> tu
     """Return a Grad-CAM heatmap (H, W) in [0, 1] for one image (1, C, H, W) in [0, 1], and its class."""
     layer = target_layer(model)
     saved: list[torch.Tensor] = []
+    caller = threading.get_ident()  # a shared model may run for another session meanwhile: not our image
 
-    def capture(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
+    def capture(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor | None:
+        if threading.get_ident() != caller:
+            return None  # leave other threads' passes untouched
         # A fresh leaf: gradients stop here, so frozen or prepacked layers before it need no backward.
         act = output.detach().requires_grad_(True)  # (1, K, h, w)
         saved.append(act)

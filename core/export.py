@@ -8,6 +8,8 @@ back, it must give the eager model's outputs on a random batch.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import tempfile
 import warnings
 import zipfile
@@ -102,29 +104,40 @@ def export_model(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: d
     """Write `model` (taking [0, 1] images) in `fmt` to `out`, then check the file reproduces its logits."""
     if fmt not in EXPORT_FORMATS:
         raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
-    export, run = _EXPORTERS[fmt]
     model = model.float().cpu().eval()
+    tmp = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.partial{out.suffix}")  # never half a file at `out`
+    try:
+        _export_checked(model, spec, fmt, tmp, meta)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _export_checked(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: dict[str, Any]) -> None:
+    """Write the file, load it back and compare its logits with the eager model's on another batch size."""
+    export, run = _EXPORTERS[fmt]
     example = torch.rand(2, spec.channels, spec.height, spec.width)  # (B, C, H, W) in [0, 1]
+    check = torch.rand(_CHECK_BATCH, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
     try:
         export(model, example, meta, out)
+        with torch.no_grad():
+            expected = model(check).numpy()  # (B, classes)
+        got = run(out, check.numpy())
     except ImportError as exc:
         raise ExportError(
             f"Exporting to {fmt} needs the package '{exc.name}': pip install -r requirements.txt"
         ) from exc
-    except Exception as exc:  # the exporters raise many types for an operator they cannot express
-        raise ExportError(f"This model could not be exported to {fmt} ({type(exc).__name__}: {exc}).") from exc
-    check = torch.rand(_CHECK_BATCH, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        expected = model(check).numpy()  # (B, classes)
-    got = run(out, check.numpy())
+    except Exception as exc:  # the exporters and runtimes raise many types for an operator they cannot express
+        raise ExportError(
+            f"This model could not be exported to {fmt} ({type(exc).__name__}: {exc}). Try the other format."
+        ) from exc
     diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
     if not diff <= TOLERANCE:
-        out.unlink(missing_ok=True)
         raise ExportError(
             f"The exported {fmt} file does not reproduce the model (largest logit difference {diff:.2g}, "
             f"allowed {TOLERANCE:g}), so it was not kept. Try the other format."
         )
-    return out
 
 
 def export_run(store: RunStore, run_id: str, fmt: str, out: Path | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -52,10 +53,12 @@ def _capture(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, t
     """Run the model once on x (1, C, H, W) and return each named module's output, in call order."""
     outputs: dict[str, torch.Tensor] = {}
     handles = []
+    caller = threading.get_ident()  # a shared model may run for another session meanwhile: not our image
     for name in names:
 
         def keep(_m: nn.Module, _i: object, out: object, name: str = name) -> None:
-            if isinstance(out, torch.Tensor) and out.dim() == 4 and name not in outputs:
+            mine = threading.get_ident() == caller
+            if mine and isinstance(out, torch.Tensor) and out.dim() == 4 and name not in outputs:
                 outputs[name] = out.detach().float()  # (1, K, h, w)
 
         handles.append(model.get_submodule(name).register_forward_hook(keep))

@@ -98,10 +98,20 @@ class Job(Callback):
         self._history: list[dict[str, float]] = []
         self.thread = threading.Thread(target=self._run, name=f"lightbox-train-{self.id}", daemon=True)
 
-    def begin(self) -> None:
-        """Leave the queue and start training in the job's thread."""
+    def begin(self) -> bool:
+        """Leave the queue and start training in the job's thread; return False if no thread could start."""
         self._update(status="starting", queue_position=None)
-        self.thread.start()
+        try:
+            self.thread.start()
+        except RuntimeError as exc:  # "can't start new thread": the server is out of threads or memory
+            self._update(
+                status="failed",
+                error=f"The training could not start ({exc}); stop other jobs or restart the dashboard.",
+                finished=time.time(),
+            )
+            self.done.set()
+            return False
+        return True
 
     def cancel(self) -> None:
         """End a job that never left the queue; it leaves no run behind."""
@@ -177,7 +187,8 @@ class JobManager:
         """Start queued jobs while slots are free and renumber the rest (caller holds the lock)."""
         while self._queue and self._running < (self.max_running or 1):
             self._running += 1
-            self._queue.popleft().begin()
+            if not self._queue.popleft().begin():
+                self._running -= 1  # its slot was never used
         for position, job in enumerate(self._queue, start=1):
             job._update(queue_position=position)
 

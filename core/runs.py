@@ -220,6 +220,7 @@ class RunStore:
     def update_metrics(self, run_id: str, values: dict[str, Any]) -> None:
         """Add or replace some of a run's metrics (measured later, e.g. latency), keeping the rest."""
         with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")  # hold the write lock from the read: no other writer's keys are lost
             row = con.execute("SELECT metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFoundError(f"There is no run '{run_id}'. `python -m core runs` lists the runs.")

@@ -96,12 +96,14 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
         key="compare_cost",
         help="Latency: milliseconds for one image on this server's CPU. Size: megabytes of the saved weights.",
     )
-    field, label = ("size_mb", "size (MB)") if cost == "size" else ("latency_ms", "latency (ms, one image)")
+    field, label, unit = (
+        ("size_mb", "size (MB)", "MB") if cost == "size" else ("latency_ms", "latency (ms, one image)", "ms")
+    )
     costs = [float(r.metrics[field]) for r in measured]
     accs = [float(r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0))) for r in measured]
     names = [f"{r.name} ({r.id[-4:]})" for r in measured]
     st.plotly_chart(pareto_figure(names, costs, accs, label, [r.model for r in measured]), key="compare_pareto")
-    best = ", ".join(f"**{names[i]}** ({accs[i]:.1%}, {costs[i]:.3g})" for i in pareto_front(costs, accs))
+    best = ", ".join(f"**{names[i]}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
     st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is each run's best epoch.")
 
 
@@ -168,7 +170,8 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
     st.markdown("**Click a square** (or pick it here) to see its images.")
     true, pred = _cell_picker(run, vp, event)
     cell = vp.cell(true, pred)
-    st.caption(f"{len(cell)} validation image(s) of **{vp.classes[true]}** called **{vp.classes[pred]}**.")
+    more = " (first 24 shown)" if len(cell) > 24 else ""
+    st.caption(f"{len(cell)} validation image(s) of **{vp.classes[true]}** called **{vp.classes[pred]}**{more}.")
     _gallery(val, cell[:24], [f"#{i}" for i in cell[:24]])
     top_losses_ui(run, vp, val)
 
@@ -186,7 +189,11 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
         f"({vp.probabilities[i, vp.predictions[i]]:.0%})"
         for i in worst
     ]
-    if not st.toggle("Show where the model looked (Grad-CAM)", key=f"mistakes_cam_{run.id}"):
+    if not st.toggle(
+        "Show where the model looked (Grad-CAM)",
+        key=f"mistakes_cam_{run.id}",
+        help="Grad-CAM colours the parts of the picture that pushed the model most towards its answer: red is most.",
+    ):
         _gallery(val, worst, captions)
         return
     with user_errors():
@@ -201,12 +208,23 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
             col.image(image, caption=caption, width="stretch")
 
 
+def _same_data(runs: Sequence[RunInfo]) -> list[RunInfo]:
+    """Return the runs sharing the first dataset that two or more of them used (else all), for a default pick."""
+    for run in runs:
+        group = [r for r in runs if r.dataset == run.dataset]
+        if len(group) > 1:
+            return group
+    return list(runs)
+
+
 def _pick_two(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo]:
     by_id = {r.id: r for r in runs}
     ids = list(by_id)
+    pair = _same_data(runs)  # default to two runs that can be compared image by image
+    first, second = ids.index(pair[0].id), ids.index(pair[1].id)
     left, right = st.columns(2)
-    a = left.selectbox("Model A", ids, index=0, format_func=lambda i: run_label(by_id[i]), key="two_a")
-    b = right.selectbox("Model B", ids, index=1, format_func=lambda i: run_label(by_id[i]), key="two_b")
+    a = left.selectbox("Model A", ids, index=first, format_func=lambda i: run_label(by_id[i]), key="two_a")
+    b = right.selectbox("Model B", ids, index=second, format_func=lambda i: run_label(by_id[i]), key="two_b")
     return by_id[a], by_id[b]
 
 
@@ -258,7 +276,12 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
     )
     by_id = {r.id: r for r in runs}
     chosen = st.multiselect(
-        "Members", list(by_id), default=list(by_id)[:3], format_func=lambda i: run_label(by_id[i]), key="ens_members"
+        "Members",
+        list(by_id),
+        default=[r.id for r in _same_data(runs)][:3],
+        format_func=lambda i: run_label(by_id[i]),
+        key="ens_members",
+        help="The runs whose answers are averaged. They must have been trained and checked on the same images.",
     )
     if len(chosen) < 2:
         st.info("Pick at least two runs trained on the same data.", icon=":material/info:")

@@ -11,9 +11,10 @@ _TOGGLE = "presenter_toggle"
 FONT_SIZE = 18  # chart text in presenter mode (plotly's default is 12)
 CSS = """<style>
 .stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
+.stMain [data-testid="stSliderThumbValue"] p, .stMain [data-testid="stTickBar"] p { font-size: inherit; }
 .stMain h1 { font-size: 3.2rem; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
-.stMain [data-testid="stMetricValue"] { font-size: 3rem; }
+.stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }
 </style>"""
 
 

@@ -184,3 +184,16 @@ def test_a_failed_write_leaves_nothing_behind(store: RunStore, bundled, monkeypa
     with pytest.raises(StoreError, match="could not be written"):
         restore_bundle(store, bundled[2])
     assert snapshot(store) == ([], [])
+
+
+def test_a_crafted_manifest_or_input_size_is_a_sentence(store: RunStore, bundled) -> None:
+    _, _, data = bundled
+    files = unzip(data)
+    manifest = {**json.loads(files["manifest.json"]), "files": ["not", "a", "dict"]}
+    with pytest.raises(BundleError, match="changed or damaged"):
+        restore_bundle(store, rezip({**files, "manifest.json": json.dumps(manifest).encode()}, fix_hashes=False))
+    for resize in (0, "big"):  # Predictor divides by the resize side: either would break every prediction
+        spec = {**json.loads(files["input_spec.json"]), "extra": {"resize": resize}}
+        with pytest.raises(BundleError, match="cannot build a model"):
+            restore_bundle(store, rezip({**files, "input_spec.json": json.dumps(spec).encode()}))
+    assert snapshot(store) == ([], [])

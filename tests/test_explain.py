@@ -188,3 +188,38 @@ def test_overlay_is_an_rgb_image_of_the_input_size() -> None:
     pixels = np.asarray(out, dtype=np.int32)  # (30, 40, 3)
     assert pixels[:, -1].sum() > pixels[:, 0].sum()  # hot is brighter than cold
     assert np.asarray(overlay(image, heatmap, alpha=0.0)).tolist() == np.asarray(image.convert("RGB")).tolist()
+
+
+def test_another_sessions_forward_pass_does_not_land_in_our_heatmap() -> None:
+    import threading
+
+    ours_waiting, theirs_done, gated = threading.Event(), threading.Event(), threading.Event()
+    main = threading.get_ident()
+
+    class Gate(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if gated.is_set() and threading.get_ident() == main:  # ours pauses while another session runs it
+                ours_waiting.set()
+                assert theirs_done.wait(10)
+            return x
+
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU())
+    model = torch.nn.Sequential(  # the gate after the explained layer: theirs runs it between ours and our backward
+        conv, Gate(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 2)
+    ).eval()
+    ours = torch.zeros(1, 1, 8, 8)
+    ours[..., 2:4, 2:4] = 1.0
+    expected, _ = grad_cam(model, ours, target=0)  # alone
+
+    def other_session() -> None:
+        ours_waiting.wait(10)
+        model(torch.rand(1, 1, 8, 8))  # not our image, through the same layer, while our hook is on
+        theirs_done.set()
+
+    thread = threading.Thread(target=other_session)
+    thread.start()
+    gated.set()
+    heatmap, _ = grad_cam(model, ours, target=0)
+    thread.join()
+    np.testing.assert_allclose(heatmap, expected, atol=1e-6)

@@ -112,3 +112,23 @@ def test_an_export_that_does_not_reproduce_the_model_is_refused_and_removed(tmp_
     with pytest.raises(ExportError, match="does not reproduce the model"):
         export_model(BatchBaked(), spec, "torchscript", out, {})
     assert not out.exists()
+
+
+def test_a_file_that_cannot_be_loaded_back_is_a_sentence_and_keeps_the_previous_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.export
+
+    spec = InputSpec(1, 4, 4, ("a", "b"), (0.0,), (1.0,))
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"the export made yesterday")
+
+    def unloadable(path: Path, x: np.ndarray) -> np.ndarray:
+        raise RuntimeError("invalid graph")  # as onnxruntime says of a graph it cannot run
+
+    export, _ = core.export._EXPORTERS["torchscript"]
+    monkeypatch.setitem(core.export._EXPORTERS, "torchscript", (export, unloadable))
+    with pytest.raises(ExportError, match="could not be exported to torchscript"):
+        export_model(nn.Sequential(nn.Flatten(), nn.Linear(16, 2)), spec, "torchscript", out, {})
+    assert out.read_bytes() == b"the export made yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]

@@ -121,3 +121,33 @@ def test_draw_feature_maps_for_a_digits_model() -> None:
     predictor = Predictor(build_model("cnn", DIGITS), DIGITS)
     grid = draw_feature_maps(predictor, Image.new("L", (8, 8), 30), "net.features.0", max_maps=8)
     assert grid.size == (8 * 96 + 7 * 2, 96)
+
+
+def test_another_sessions_forward_pass_does_not_land_in_our_feature_maps() -> None:
+    import threading
+
+    a_waiting, b_done = threading.Event(), threading.Event()
+    main = threading.get_ident()
+
+    class Gate(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if threading.get_ident() == main:  # our pass pauses while another session runs the same model
+                a_waiting.set()
+                assert b_done.wait(10)
+            return x
+
+    model = torch.nn.Sequential(Gate(), torch.nn.Conv2d(1, 2, 3, padding=1)).eval()
+
+    def other_session() -> None:
+        a_waiting.wait(10)
+        model(torch.ones(1, 1, 8, 8))  # a flat, bright image: not ours
+        b_done.set()
+
+    thread = threading.Thread(target=other_session)
+    thread.start()
+    ours = torch.zeros(1, 1, 8, 8)
+    maps = feature_maps(model, ours, "1", normalize=False)
+    thread.join()
+    with torch.no_grad():
+        expected = model[1](ours)[0].numpy()
+    np.testing.assert_allclose(maps, expected, atol=1e-6)

@@ -142,3 +142,23 @@ def test_cap_threads_leaves_a_core_for_the_server(monkeypatch: pytest.MonkeyPatc
         assert cap_threads() == max(1, (os.cpu_count() or 1) - 1)
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_job_whose_thread_cannot_start_fails_and_frees_its_slot(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    real_start = threading.Thread.start
+
+    def no_threads_left(thread: threading.Thread) -> None:
+        if thread.name.startswith("lightbox-train-"):
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    jobs = JobManager(store, max_running=1)
+    monkeypatch.setattr(threading.Thread, "start", no_threads_left)
+    failed = jobs.wait(jobs.start(quick_config(epochs=1)), 5)
+    assert failed.status == "failed" and "could not start" in (failed.error or "")
+    monkeypatch.undo()
+    assert jobs.wait(jobs.start(quick_config(epochs=1)), 60).status == "finished"

@@ -115,3 +115,29 @@ def test_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="LIGHTBOX_HOME"):
         RunStore(blocker)
+
+
+def test_concurrent_metric_updates_keep_every_key(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import json
+    import threading
+    import types
+
+    import core.runs
+
+    run = store.create_run(RunConfig(name="measured twice"))
+    barrier = threading.Barrier(2, timeout=0.5)
+
+    def loads(text: str) -> object:  # both sessions read the old metrics before either writes, if they can
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return json.loads(text)
+
+    monkeypatch.setattr(core.runs, "json", types.SimpleNamespace(loads=loads, dumps=json.dumps))
+    threads = [threading.Thread(target=store.update_metrics, args=(run.id, {key: 1.0})) for key in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    assert store.get_run(run.id).metrics == {"a": 1.0, "b": 1.0}

@@ -178,3 +178,54 @@ def test_load_dataset_never_returns_another_homes_copy(tmp_path: Path, monkeypat
     monkeypatch.setenv("LIGHTBOX_HOME", str(tmp_path / "empty-home"))
     with pytest.raises(DatasetError, match="not downloaded yet"):
         load_dataset("mnist")
+
+
+def test_a_full_disk_while_decoding_is_a_sentence_and_leaves_no_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    write_mnist()
+
+    def full(obj: object, f: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(standard.torch, "save", full)
+    with pytest.raises(DatasetError, match="the disk is full"):
+        load_standard("mnist")
+    assert [p.name for p in datasets_root().iterdir()] == ["MNIST"]
+
+
+def test_two_sessions_downloading_at_once_download_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def fake_download(spec: object, progress: object) -> None:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the other session to arrive meanwhile
+        write_mnist()  # a second download into the same folder would collide with this one
+
+    monkeypatch.setattr(standard, "_download", fake_download)
+    sizes: list[int] = []
+    threads = [threading.Thread(target=lambda: sizes.append(len(download_dataset("mnist")))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1] and sizes == [30, 30]
+
+
+def test_a_failed_download_leaves_no_partial_archive(tmp_path: Path) -> None:
+    source = tmp_path / "archive.gz"
+    source.write_bytes(b"x" * 1000)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+
+    def interrupted(n: int) -> None:
+        raise ConnectionError("connection reset")
+
+    with pytest.raises(ConnectionError):
+        standard._fetch(source.as_uri(), dest / "copy.gz", "0" * 32, interrupted)
+    assert list(dest.iterdir()) == []

@@ -7,6 +7,7 @@ import http.client
 import os
 import pickle
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,12 +20,14 @@ import torch
 from core.data.base import ImageDataset
 from core.errors import DatasetError, UnknownNameError
 from core.models.pretrained import network_available
-from core.runs import default_home
+from core.runs import atomic_write_bytes, default_home, write_problem
 
 StageProgress = Callable[[int, int, str], None]  # (done, total, stage): stage is "download", "extract" or "decode"
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
 SPLITS = ("train", "test")
 CHUNK = 1 << 16
+_locks: dict[str, threading.RLock] = {}  # one download or decode of a dataset at a time in this process
+_locks_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -146,14 +149,18 @@ def _fetch(url: str, dst: Path, md5: str, progress: Callable[[int], None]) -> No
     """Write `url` to `dst` in chunks, checking the MD5 torchvision publishes for it."""
     digest = hashlib.md5(usedforsecurity=False)
     request = urllib.request.Request(url, headers={"User-Agent": "lightbox"})
-    with urllib.request.urlopen(request, timeout=30) as response, open(dst, "wb") as f:
-        while chunk := response.read(CHUNK):
-            f.write(chunk)
-            digest.update(chunk)
-            progress(len(chunk))
-    if digest.hexdigest() != md5:
-        dst.unlink()
-        raise DatasetError(f"The download from {url} arrived damaged (its checksum is wrong). Try again.")
+    fd, part = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")  # no half archive at dst
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response, os.fdopen(fd, "wb") as f:
+            while chunk := response.read(CHUNK):
+                f.write(chunk)
+                digest.update(chunk)
+                progress(len(chunk))
+        if digest.hexdigest() != md5:
+            raise DatasetError(f"The download from {url} arrived damaged (its checksum is wrong). Try again.")
+        os.replace(part, dst)
+    finally:
+        Path(part).unlink(missing_ok=True)
 
 
 def _archives(spec: StandardSpec) -> list[tuple[list[str], str, str]]:
@@ -251,9 +258,13 @@ def _decode(spec: StandardSpec, progress: StageProgress) -> None:
                 f"Delete that folder and download again."
             ) from exc
         data = {"images": images, "labels": labels, "classes": classes}
-        with tempfile.NamedTemporaryFile(dir=datasets_root(), suffix=".tmp", delete=False) as f:
-            torch.save(data, f)
-        os.replace(f.name, tensor_cache_path(spec.name, split))  # never a half-written cache
+        try:  # never a half-written cache, nor a temporary file left behind
+            atomic_write_bytes(tensor_cache_path(spec.name, split), lambda f, data=data: torch.save(data, f))
+        except OSError as exc:
+            raise DatasetError(
+                f"{spec.title} could not be saved in {datasets_root()} ({write_problem(exc)}); "
+                "free some space or set LIGHTBOX_HOME to a folder on a bigger disk."
+            ) from exc
     progress(len(SPLITS), len(SPLITS), "decode")
 
 
@@ -278,6 +289,12 @@ def _ignore(done: int, total: int, stage: str) -> None:
     return None
 
 
+def _lock(name: str) -> threading.RLock:
+    """Return the lock that keeps two sessions from downloading or decoding `name` into the same files at once."""
+    with _locks_guard:
+        return _locks.setdefault(name, threading.RLock())
+
+
 def load_standard(name: str, split: str = "train", progress: StageProgress | None = None) -> ImageDataset:
     """Return a split from the tensor cache, decoding torchvision's files once; never download."""
     spec = _spec(name)
@@ -288,8 +305,11 @@ def load_standard(name: str, split: str = "train", progress: StageProgress | Non
         return cached
     if not all(p.is_file() for p in _raw_files(spec)):
         raise _not_downloaded(spec)
-    _decode(spec, progress or _ignore)
-    dataset = _read_cache(spec, split)
+    with _lock(name):
+        dataset = _read_cache(spec, split)  # another session may have decoded it while this one waited
+        if dataset is None:
+            _decode(spec, progress or _ignore)
+            dataset = _read_cache(spec, split)
     if dataset is None:
         raise DatasetError(f"{spec.title} was decoded but its cache in {datasets_root()} cannot be read back.")
     return dataset
@@ -299,6 +319,7 @@ def download_dataset(name: str, progress: StageProgress | None = None) -> ImageD
     """Download `name` if its files are missing, decode it once, and return its training split."""
     spec = _spec(name)
     progress = progress or _ignore
-    if not is_cached(name):
-        _download(spec, progress)
-    return load_standard(name, "train", progress)
+    with _lock(name):
+        if not is_cached(name):
+            _download(spec, progress)
+        return load_standard(name, "train", progress)
