@@ -192,7 +192,7 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
     if not st.toggle(
         "Show where the model looked (Grad-CAM)",
         key=f"mistakes_cam_{run.id}",
-        help="Grad-CAM colours the parts of the picture that pushed the model most towards its answer: red is most.",
+        help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least.",
     ):
         _gallery(val, worst, captions)
         return
@@ -230,10 +230,11 @@ def _pick_two(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo]:
 
 def _significance_sentence(name_a: str, name_b: str, acc_a: float, acc_b: float, p: float) -> str:
     better = name_a if acc_a >= acc_b else name_b
+    chance = f"if both were equally good, a split this uneven would happen {p:.1%} of the time"
     if p < 0.05:
-        return f"The difference is unlikely to be luck (p = {p:.3g}, McNemar's test): **{better}** is better here."
+        return f"The difference is unlikely to be luck ({chance}; McNemar's test): **{better}** is better here."
     return (
-        f"With these images the difference could well be luck (p = {p:.2g}, McNemar's test); "
+        f"With these images the difference could well be luck ({chance}; McNemar's test); "
         "more validation images, or more runs, would be needed to tell them apart."
     )
 
@@ -256,7 +257,8 @@ def two_models_ui(runs: Sequence[RunInfo]) -> None:
     cols[3].metric("Only B right", f"{result.only_b:,}")
     st.markdown(_significance_sentence("A", "B", va.accuracy, vb.accuracy, result.p_value))
     differ = np.flatnonzero(va.predictions != vb.predictions)
-    st.caption(f"{len(differ):,} image(s) where the two models give different answers (first 24 shown).")
+    more = " (first 24 shown)" if len(differ) > 24 else ""
+    st.caption(f"{len(differ):,} image(s) where the two models give different answers{more}.")
     shown = differ[:24]
     _gallery(
         val,

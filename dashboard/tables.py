@@ -83,16 +83,25 @@ def runs_column_config() -> dict[str, object]:
     """Column formats for runs_frame() in st.dataframe, keeping the numbers sortable."""
     number = st.column_config.NumberColumn
     return {
-        "val accuracy": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-        "best val accuracy": number(format="percent"),
-        "val loss": number(format="%.4f"),
+        "val accuracy": st.column_config.ProgressColumn(
+            format="percent",
+            min_value=0,
+            max_value=1,
+            help="Share of validation images (never trained on) the final model gets right",
+        ),
+        "best val accuracy": number(format="percent", help="The highest validation accuracy of any epoch"),
+        "val loss": number(
+            format="%.4f", help="How wrong the model is on validation images, on average: lower is better"
+        ),
+        "epochs": number(help="Passes through all the training images"),
         "train time (s)": number(format="%.1f"),
-        "images/s": number(format="localized"),
-        "parameters": number(format="localized"),
+        "images/s": number(format="localized", help="Training speed: images processed per second"),
+        "parameters": number(format="localized", help="Numbers the network learns: a measure of its size"),
         "best epoch": number(format="%d", help="The epoch with the highest validation accuracy"),
         "latency (ms)": number(format="%.2f", help="Milliseconds to classify one image on this server's CPU"),
         "size (MB)": number(format="%.2f", help="Size of the saved weights"),
-        "learning rate": number(format="%g"),
+        "learning rate": number(format="%g", help="How big a step the model takes each time it corrects itself"),
+        "batch size": number(help="Images the model looks at before each correction"),
         "created": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
         "device": st.column_config.TextColumn(help="Where it trained; × N: N processes under torchrun"),
         "precision": st.column_config.TextColumn(help="fp32: full precision; bf16, fp16: mixed precision"),

@@ -218,7 +218,9 @@ def how_it_decides() -> None:
         predictor = get_predictor("imagenet")
         top = predictor.classify(image, top_k=3).predictions
         options = {p.index: f"{p.label} ({p.probability:.0%})" for p in top}
-        target = st.segmented_control("Explain", list(options), format_func=options.get, key="tour_cam_class")
+        target = st.segmented_control(
+            "Explain", list(options), default=top[0].index, format_func=options.get, key="tour_cam_class"
+        )
         heat, label = predictor.explain(image, top[0].index if target is None else target)
     left, right = st.columns(2)
     left.image(image, caption=name, width="stretch")
@@ -244,7 +246,9 @@ def how_it_fails() -> None:
     with user_errors():
         run_id = _digit_cnn()
         samples = validation_samples(run_id)
-    pick = st.select_slider("Digit", range(len(samples)), format_func=lambda i: f"{i + 1}", key="tour_fgsm_pick")
+    pick = st.select_slider(
+        "Example", range(len(samples)), format_func=lambda i: f"{i + 1} of {len(samples)}", key="tour_fgsm_pick"
+    )
     epsilon = st.slider(
         "Strength of the change (epsilon)", 0.0, 0.3, 0.15, 0.01, key="tour_epsilon",
         help="The most any pixel may change, as a share of full brightness.",

@@ -89,4 +89,8 @@ layer_name = st.selectbox(
 with user_errors():
     grid = draw_feature_maps(predictor, image, layer_name, MAX_MAPS)
 shown = min(MAX_MAPS, layers[layer_name].channels)
-st.image(grid, caption=f"{shown} of the layer's {layers[layer_name].channels} maps (the most varied ones)")
+total = layers[layer_name].channels
+st.image(
+    grid,
+    caption=f"{shown} of the layer's {total} maps (the most varied ones)" if shown < total else f"All {total} maps",
+)

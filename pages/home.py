@@ -20,7 +20,9 @@ steps = [
     ("compare", "3 · Compare", "Put trained models side by side: which learned fastest, which is best?"),
     ("classify", "4 · Classify", "Upload an image or take a snapshot and see what a trained model thinks."),
     ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
+    ("attack", "6 · Fool it", "Change a photo by less than the eye can see and watch the model get it wrong."),
 ]
+link("tour", "Presenting? Take the 7-step tour: the whole story in ten minutes")
 for column, (page, title, text) in zip(st.columns(len(steps)), steps, strict=True):
     with column.container(border=True):
         link(page, title)

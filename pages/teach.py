@@ -23,7 +23,7 @@ if not available_pretrained():
 
 samples = teach.samples()
 st.subheader("1. Collect examples")
-c1, c2 = st.columns([2, 1])
+c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
 c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up", max_chars=40)
 c2.button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
 target = st.segmented_control(

@@ -26,7 +26,7 @@ def test_the_built_in_model_is_fooled_by_a_sample_photo_out_of_the_box() -> None
     assert at.selectbox(key="attack_run").value == "imagenet"
     assert not at.error and len(at.image) == 3
     metrics = _metrics(at)
-    assert metrics["Before"] in {"tabby", "tiger cat", "Egyptian cat"} and "After" in metrics
+    assert metrics["Before"] in {"espresso", "cup"} and metrics["After"] != metrics["Before"]  # fooled at 0.02
     assert "The middle picture is noise too faint to see" in "".join(m.value for m in at.markdown)
     assert at.get("download_button")
 
@@ -74,7 +74,7 @@ def test_classify_looks_inside_every_layer(trained) -> None:
     assert "Look inside: what each layer sees" in [s.value for s in at.subheader]
     layers = at.selectbox(key="classify_layer")
     assert len(layers.options) == 4 and layers.options[0] == "1. features.0 · 32 maps of 8x8"
-    assert at.image[-1].proto.imgs[0].caption == "32 of the layer's 32 maps (the most varied ones)"
+    assert at.image[-1].proto.imgs[0].caption == "All 32 maps"
     layers.set_value("net.features.4").run()
     assert not at.exception
     assert at.image[-1].proto.imgs[0].caption == "32 of the layer's 64 maps (the most varied ones)"

@@ -229,3 +229,16 @@ def test_a_failed_download_leaves_no_partial_archive(tmp_path: Path) -> None:
     with pytest.raises(ConnectionError):
         standard._fetch(source.as_uri(), dest / "copy.gz", "0" * 32, interrupted)
     assert list(dest.iterdir()) == []
+
+
+def test_a_full_disk_during_a_download_is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from core.data import standard
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(standard, "_download", full)
+    with pytest.raises(DatasetError, match="the disk is full"):
+        standard.download_dataset("mnist")

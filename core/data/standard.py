@@ -321,5 +321,11 @@ def download_dataset(name: str, progress: StageProgress | None = None) -> ImageD
     progress = progress or _ignore
     with _lock(name):
         if not is_cached(name):
-            _download(spec, progress)
+            try:
+                _download(spec, progress)
+            except OSError as exc:  # network errors are handled inside; this is the disk
+                raise DatasetError(
+                    f"{spec.title} could not be saved under '{datasets_root()}': {write_problem(exc)}. "
+                    "Free some space or set LIGHTBOX_HOME to a folder on a bigger disk."
+                ) from exc
         return load_standard(name, "train", progress)
