@@ -141,7 +141,7 @@ def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path)
 def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     _open(page, "tour?presenter=1", "Tour", "Tensor shape")
     h1_size = "getComputedStyle(document.querySelector('h1')).fontSize"
-    assert page.evaluate(h1_size) == "51.2px"  # presenter mode's 3.2rem headline
+    page.wait_for_function(f"{h1_size} === '51.2px'", timeout=30_000)  # presenter mode's 3.2rem headline
     screenshot(page, "tour-step-1")
     ready = {2: "Train the network", 3: "Train both networks", 4: "It thinks this is", 5: "Snapshots go to"}
     ready.update({6: "Where it saw", 7: "Digit + change"})
