@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core import RunStore
+from core import Predictor, RunStore
+from tests.helpers import trained_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,3 +22,10 @@ def lightbox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def store(lightbox_home: Path) -> RunStore:
     return RunStore(lightbox_home)
+
+
+@pytest.fixture(scope="module")
+def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
+    """A CNN trained for real on digits (6 epochs), shared by a module's tests."""
+    store = RunStore(tmp_path_factory.mktemp("home"))
+    return Predictor.from_run(store, trained_run(store, "cnn", epochs=6).id)

@@ -5,20 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from core import LightboxError, Predictor, RunStore, load_dataset
+from core import LightboxError, Predictor, load_dataset
 from core.adversarial import Attack, attack, differentiable_model, smallest_flip
 from core.data.photos import SAMPLE_PHOTOS, sample_photo
 from core.inference import prepare_image
 from core.models.efficientnet_lite import PrepackedConv
-from tests.helpers import trained_run
 
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "lynx"}
-
-
-@pytest.fixture(scope="module")
-def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
-    store = RunStore(tmp_path_factory.mktemp("home"))
-    return Predictor.from_run(store, trained_run(store, "cnn", epochs=6).id)
 
 
 @pytest.fixture(scope="module")

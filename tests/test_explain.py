@@ -70,12 +70,6 @@ def _check_heatmap(heatmap: np.ndarray, shape: tuple[int, int]) -> None:
 
 
 @pytest.fixture(scope="module")
-def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
-    store = RunStore(tmp_path_factory.mktemp("home"))
-    return Predictor.from_run(store, trained_run(store, "cnn", epochs=6).id)
-
-
-@pytest.fixture(scope="module")
 def digits_val() -> ImageDataset:
     return load_dataset("digits").split(0.2, seed=0)[1]
 
