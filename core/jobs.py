@@ -22,6 +22,7 @@ from core.experiment import train_run
 from core.runs import RunInfo, RunStore
 
 ACTIVE = ("queued", "starting", "running")
+KEEP_ENDED = 100  # ended jobs a server remembers (at least the last hour's, whatever their number)
 
 
 def default_max_jobs() -> int:
@@ -178,6 +179,7 @@ class JobManager:
         """Queue training `config` for `owner`, starting it now if a slot is free; return the job id."""
         job = Job(config, self.store, owner, on_done=self._finished)
         with self._lock:
+            self._forget_old()
             self.jobs[job.id] = job
             self._queue.append(job)
             self._dispatch()
@@ -191,6 +193,18 @@ class JobManager:
                 self._running -= 1  # its slot was never used
         for position, job in enumerate(self._queue, start=1):
             job._update(queue_position=position)
+
+    def _forget_old(self) -> None:
+        """Drop the oldest ended jobs beyond KEEP_ENDED, if ended over an hour ago (caller holds the lock).
+
+        Their runs stay in the store; only this process's progress records go, so a long-lived server
+        does not grow without bound.
+        """
+        ended = sorted((j.snapshot() for j in self.jobs.values() if j.done.is_set()), key=lambda s: s.finished or 0)
+        hour_ago = time.time() - 3600
+        for snap in ended[: max(0, len(ended) - KEEP_ENDED)]:
+            if (snap.finished or 0) < hour_ago:
+                del self.jobs[snap.job_id]
 
     def _finished(self, job: Job) -> None:
         with self._lock:

@@ -162,3 +162,19 @@ def test_a_job_whose_thread_cannot_start_fails_and_frees_its_slot(
     assert failed.status == "failed" and "could not start" in (failed.error or "")
     monkeypatch.undo()
     assert jobs.wait(jobs.start(quick_config(epochs=1)), 60).status == "finished"
+
+
+def test_a_long_lived_server_forgets_old_ended_jobs_but_keeps_their_runs(store, monkeypatch) -> None:
+    from core import jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "KEEP_ENDED", 1)
+    manager = JobManager(store, max_running=1)
+    first, second = (manager.start(quick_config("simple", epochs=1)) for _ in range(2))
+    for job_id in (first, second):
+        manager.wait(job_id, timeout=60)
+    manager.jobs[first]._update(finished=time.time() - 7200)  # ended two hours ago
+    manager.jobs[second]._update(finished=time.time() - 60)  # ended a minute ago: kept whatever the limit
+    third = manager.start(quick_config("simple", epochs=1))
+    manager.wait(third, timeout=60)
+    assert set(manager.jobs) == {second, third}
+    assert len(store.list_runs()) == 3  # the runs themselves are the store's, and stay
