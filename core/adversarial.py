@@ -17,7 +17,7 @@ from torch import nn
 
 from core.errors import LightboxError
 from core.explain import loss_gradient
-from core.inference import Classification, Prediction, Predictor, prepare_image
+from core.inference import Classification, Predictor, prepare_image, top_classes
 from core.models.efficientnet_lite import PrepackedConv
 
 LEVELS = 255  # images are saved with 8 bits per channel: a perturbation moves pixels by whole steps
@@ -81,17 +81,11 @@ def _amplified(delta: torch.Tensor) -> Image.Image:
     return _to_image(0.5 + delta / (2 * peak) if peak > 0 else torch.full_like(delta, 0.5))
 
 
-@torch.inference_mode()
-def _probabilities(model: nn.Module, x: torch.Tensor) -> tuple[np.ndarray, float]:
+def _probabilities(predictor: Predictor, x: torch.Tensor) -> tuple[np.ndarray, float]:
     """Return class probabilities (classes,) for one image (1, C, H, W), and the milliseconds taken."""
     start = time.perf_counter()
-    probs = torch.softmax(model(x.contiguous(memory_format=torch.channels_last)).float(), dim=1)[0]  # (classes,)
-    return probs.numpy(), (time.perf_counter() - start) * 1000
-
-
-def _classification(probs: np.ndarray, classes: Sequence[str], ms: float, top_k: int) -> Classification:
-    order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
-    return Classification([Prediction(classes[i], int(i), float(probs[i])) for i in order], ms)
+    probs = predictor.tensor_probabilities(x)
+    return probs, (time.perf_counter() - start) * 1000
 
 
 def _direction(predictor: Predictor, x: torch.Tensor, label: int, target: int | None) -> torch.Tensor:
@@ -120,13 +114,13 @@ def _build(
     """Apply an epsilon-sized step (1, C, H, W) to x (1, C, H, W) and classify the result."""
     levels = math.floor(epsilon * LEVELS + 1e-6)  # whole 8-bit steps, never more than epsilon
     adversarial = (x + step * levels / LEVELS).mul(LEVELS).round().clamp(0, LEVELS).div(LEVELS)  # (1, C, H, W)
-    after = _probabilities(predictor.model, adversarial)
+    after = _probabilities(predictor, adversarial)
     return Attack(
         original=_to_image(x[0]),
         perturbation=_amplified(adversarial[0] - x[0]),
         adversarial=_to_image(adversarial[0]),
-        before=_classification(before[0], predictor.classes, before[1], top_k),
-        after=_classification(after[0], predictor.classes, after[1], top_k),
+        before=top_classes(before[0], predictor.classes, top_k, before[1]),
+        after=top_classes(after[0], predictor.classes, top_k, after[1]),
         epsilon=levels / LEVELS,
         probabilities_before=before[0],
         probabilities_after=after[0],
@@ -152,7 +146,7 @@ def attack(
     _check_class(predictor, target)
     _check_class(predictor, label)
     x = prepare_image(image, predictor.spec)  # (1, C, H, W) in [0, 1]
-    before = _probabilities(predictor.model, x)
+    before = _probabilities(predictor, x)
     label = int(before[0].argmax()) if label is None else int(label)
     step = _direction(predictor, x, label, target)  # (1, C, H, W)
     return _build(predictor, x, step, epsilon, before, label, target, top_k)
@@ -168,7 +162,7 @@ def smallest_flip(
     """Return the attack with the smallest epsilon that changes the answer, or None if none of them does."""
     _check_class(predictor, target)
     x = prepare_image(image, predictor.spec)  # (1, C, H, W) in [0, 1]
-    before = _probabilities(predictor.model, x)
+    before = _probabilities(predictor, x)
     label = int(before[0].argmax())
     step = _direction(predictor, x, label, target)  # FGSM's direction does not depend on epsilon
     for done, epsilon in enumerate(sorted(epsilons), start=1):

@@ -42,7 +42,8 @@ NO_GRADIENT_MESSAGE = (
 )
 
 
-def _has_conv(module: nn.Module) -> bool:
+def has_conv(module: nn.Module) -> bool:
+    """Say whether a module holds a convolution anywhere inside."""
     return any(isinstance(m, nn.Conv2d) for m in module.modules())
 
 
@@ -52,7 +53,7 @@ def target_layer(model: nn.Module) -> nn.Module:
     # child holds convolutions; where several do, the last one is the final stage before global pooling.
     node = model
     while True:
-        convs = [child for child in node.children() if _has_conv(child)]
+        convs = [child for child in node.children() if has_conv(child)]
         if not convs:
             if isinstance(node, nn.Conv2d):
                 return node

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,12 @@ def model_view(image: Image.Image, spec: InputSpec) -> Image.Image:
     return Image.fromarray(x[:, :, 0] if spec.channels == 1 else x)
 
 
+def top_classes(probs: np.ndarray, classes: Sequence[str], top_k: int, latency_ms: float) -> Classification:
+    """Return the top_k classes of a probability vector (classes,), most probable first."""
+    order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
+    return Classification([Prediction(classes[i], int(i), float(probs[i])) for i in order], latency_ms)
+
+
 def serving_model(model: nn.Module) -> nn.Module:
     """Return the model for fast CPU predictions: a pretrained Lite0 backbone BN-folded and prepacked.
 
@@ -170,18 +177,19 @@ class Predictor:
         return self.spec.classes
 
     @torch.inference_mode()
+    def tensor_probabilities(self, x: torch.Tensor) -> np.ndarray:
+        """Return the probability of every class for one prepared image (1, C, H, W) in [0, 1]."""
+        return torch.softmax(self.model(x.contiguous(memory_format=torch.channels_last)).float(), dim=1)[0].numpy()
+
     def probabilities(self, image: Image.Image) -> np.ndarray:
         """Return the probability of every class for one image."""
-        x = prepare_image(image, self.spec).contiguous(memory_format=torch.channels_last)  # (1, C, H, W)
-        return torch.softmax(self.model(x).float(), dim=1)[0].numpy()  # (classes,)
+        return self.tensor_probabilities(prepare_image(image, self.spec))  # (classes,)
 
     def classify(self, image: Image.Image, top_k: int = 5) -> Classification:
         """Return the top_k classes, most probable first, and how long the model took."""
         start = time.perf_counter()
         probs = self.probabilities(image)
-        latency_ms = (time.perf_counter() - start) * 1000
-        order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
-        return Classification([Prediction(self.classes[i], int(i), float(probs[i])) for i in order], latency_ms)
+        return top_classes(probs, self.classes, top_k, (time.perf_counter() - start) * 1000)
 
     def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
         """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.

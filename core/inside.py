@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from core.errors import LightboxError
-from core.explain import NO_CONV_MESSAGE, colorize
+from core.explain import NO_CONV_MESSAGE, colorize, has_conv
 from core.inference import Predictor, prepare_image
 
 
@@ -24,19 +24,15 @@ class Layer(NamedTuple):
     size: tuple[int, int]  # (h, w)
 
 
-def _has_conv(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv2d) for m in module.modules())
-
-
 def _is_stage_list(module: nn.Module) -> bool:
     """Say whether a module is a Sequential of blocks that all convolve (a ResNet layer, Lite0's blocks)."""
     children = list(module.children())
-    return isinstance(module, nn.Sequential) and len(children) > 1 and all(_has_conv(c) for c in children)
+    return isinstance(module, nn.Sequential) and len(children) > 1 and all(has_conv(c) for c in children)
 
 
 def _units(module: nn.Module, prefix: str = "") -> list[str]:
     """Return the names of the blocks a user can pick: one level below the trunk's convolving stages."""
-    convs = [(name, child) for name, child in module.named_children() if _has_conv(child)]
+    convs = [(name, child) for name, child in module.named_children() if has_conv(child)]
     if len(convs) == 1 and not isinstance(convs[0][1], nn.Conv2d):  # a wrapper: descend
         name, child = convs[0]
         return _units(child, f"{prefix}{name}.")

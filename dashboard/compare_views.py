@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from core import (
     ImageDataset,
@@ -57,7 +58,11 @@ def _gallery(val: ImageDataset, indices: Sequence[int], captions: Sequence[str],
         st.caption("No images here.")
         return
     scale = max(1, GALLERY_SIDE // max(val.image_size))
-    images = [enlarge(val.to_pil(int(i)), scale) for i in indices]
+    _image_rows([enlarge(val.to_pil(int(i)), scale) for i in indices], captions, columns)
+
+
+def _image_rows(images: Sequence[Image.Image], captions: Sequence[str], columns: int = 6) -> None:
+    """Lay out pictures in rows of `columns`, each with its caption."""
     for start in range(0, len(images), columns):
         for col, image, caption in zip(
             st.columns(columns), images[start : start + columns], captions[start : start + columns], strict=False
@@ -201,11 +206,7 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
         overlays = [
             predictor.explain(val.to_pil(int(i)), int(vp.predictions[i]), min_side=GALLERY_SIDE)[0] for i in worst
         ]
-    for start in range(0, len(overlays), 6):
-        for col, image, caption in zip(
-            st.columns(6), overlays[start : start + 6], captions[start : start + 6], strict=False
-        ):
-            col.image(image, caption=caption, width="stretch")
+    _image_rows(overlays, captions)
 
 
 def _same_data(runs: Sequence[RunInfo]) -> list[RunInfo]:

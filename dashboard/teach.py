@@ -22,6 +22,7 @@ from core import (
     train_run,
 )
 from dashboard.resources import get_store, thumbnail
+from dashboard.widgets import user_errors
 
 _SAMPLES = "teach_samples"  # dict: class name -> list of image file bytes, in the order added
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
@@ -104,3 +105,14 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
         + (f" {skipped} file(s) that are not images were left out." if skipped else "")
     )
     return run, summary
+
+
+def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> None:
+    """Draw the Train button; on a click, train and keep the run and its summary in the session."""
+    if not st.button("Train", type="primary", icon=":material/model_training:", key=key):
+        return
+    bar = st.progress(0.0, text="Looking at every example once...")
+    with user_errors():
+        run, summary = train(examples, bar)
+    st.session_state["teach_run"], st.session_state["teach_summary"] = run.id, summary
+    bar.empty()

@@ -187,12 +187,7 @@ def teach_something_new() -> None:
     st.caption(
         " · ".join(f"{name}: {len(files)} snapshot{'s' if len(files) != 1 else ''}" for name, files in examples.items())
     )
-    if st.button("Train", type="primary", icon=":material/model_training:", key="tour_teach_train"):
-        bar = st.progress(0.0, text="Looking at every example once...")
-        with user_errors():
-            run, st.session_state["teach_summary"] = teach.train(examples, bar)
-        st.session_state["teach_run"] = run.id
-        bar.empty()
+    teach.train_button(examples, key="tour_teach_train")
     link("teach", "Name the classes and add files on the Teach page")
     if st.session_state.get("teach_run") is None or target is None:
         return

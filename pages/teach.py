@@ -66,13 +66,7 @@ for name, files in list(samples.items()):
                 )
 
 st.subheader("2. Train")
-if st.button("Train", type="primary", icon=":material/model_training:"):
-    bar = st.progress(0.0, text="Looking at every example once...")
-    with user_errors():
-        run, summary = teach.train(samples, bar)
-    st.session_state["teach_run"] = run.id
-    st.session_state["teach_summary"] = summary
-    bar.empty()
+teach.train_button(samples)
 
 run_id = st.session_state.get("teach_run")
 if run_id is not None:

@@ -79,12 +79,16 @@ class ImageDataset:
         return self.subset(train, f"{self.name}:train"), self.subset(val, f"{self.name}:val")
 
     def fingerprint(self) -> str:
-        """Return a short hash of the pixels, labels and class names."""
-        h = hashlib.sha256()
-        h.update(self.images.contiguous().numpy().tobytes())
-        h.update(self.labels.contiguous().numpy().tobytes())
-        h.update("\x1f".join(self.classes).encode())
-        return h.hexdigest()[:16]
+        """Return a short hash of the pixels, labels and class names (hashed once per dataset object)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            h = hashlib.sha256()
+            h.update(self.images.contiguous().numpy().tobytes())
+            h.update(self.labels.contiguous().numpy().tobytes())
+            h.update("\x1f".join(self.classes).encode())
+            cached = h.hexdigest()[:16]
+            object.__setattr__(self, "_fingerprint", cached)  # frozen: the pixels never change after loading
+        return cached
 
     def class_counts(self) -> list[int]:
         """Return how many images each class has, in class order."""
