@@ -20,6 +20,8 @@ from core.explain import loss_gradient
 from core.inference import Classification, Predictor, prepare_image, top_classes
 from core.models.efficientnet_lite import PrepackedConv
 
+__all__ = ["LEVELS", "SEARCH_EPSILONS", "Attack", "attack", "smallest_flip"]
+
 LEVELS = 255  # images are saved with 8 bits per channel: a perturbation moves pixels by whole steps
 SEARCH_EPSILONS: tuple[float, ...] = tuple(k / LEVELS for k in (1, 2, 3, 4, 6, 8, 11, 15, 20, 25))
 

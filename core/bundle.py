@@ -29,6 +29,8 @@ from core.models.registry import MODELS, InputSpec, build_model
 from core.runs import STATUSES, RunInfo, RunStore, atomic_write_bytes
 from core.version import code_version
 
+__all__ = ["bundle_bytes", "bundle_file_name", "restore_bundle"]
+
 BUNDLE_FORMAT = "lightbox-run-bundle"
 BUNDLE_VERSION = 1
 JSON_MEMBERS = ("config.json", "input_spec.json", "history.json", "metrics.json", "run.json")

@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import nn
 
+__all__ = ["Callback", "TrainState"]
+
 EVENTS: tuple[str, ...] = ("fit_start", "epoch_start", "batch_end", "epoch_end", "fit_end")
 HISTORY_COLUMNS: tuple[str, ...] = (
     "epoch",

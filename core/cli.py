@@ -13,15 +13,15 @@ from core import cli_evaluate, cli_explain, cli_ship
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS
 from core.data.images import decode_image
-from core.data.registry import DATASETS
+from core.data.registry import DATASETS, import_dataset
 from core.data.standard import STANDARD, download_dataset
-from core.data.user import import_dataset, list_user_datasets
+from core.data.user import list_user_datasets
 from core.devices import DEVICES, PRECISIONS
-from core.distributed import launched_by_torchrun, train_distributed
 from core.errors import LightboxError
-from core.experiment import find_lr_for, train_run
+from core.experiment import find_lr_for, train_distributed, train_run
 from core.inference import Predictor
 from core.models.registry import MODELS, InputSpec, build_model, count_parameters
+from core.parallel import launched_by_torchrun
 from core.progress import FitProgress, ProgressBar
 from core.runs import RunStore
 from core.training import OPTIMIZERS, SCHEDULES

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
+__all__ = ["DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]
+
 T = TypeVar("T")
 
 

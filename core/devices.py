@@ -9,6 +9,8 @@ import torch
 
 from core.errors import TrainingError, UnknownNameError
 
+__all__ = ["available_devices", "cap_threads", "supported_precisions"]
+
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")  # full precision, then mixed with bfloat16 or float16
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "BundleError",
+    "DatasetError",
+    "ExportError",
+    "ImageError",
+    "LightboxError",
+    "RunNotFoundError",
+    "StoreError",
+    "TrainingError",
+    "UnknownNameError",
+    "WeightsError",
+]
+
 
 class LightboxError(Exception):
     """Base class for every error Lightbox reports to a person instead of a traceback."""

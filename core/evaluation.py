@@ -21,6 +21,17 @@ from core.models.registry import InputSpec
 from core.runs import RunInfo, RunStore
 from core.training import infer
 
+__all__ = [
+    "ValidationPredictions",
+    "check_same_validation",
+    "ensemble",
+    "mcnemar",
+    "pareto_front",
+    "predict_validation",
+    "speed_and_size",
+    "validation_set",
+]
+
 _PIXELS_PER_BATCH = 2**22  # about 16 MB of float input per forward pass, whatever the image size
 
 

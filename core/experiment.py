@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,12 +21,12 @@ from core.features import cached_features, uses_cached_features
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
 from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
+from core.parallel import DistContext, end_distributed, rank_batch_size, start_distributed
 from core.runs import RunInfo, RunStore
 from core.training import FeatureSet, check_config, fit, infer
 from core.version import code_version
 
-if TYPE_CHECKING:
-    from core.distributed import DistContext
+__all__ = ["batches_per_epoch", "find_lr_for", "input_spec_for", "train_run"]
 
 
 def input_spec_for(train: ImageDataset) -> InputSpec:
@@ -173,3 +173,16 @@ def train_unrecorded(config: RunConfig, dist: DistContext) -> None:
     prepared = prepare_run(config)
     learner, fit_train, fit_val = _what_learns(config, prepared)
     fit(learner, fit_train, fit_val, config.train, dist=dist)
+
+
+def train_distributed(config: RunConfig, store: RunStore, callbacks: Sequence[Callback] = ()) -> RunInfo | None:
+    """Train as one process of a torchrun job; rank 0 records the run and returns it, the others return None."""
+    ctx = start_distributed(config.train.device, config.train.precision)
+    try:
+        rank_batch_size(config.train.batch_size, ctx.world_size)
+        if ctx.is_main:
+            return train_run(config, store, callbacks, dist=ctx)
+        train_unrecorded(config, ctx)
+        return None
+    finally:
+        end_distributed()

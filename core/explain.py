@@ -16,6 +16,8 @@ from torch.utils.hooks import RemovableHandle
 
 from core.errors import LightboxError
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 # Viridis sampled at 9 even steps: perceptually uniform, readable in grey, fine for colour-blind eyes.
 _VIRIDIS = np.array(
     [

@@ -27,6 +27,8 @@ from core.models.registry import InputSpec
 from core.runs import RunStore
 from core.version import code_version
 
+__all__ = ["export_bytes"]
+
 EXPORT_FORMATS: dict[str, str] = {"torchscript": "pt", "onnx": "onnx"}  # format -> file extension
 METADATA_KEY = "lightbox.json"  # TorchScript extra file and ONNX metadata_props key holding the metadata
 TOLERANCE = 1e-4  # largest allowed difference between exported and eager logits

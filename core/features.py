@@ -14,6 +14,8 @@ from core.models.efficientnet_lite import optimize_for_inference
 from core.models.registry import Classifier
 from core.training import FeatureSet, to_float
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 MAX_CACHED = 8  # feature tensors kept in memory (1,000 images take 5 MB)
 _CACHE: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
 _LOCK = threading.Lock()

@@ -25,6 +25,8 @@ from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import TransferNet
 from core.runs import RunStore
 
+__all__ = ["PRETRAINED", "Prediction", "Predictor", "available_pretrained", "model_view", "pretrained_label"]
+
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
     **{name: f"{spec.title} · ImageNet (torchvision weights)" for name, spec in TORCHVISION_PRETRAINED.items()},

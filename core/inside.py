@@ -15,6 +15,8 @@ from core.errors import LightboxError
 from core.explain import NO_CONV_MESSAGE, colorize, has_conv
 from core.inference import Predictor, prepare_image
 
+__all__ = ["draw_feature_maps", "list_layers"]
+
 
 class Layer(NamedTuple):
     """A layer whose output is a stack of feature maps: its module name, map count and map size."""

@@ -21,6 +21,8 @@ from core.errors import LightboxError, TrainingError
 from core.experiment import train_run
 from core.runs import RunInfo, RunStore
 
+__all__ = ["JobManager", "JobSnapshot"]
+
 ACTIVE = ("queued", "starting", "running")
 KEEP_ENDED = 100  # ended jobs a server remembers (at least the last hour's, whatever their number)
 

@@ -19,6 +19,8 @@ from core.devices import select_device
 from core.errors import TrainingError
 from core.training import check_config, make_optimizer, to_float
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 MIN_POINTS = 5  # fewer smoothed losses than this before the lowest one carry no readable slope
 MIN_DROP = 0.02  # a curve whose loss falls by less than this fraction is flat
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
+__all__ = ["per_class_report"]
+
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Return the fraction of rows whose highest score is the label."""

@@ -8,6 +8,8 @@ from typing import TextIO
 
 from core.callbacks import Callback, TrainState
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 
 class ProgressBar:
     """Redraw one line in a terminal; print a line per update elsewhere (logs, CI) at most every 2 s."""

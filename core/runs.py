@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import secrets
 import socket
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -20,7 +18,10 @@ import torch
 
 from core.config import RunConfig
 from core.errors import RunNotFoundError, StoreError, WeightsError
+from core.home import atomic_write_bytes, default_home, write_problem
 from core.shared_home import set_journal_mode
+
+__all__ = ["RunInfo", "RunStore"]
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 _SCHEMA = """
@@ -35,11 +36,6 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
-
-
-def default_home() -> Path:
-    """Return $LIGHTBOX_HOME, or ~/.lightbox."""
-    return Path(os.environ.get("LIGHTBOX_HOME") or Path.home() / ".lightbox").expanduser()
 
 
 @dataclass(frozen=True)
@@ -99,32 +95,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def write_problem(exc: BaseException) -> str:
-    """Return in plain words why a file or database write failed: a full disk, no permission, or the OS's words."""
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc):  # SQLite says "database or disk is full"
-        return "the disk is full"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied"
-    if code in (errno.ENOTDIR, errno.EEXIST):
-        return "a file is in the way of the folder"
-    return getattr(exc, "strerror", None) or str(exc)
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Write a file through a temporary sibling and rename it, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class RunStore:

@@ -13,6 +13,8 @@ import sqlite3
 from contextlib import suppress
 from pathlib import Path
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "lustre", "gpfs", "beegfs"}
 )

@@ -22,7 +22,9 @@ from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
 
 if TYPE_CHECKING:
-    from core.distributed import DistContext
+    from core.parallel import DistContext
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "fit", "schedule_curve"]
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,

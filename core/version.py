@@ -6,6 +6,8 @@ import functools
 import subprocess
 from pathlib import Path
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"
 _ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,6 +10,8 @@ from core.errors import LightboxError
 from core.inference import Predictor
 from core.models.efficientnet_lite import lite0_weights_available
 
+__all__ = ["Warmup", "shared_pretrained", "warm_up"]
+
 _build_locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
 _predictors: dict[str, Predictor] = {}

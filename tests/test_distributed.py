@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from core import RunStore, TrainingError, train_run
-from core.distributed import launched_by_torchrun, rank_batch_size, shard_order
+from core.parallel import launched_by_torchrun, rank_batch_size, shard_order
 from tests.helpers import quick_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from core import Callback, RunStore, TrainingError, TrainState, code_version, load_dataset, train_run
+from core import Callback, RunStore, TrainingError, TrainState, load_dataset, train_run
+from core.version import code_version
 from tests.helpers import quick_config
 
 

@@ -17,10 +17,10 @@ from core import (
     fit,
     input_spec_for,
     load_dataset,
-    prepare_image,
 )
 from core.data.shapes import draw_shape
 from core.explain import fgsm, grad_cam, overlay, target_layer
+from core.inference import prepare_image
 from core.models.registry import Classifier
 from core.models.transfer import TransferNet
 from tests.helpers import trained_run

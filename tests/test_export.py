@@ -10,19 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from core import (
-    DataConfig,
-    ModelConfig,
-    Predictor,
-    RunConfig,
-    RunStore,
-    TrainConfig,
-    load_dataset,
-    prepare_image,
-    train_run,
-)
+from core import DataConfig, ModelConfig, Predictor, RunConfig, RunStore, TrainConfig, load_dataset, train_run
 from core.errors import ExportError, UnknownNameError
 from core.export import EXPORT_FORMATS, export_bytes, export_model, export_run, read_metadata
+from core.inference import prepare_image
 from core.models.registry import InputSpec
 from tests.helpers import trained_run
 

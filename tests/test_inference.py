@@ -5,7 +5,8 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from core import InputSpec, Predictor, RunStore, WeightsError, load_dataset, prepare_image
+from core import InputSpec, Predictor, RunStore, WeightsError, load_dataset
+from core.inference import prepare_image
 from tests.helpers import trained_run
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from core import LRFinderResult, TrainConfig, TrainingError, build_model, find_lr, input_spec_for, load_dataset
+from core import TrainConfig, TrainingError, build_model, input_spec_for, load_dataset
+from core.lr_finder import LRFinderResult, find_lr
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from core import accuracy, confusion_matrix, per_class_report
+from core import per_class_report
+from core.metrics import accuracy, confusion_matrix
 
 
 def test_confusion_matrix_counts_true_rows_and_predicted_columns() -> None:

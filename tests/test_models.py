@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core import MODELS, InputSpec, UnknownNameError, build_model, count_parameters
+from core import MODELS, InputSpec, UnknownNameError, build_model
+from core.models.registry import count_parameters
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -8,24 +8,22 @@ from torch import nn
 
 import core.training
 from core import (
-    EVENTS,
-    HISTORY_COLUMNS,
     SCHEDULES,
     Callback,
     InputSpec,
-    StopTraining,
     TrainConfig,
     TrainingError,
     TrainState,
     UnknownNameError,
     build_model,
-    evaluate,
     fit,
     input_spec_for,
     load_dataset,
     schedule_curve,
 )
+from core.callbacks import EVENTS, HISTORY_COLUMNS, StopTraining
 from core.data.shapes import generate_shapes
+from core.training import evaluate
 
 
 @pytest.fixture(scope="module")

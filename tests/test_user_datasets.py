@@ -26,10 +26,10 @@ from core import (
     import_dataset,
     list_user_datasets,
     load_dataset,
-    load_user_dataset,
     save_user_dataset,
     train_run,
 )
+from core.data.user import load_user_dataset
 
 COLOURS = {"blue": (30, 60, 220), "green": (40, 200, 60), "red": (220, 40, 40)}
 

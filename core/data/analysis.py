@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from core.data.base import ImageDataset
 from core.errors import DatasetError
 
+__all__ = ["DuplicateReport", "Projection", "find_duplicates", "project"]
+
 PROJECTIONS = ("pca", "tsne")
 NEAR_THRESHOLD = 0.15  # L2 between normalised 8x8 thumbnails; 0 is identical, about 1.4 is unrelated
 

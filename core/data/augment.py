@@ -11,6 +11,8 @@ from torchvision.transforms.v2 import functional as TF
 
 from core.errors import DatasetError, UnknownNameError
 
+__all__ = ["AUGMENTATIONS", "augment_batch", "augment_preview"]
+
 AUGMENTATIONS: tuple[str, ...] = ("none", "light", "strong")
 
 

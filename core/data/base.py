@@ -11,6 +11,8 @@ from PIL import Image
 
 from core.errors import DatasetError
 
+__all__ = ["ImageDataset", "tensor_to_pil"]
+
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:

@@ -6,6 +6,8 @@ import torch
 
 from core.data.base import ImageDataset
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 
 def load_digits_dataset() -> ImageDataset:
     """Return the digits as a 1-channel 8x8 dataset with white ink on black."""

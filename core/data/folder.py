@@ -19,6 +19,8 @@ from core.data.base import ImageDataset
 from core.data.images import DEFAULT_MAX_PIXELS, ImageSource, is_image_name, load_tensor
 from core.errors import DatasetError, ImageError
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 LAYOUT_HELP = (
     "Put one folder per class, each holding that class's images, e.g. cats/1.jpg, cats/2.jpg, "
     "dogs/1.jpg (the folders may sit inside one top-level folder), then zip or choose that folder."

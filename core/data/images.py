@@ -14,6 +14,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError
 
+__all__ = ["decode_image", "fit_image"]
+
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 )

@@ -9,6 +9,8 @@ from PIL import Image
 from core.data.images import decode_image
 from core.errors import UnknownNameError
 
+__all__ = ["SAMPLE_PHOTOS", "sample_photo"]
+
 PHOTOS_DIR = Path(__file__).resolve().parent / "sample_photos"
 SAMPLE_PHOTOS: dict[str, str] = {  # file stem -> caption
     "chelsea": "Chelsea the cat",

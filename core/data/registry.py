@@ -7,14 +7,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from core.config import DataConfig
 from core.data.base import ImageDataset
 from core.data.digits import load_digits_dataset
+from core.data.folder import Progress, load_image_folder
 from core.data.shapes import generate_shapes
 from core.data.standard import STANDARD, is_cached, load_standard, standard_version
-from core.data.user import list_user_datasets, load_user_dataset, user_dataset_version
+from core.data.user import check_name, list_user_datasets, load_user_dataset, user_dataset_version, write_user_dataset
 from core.errors import DatasetError, UnknownNameError
+
+__all__ = ["DATASETS", "import_dataset", "load_dataset", "save_user_dataset"]
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,34 @@ def _load_cached(name: str, image_size: int | None, samples: int | None) -> Imag
     if name in DATASETS:
         return DATASETS[name].loader(cfg)
     if _is_folder_source(name):
-        from core.data.folder import load_image_folder
-
         return load_image_folder(os.path.expanduser(name), image_size=image_size or 64)
     choices = [*DATASETS, *(d.name for d in list_user_datasets()), "a folder of class folders", "a .zip"]
     raise UnknownNameError("dataset", name, choices)
+
+
+def check_dataset_name(name: str) -> str:
+    """Return `name` if a user's dataset may take it: a valid file name that no built-in dataset has."""
+    check_name(name)
+    if name.lower() in {n.lower() for n in DATASETS}:
+        raise DatasetError(f"'{name}' is a built-in dataset. Choose another name, e.g. my-{name}.")
+    return name
+
+
+def save_user_dataset(dataset: ImageDataset) -> Path:
+    """Keep a dataset under its name, replacing one of the same name; return the file's path."""
+    check_dataset_name(dataset.name)
+    return write_user_dataset(dataset)
+
+
+def import_dataset(
+    name: str,
+    source: str | os.PathLike | bytes | BinaryIO,
+    *,
+    image_size: int = 64,
+    progress: Progress | None = None,
+) -> ImageDataset:
+    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as dataset `name`."""
+    check_dataset_name(name)
+    dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
+    save_user_dataset(dataset)
+    return dataset

@@ -10,6 +10,8 @@ from core.data.base import ImageDataset
 from core.data.images import load_tensor
 from core.errors import DatasetError, ImageError
 
+__all__ = ["dataset_from_samples"]
+
 MIN_PER_CLASS = 2  # one to learn from, one to check on
 
 

@@ -11,6 +11,8 @@ from PIL import Image, ImageDraw
 
 from core.data.base import ImageDataset
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 SHAPES = ("circle", "square", "triangle", "star", "cross")
 _SUPERSAMPLE = 4  # draw large, then shrink: smooth edges at any size
 

@@ -19,8 +19,10 @@ import torch
 
 from core.data.base import ImageDataset
 from core.errors import DatasetError, UnknownNameError
+from core.home import atomic_write_bytes, default_home, write_problem
 from core.models.pretrained import network_available
-from core.runs import atomic_write_bytes, default_home, write_problem
+
+__all__ = ["download_dataset"]
 
 StageProgress = Callable[[int, int, str], None]  # (done, total, stage): stage is "download", "extract" or "decode"
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)

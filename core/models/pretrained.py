@@ -20,7 +20,9 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, WeightsEnum, get_model_builder, get_model_weights
 
 from core.errors import UnknownNameError, WeightsError
-from core.runs import default_home
+from core.home import default_home
+
+__all__ = ["network_available"]
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all; 0 when the server does not say)
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)

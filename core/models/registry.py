@@ -14,6 +14,8 @@ from core.errors import UnknownNameError
 from core.models.small import SimpleNet, SmallCNN, small_resnet18
 from core.models.transfer import describe_groups, finetune_transfer, frozen_transfer
 
+__all__ = ["MODELS", "InputSpec", "build_model"]
+
 Builder = Callable[[int, int, tuple[int, int]], nn.Module]  # (channels, classes, (H, W)) -> network
 
 

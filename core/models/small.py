@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 
 class SimpleNet(nn.Module):
     """The book's first classifier: flatten the pixels, two hidden layers, one score per class."""

@@ -12,6 +12,8 @@ from torch import nn
 
 from core.models.efficientnet_lite import NUM_FEATURES, EfficientNetLite, efficientnet_lite0
 
+__all__: list[str] = []  # nothing here is part of core's public API
+
 BACKBONE_SIZE = 224  # the resolution the ImageNet weights were trained at
 LATE_BLOCKS = 10  # blocks from this index on (and the 1x1 head conv) form the "late" group
 GROUP_DIVISORS = {"head": 1.0, "late layers": 3.0, "early layers": 9.0}  # the book's lr, lr/3, lr/9

@@ -1,15 +1,15 @@
-"""Data-parallel training under torchrun: one process per device, each on its own shard of every epoch.
+"""Data-parallel plumbing under torchrun: one process per device, each on its own shard of every epoch.
 
 `torchrun --nproc_per_node N -m core train ...` starts N copies of the command line. Each copy holds the
 whole dataset, draws the same seeded permutation each epoch and trains on every N-th image of it, with
 batch_size / N images per step: together the N processes step on exactly the batch one process would,
-and DistributedDataParallel averages their gradients. Only rank 0 records the run.
+and DistributedDataParallel averages their gradients. Only rank 0 records the run
+(`core.experiment.train_distributed`, beside `train_run`); this leaf module knows nothing of runs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -17,12 +17,10 @@ import torch.distributed as torch_dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from core.callbacks import Callback
-from core.config import RunConfig
 from core.devices import training_device
 from core.errors import TrainingError
-from core.experiment import train_run, train_unrecorded
-from core.runs import RunInfo, RunStore
+
+__all__: list[str] = []  # the command line and the training loop use these; the dashboard never does
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -101,16 +99,3 @@ def end_distributed() -> None:
     """Leave the process group, if this process joined one."""
     if torch_dist.is_initialized():
         torch_dist.destroy_process_group()
-
-
-def train_distributed(config: RunConfig, store: RunStore, callbacks: Sequence[Callback] = ()) -> RunInfo | None:
-    """Train as one process of a torchrun job; rank 0 records the run and returns it, the others return None."""
-    ctx = start_distributed(config.train.device, config.train.precision)
-    try:
-        rank_batch_size(config.train.batch_size, ctx.world_size)
-        if ctx.is_main:
-            return train_run(config, store, callbacks, dist=ctx)
-        train_unrecorded(config, ctx)
-        return None
-    finally:
-        end_distributed()
