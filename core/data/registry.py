@@ -90,9 +90,9 @@ def load_dataset(cfg: DataConfig | str) -> ImageDataset:
     if isinstance(cfg, str):
         cfg = DataConfig(name=cfg)
     if cfg.name not in DATASETS:
-        version = user_dataset_version(cfg.name)  # a new key after a re-import, so the cache is never stale
+        version = user_dataset_version(cfg.name, cfg.owner)  # a new key after a re-import: never stale
         if version is not None:
-            return _load_user_cached(cfg.name, version)
+            return _load_user_cached(cfg.name, cfg.owner, version)
     if cfg.name in STANDARD:  # keyed by its cache file, so another home or a new download is never stale
         version = standard_version(cfg.name)
         return load_standard(cfg.name) if version is None else _load_standard_cached(cfg.name, version)
@@ -105,8 +105,13 @@ def _load_standard_cached(name: str, version: tuple[str, int]) -> ImageDataset:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_user_cached(name: str, version: tuple[int, int, int]) -> ImageDataset:
-    return load_user_dataset(name)
+def _load_user_cached(name: str, owner: str | None, version: tuple[int, int, int]) -> ImageDataset:
+    return load_user_dataset(name, owner)
+
+
+def forget_user_datasets() -> None:
+    """Drop every imported dataset held in memory (after a sweep deleted some from disk)."""
+    _load_user_cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)
@@ -118,5 +123,5 @@ def _load_cached(name: str, image_size: int | None, samples: int | None) -> Imag
         from core.data.folder import load_image_folder
 
         return load_image_folder(os.path.expanduser(name), image_size=image_size or 64)
-    choices = [*DATASETS, *(d.name for d in list_user_datasets()), "a folder of class folders", "a .zip"]
+    choices = [*DATASETS, *(d.name for d in list_user_datasets(cfg.owner)), "a folder of class folders", "a .zip"]
     raise UnknownNameError("dataset", name, choices)
