@@ -156,3 +156,28 @@ def test_a_fair_use_limit_gives_its_sentence_on_train(monkeypatch: pytest.Monkey
     button(at, "Start training").click().run()
     assert not at.exception
     assert "5 epochs is more than this server allows per job (3). Choose 3 or fewer." in at.error[0].value
+
+
+def test_a_malformed_token_gets_a_new_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTBOX_SHARING", "private")
+    at = _visit("home", "../../etc/passwd")
+    token = at.query_params["ws"]
+    assert is_workspace(token) and token != "../../etc/passwd"
+    assert "yours alone and is deleted when you leave" in " ".join(c.value for c in at.caption)
+
+
+def test_the_command_line_writes_as_the_server_even_on_a_private_server(
+    lightbox_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.cli import main
+
+    monkeypatch.setenv("LIGHTBOX_SHARING", "private")
+    assert main(["train", "--dataset", "digits", "--model", "simple", "--epochs", "1"]) == 0
+    assert main(["import-dataset", "cli-pets", str(make_tree(tmp_path / "p")), "--image-size", "16"]) == 0
+    (run,) = RunStore(lightbox_home).list_runs()
+    assert run.owner == SERVER
+    b = _visit("train")  # a visitor uses the server's run and dataset, and cannot delete them
+    assert run.name in _options(b, "selectbox", "ship_run") and "cli-pets" in _options(b, "selectbox", "train_dataset")
+    data = _visit("data")
+    data.selectbox(key="data_dataset").set_value("cli-pets").run()
+    assert not data.exception and not [x for x in data.button if x.label == "Delete dataset"]
