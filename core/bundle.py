@@ -61,6 +61,13 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, indent=1).encode()
 
 
+def _shareable(config: RunConfig) -> RunConfig:
+    """Return the config without the workspace id of its dataset's owner: a bundle may be passed on."""
+    if config.data.owner is None:
+        return config
+    return replace(config, data=replace(config.data, owner="workspace"))  # restored into the restorer's own
+
+
 def bundle_bytes(store: RunStore, run_id: str) -> bytes:
     """Return a run as one .zip: config, input spec, history, metrics, run info, weights and a manifest."""
     run = store.get_run(run_id)
@@ -69,7 +76,7 @@ def bundle_bytes(store: RunStore, run_id: str) -> bytes:
     weights = io.BytesIO()
     torch.save({"state_dict": state_dict, "meta": {**meta, "input_spec": spec}}, weights)
     files = {
-        "config.json": _dumps(run.config.to_dict()),
+        "config.json": _dumps(_shareable(run.config).to_dict()),
         "input_spec.json": _dumps(spec),
         "history.json": _dumps(store.history(run_id)),
         "metrics.json": _dumps(run.metrics),
@@ -264,7 +271,10 @@ def _insert_run(store: RunStore, info: RunInfo, rows: list[dict[str, Any]], payl
             payload["meta"]["run_id"] = run_id
             atomic_write_bytes(store.weights_path(run_id), lambda f: torch.save(payload, f))
             row = {k: getattr(info, k) for k in _RUN_FIELDS} | {"id": run_id, "host": None, "pid": None}
-            row |= {"dataset": info.dataset, "model": info.model, "config": json.dumps(info.config.to_dict())}
+            data = replace(info.config.data, owner=store.viewer if info.config.data.owner else None)
+            config = replace(info.config, data=data)  # its dataset, if imported, is looked up here
+            row |= {"dataset": info.dataset, "model": info.model, "config": json.dumps(config.to_dict())}
+            row["owner"] = store.owner
             row |= {"input_spec": json.dumps(info.input_spec), "metrics": json.dumps(info.metrics)}
             con.execute(
                 f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())

@@ -31,6 +31,7 @@ class DataConfig(_Settings):
     split_seed: int = 0
     image_size: int | None = None  # generated and imported datasets only
     samples: int | None = None  # generated datasets only
+    owner: str | None = None  # the workspace an imported dataset belongs to; None: the server's
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,11 @@ class ExportError(LightboxError):
 
 class BundleError(LightboxError):
     """A run bundle (.zip) that is damaged, unsafe or not made by Lightbox."""
+
+
+class LimitError(LightboxError):
+    """A fair-use limit of a public (private-mode) server that a visitor's request would pass."""
+
+
+class ReadOnlyError(LightboxError):
+    """Built-in material (the server's runs and datasets) that a visitor may use but not change."""

@@ -2,6 +2,8 @@
 
 At most `max_running` jobs train at once; later ones wait in order as "queued" and start when a slot frees.
 A queued job that is stopped is "cancelled": it never trained, so it leaves no run in the store.
+On a private-mode server (`private=True`) each job's run belongs to the visitor who started it, and
+fair-use limits hold per visitor: one job at a time, bounded epochs, images, seconds and disk.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from core.callbacks import Callback, TrainState
 from core.config import RunConfig
-from core.errors import LightboxError, TrainingError
+from core.errors import LightboxError, LimitError, TrainingError
 from core.experiment import train_run
 from core.runs import RunInfo, RunStore
+from core.sharing import Limits
+from core.workspaces import Workspaces
 
 __all__ = ["JobManager", "JobSnapshot"]
 
@@ -82,9 +86,13 @@ class Job(Callback):
         store: RunStore,
         owner: str | None = None,
         on_done: Callable[[Job], None] | None = None,
+        max_seconds: float | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.owner = owner
+        self.max_seconds = max_seconds  # fair use: stopped (and kept) after this long
+        self._began = 0.0
+        self._limit_hit: str | None = None
         self._store = store
         self._on_done = on_done
         self._lock = threading.Lock()
@@ -138,15 +146,22 @@ class Job(Callback):
 
     def on_batch_end(self, state: TrainState) -> None:
         self._update(epoch=state.epoch, batch=state.batch, batches=state.batches, loss=state.loss)
+        if self.max_seconds is not None and time.monotonic() - self._began > self.max_seconds:
+            self._limit_hit = (
+                f"Stopped at the time limit of {self.max_seconds:.0f} s per training job on this server; "
+                "the run is kept. Train fewer epochs or on fewer images to finish within it."
+            )
+            self._stop.set()
 
     def on_epoch_end(self, state: TrainState) -> None:
         with self._lock:
             self._history.append(dict(state.history.last or {}))
 
     def _run(self) -> None:
+        self._began = time.monotonic()
         try:
             run = train_run(self._state["config"], self._store, [self], self._stop, on_created=self._created)
-            self._update(status=run.status, error=run.error)
+            self._update(status=run.status, error=self._limit_hit or run.error)
         except LightboxError as exc:
             self._update(status="failed", error=str(exc))
         except Exception as exc:  # a job thread must never die silently
@@ -162,11 +177,14 @@ class Job(Callback):
 class JobManager:
     """Jobs of one process over one run store, at most `max_running` training at once, the rest queued in order.
 
-    On start it marks runs left running by dead processes as interrupted.
+    On start it marks runs left running by dead processes as interrupted. With `private`, a job's run
+    belongs to its owner's workspace and `limits` (default: from the environment) apply per owner.
     """
 
     store: RunStore
     max_running: int | None = None  # None: default_max_jobs()
+    private: bool = False
+    limits: Limits | None = None
     jobs: dict[str, Job] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)
 
@@ -175,11 +193,43 @@ class JobManager:
         self._queue: deque[Job] = deque()
         self._running = 0
         self.max_running = max(1, self.max_running or default_max_jobs())
+        if self.private and self.limits is None:
+            self.limits = Limits.from_env()
         self.interrupted = self.store.mark_interrupted()
 
+    def _check_fair_use(self, config: RunConfig, owner: str, limits: Limits) -> None:
+        """Raise LimitError, with what to do, when a visitor's job would pass a fair-use limit."""
+        from core.data.registry import load_dataset  # only a private server's jobs need it here
+
+        if any(s.active for s in self.snapshots(owner)):
+            raise LimitError(
+                "You already have a training job running, and each visitor trains one at a time here. "
+                "Wait for it to finish or stop it, then start this one."
+            )
+        if config.train.epochs > limits.epochs:
+            raise LimitError(
+                f"{config.train.epochs} epochs is more than this server allows per job ({limits.epochs}). "
+                f"Choose {limits.epochs} or fewer."
+            )
+        images = len(load_dataset(config.data))
+        if images > limits.images:
+            raise LimitError(
+                f"This dataset has {images:,} images, more than this server trains on per job ({limits.images:,}). "
+                "Choose a smaller dataset (or fewer generated images)."
+            )
+        Workspaces(self.store.home).check_disk(owner, limits.disk_mb)
+
     def start(self, config: RunConfig, owner: str | None = None) -> str:
-        """Queue training `config` for `owner`, starting it now if a slot is free; return the job id."""
-        job = Job(config, self.store, owner, on_done=self._finished)
+        """Queue training `config` for `owner`, starting it now if a slot is free; return the job id.
+
+        On a private server the run is `owner`'s, and a job past a fair-use limit raises LimitError.
+        """
+        store, seconds = self.store, None
+        if self.private and owner is not None:
+            limits = self.limits or Limits()
+            self._check_fair_use(config, owner, limits)
+            store, seconds = self.store.scoped(owner), limits.seconds
+        job = Job(config, store, owner, on_done=self._finished, max_seconds=seconds)
         with self._lock:
             self._forget_old()
             self.jobs[job.id] = job
@@ -207,6 +257,12 @@ class JobManager:
         for snap in ended[: max(0, len(ended) - KEEP_ENDED)]:
             if (snap.finished or 0) < hour_ago:
                 del self.jobs[snap.job_id]
+
+    def forget(self, owner: str) -> None:
+        """Drop the records of an owner's ended jobs (their workspace was swept)."""
+        with self._lock:
+            for job_id in [i for i, j in self.jobs.items() if j.owner == owner and j.done.is_set()]:
+                del self.jobs[job_id]
 
     def _finished(self, job: Job) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
@@ -17,9 +18,10 @@ from typing import Any
 import torch
 
 from core.config import RunConfig
-from core.errors import RunNotFoundError, StoreError, WeightsError
+from core.errors import ReadOnlyError, RunNotFoundError, StoreError, WeightsError
 from core.home import atomic_write_bytes, default_home, write_problem
 from core.shared_home import set_journal_mode
+from core.sharing import SERVER
 
 __all__ = ["RunInfo", "RunStore"]
 
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
     status TEXT NOT NULL, dataset TEXT NOT NULL, model TEXT NOT NULL, config TEXT NOT NULL,
     input_spec TEXT, metrics TEXT NOT NULL DEFAULT '{}', params INTEGER, fingerprint TEXT,
-    code_version TEXT, device TEXT, host TEXT, pid INTEGER, error TEXT
+    code_version TEXT, device TEXT, host TEXT, pid INTEGER, error TEXT, owner TEXT NOT NULL DEFAULT 'server'
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL, row TEXT NOT NULL,
@@ -57,6 +59,7 @@ class RunInfo:
     host: str | None = None
     pid: int | None = None
     error: str | None = None
+    owner: str = SERVER  # a visitor's workspace id, or the server (built-in, CLI, shared mode)
 
     @property
     def dataset(self) -> str:
@@ -84,6 +87,7 @@ def _row_to_info(row: sqlite3.Row) -> RunInfo:
         host=row["host"],
         pid=row["pid"],
         error=row["error"],
+        owner=row["owner"],
     )
 
 
@@ -98,7 +102,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RunStore:
-    """Runs under one home folder: `runs.sqlite` for metadata, `runs/<id>/weights.pt` for weights."""
+    """Runs under one home folder: `runs.sqlite` for metadata, `runs/<id>/weights.pt` for weights.
+
+    A plain store sees every run and writes as the server. `scoped(workspace)` gives a visitor's view:
+    it lists and reads the server's runs and the workspace's own, writes as the workspace, and may
+    delete only the workspace's runs. This is the one place where runs are filtered by who looks.
+    """
+
+    viewer: str | None = None
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
@@ -108,6 +119,8 @@ class RunStore:
             with self._connect() as con:
                 self.journal_mode = set_journal_mode(con, self.db_path)  # WAL on a local disk only
                 con.executescript(_SCHEMA)
+                if "owner" not in {r["name"] for r in con.execute("PRAGMA table_info(runs)")}:  # a store from before
+                    con.execute("ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT 'server'")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Lightbox cannot write to '{self.home}' to keep runs ({write_problem(exc)}). "
@@ -129,6 +142,21 @@ class RunStore:
                 "Free some space or set LIGHTBOX_HOME to a writable folder."
             ) from exc
 
+    def scoped(self, workspace: str) -> RunStore:
+        """Return the view of a visitor's workspace: the server's runs and its own, writing as it."""
+        view = copy.copy(self)
+        view.viewer = workspace
+        return view
+
+    @property
+    def owner(self) -> str:
+        """Return who new runs written through this store belong to."""
+        return self.viewer or SERVER
+
+    def _visible(self) -> tuple[str, tuple[str, ...]]:
+        """Return the SQL condition (and its values) for the runs this store may see."""
+        return ("owner IN (?, ?)", (SERVER, self.viewer)) if self.viewer else ("1", ())
+
     def run_dir(self, run_id: str) -> Path:
         return self.home / "runs" / run_id
 
@@ -144,7 +172,7 @@ class RunStore:
         with self._connect() as con:
             con.execute(
                 "INSERT INTO runs (id, name, created, updated, status, dataset, model, config, input_spec, params,"
-                " fingerprint, code_version, device, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " fingerprint, code_version, device, host, pid, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     name,
@@ -161,6 +189,7 @@ class RunStore:
                     fields.get("device"),
                     socket.gethostname(),
                     os.getpid(),
+                    self.owner,
                 ),
             )
         self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
@@ -198,29 +227,36 @@ class RunStore:
             con.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(metrics), run_id))
 
     def get_run(self, run_id: str) -> RunInfo:
+        """Return one run this store may see, or raise RunNotFoundError."""
+        where, args = self._visible()
         with self._connect() as con:
-            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = con.execute(f"SELECT * FROM runs WHERE id = ? AND {where}", (run_id, *args)).fetchone()
         if row is None:
             raise RunNotFoundError(f"There is no run '{run_id}'. `python -m core runs` lists the runs.")
         return _row_to_info(row)
 
     def list_runs(self, status: str | None = None) -> list[RunInfo]:
         """Return runs, newest first, optionally only those with one status."""
-        query, args = "SELECT * FROM runs", ()
+        where, args = self._visible()
+        query = f"SELECT * FROM runs WHERE {where}"
         if status is not None:
-            query, args = query + " WHERE status = ?", (status,)
+            query, args = query + " AND status = ?", (*args, status)
         with self._connect() as con:
             rows = con.execute(query + " ORDER BY created DESC", args).fetchall()
         return [_row_to_info(r) for r in rows]
 
     def history(self, run_id: str) -> list[dict[str, float]]:
         """Return a run's per-epoch rows in epoch order."""
+        if self.viewer:
+            self.get_run(run_id)  # another workspace's run is not there for this view
         with self._connect() as con:
             rows = con.execute("SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
         return [json.loads(r["row"]) for r in rows]
 
     def delete_run(self, run_id: str) -> None:
-        """Remove a run's metadata, history and files."""
+        """Remove a run's metadata, history and files (a visitor only their own)."""
+        if self.viewer and self.get_run(run_id).owner != self.viewer:
+            raise ReadOnlyError(f"Run {run_id} is built in: everyone can use it, nobody can delete it here.")
         self.get_run(run_id)
         with self._connect() as con:
             con.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
@@ -259,6 +295,8 @@ class RunStore:
 
     def load_weights(self, run_id: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Return (state_dict, meta) of a run, loaded safely (tensors and plain values only)."""
+        if self.viewer:
+            self.get_run(run_id)
         path = self.weights_path(run_id)
         if not path.is_file():
             raise WeightsError(f"Run {run_id} has no saved weights (it may have failed before its first epoch).")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
+import time
+from pathlib import Path
 
 import streamlit as st
 from PIL import Image
@@ -30,6 +33,13 @@ from core import (
     validation_set,
     warm_up,
 )
+from core.data.registry import forget_user_datasets
+from core.data.user import UserDatasetInfo, list_user_datasets
+from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
+from core.workspaces import Workspaces
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE_PARAM = "ws"  # the query parameter that ties a browser tab to its workspace in private mode
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,8 +48,24 @@ def _store(home: str) -> RunStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _jobs(home: str) -> JobManager:
-    return JobManager(_store(home))  # at most LIGHTBOX_MAX_JOBS train at once; the rest queue
+def _jobs(home: str, private: bool) -> JobManager:
+    return JobManager(_store(home), private=private)  # at most LIGHTBOX_MAX_JOBS train at once; the rest queue
+
+
+def sharing() -> str:
+    """Return the sharing mode: LIGHTBOX_SHARING from the environment or Streamlit secrets, else the default."""
+    setting = os.environ.get("LIGHTBOX_SHARING")
+    if setting is None:
+        try:
+            setting = st.secrets.get("LIGHTBOX_SHARING")
+        except Exception:  # no secrets file at all: Streamlit raises its own error type
+            setting = None
+    return sharing_mode(setting, ROOT)
+
+
+def is_private() -> bool:
+    """Say whether this server keeps each visitor's work to themselves (a public link)."""
+    return sharing() == "private"
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,8 +75,24 @@ def server_threads() -> int:
 
 
 def session_owner() -> str:
-    """Return this browser session's id: the jobs it starts are its own to watch and stop."""
-    return st.session_state.setdefault("lightbox_owner", uuid.uuid4().hex)
+    """Return this visitor's workspace id: the jobs it starts and, in private mode, everything it makes.
+
+    In private mode the id rides in the URL (?ws=...), so a reload of the same tab finds the same
+    workspace; a missing or malformed token gets a new, random one.
+    """
+    owner = st.session_state.get("lightbox_owner")
+    if owner is None:
+        token = st.query_params.get(WORKSPACE_PARAM) if is_private() else None
+        owner = token if is_workspace(token) else new_workspace()
+        st.session_state["lightbox_owner"] = owner
+    if is_private() and st.query_params.get(WORKSPACE_PARAM) != owner:
+        st.query_params[WORKSPACE_PARAM] = owner  # a page switch dropped it: put it back
+    return owner
+
+
+def workspace() -> str | None:
+    """Return the workspace whose things this session sees and makes: a visitor's in private mode, else None."""
+    return session_owner() if is_private() else None
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
@@ -65,14 +107,69 @@ def network_online() -> bool:
 
 
 def get_store() -> RunStore:
-    """Return the run store under $LIGHTBOX_HOME (one per folder, shared by all sessions)."""
-    return _store(str(default_home()))
+    """Return the run store under $LIGHTBOX_HOME: all of it when shared, this visitor's view when private."""
+    store = _store(str(default_home()))
+    return store.scoped(session_owner()) if is_private() else store
 
 
 def get_jobs() -> JobManager:
     """Return the background job manager of this server process."""
     server_threads()
-    return _jobs(str(default_home()))
+    return _jobs(str(default_home()), is_private())
+
+
+def user_datasets() -> list[UserDatasetInfo]:
+    """Return the imported datasets this session may use: all of the server's, and in private mode its own."""
+    return list_user_datasets(workspace())
+
+
+def check_room() -> None:
+    """In private mode, raise LimitError (saying what to do) when this visitor's workspace is full."""
+    if is_private():
+        limits = get_jobs().limits or Limits.from_env()
+        Workspaces(default_home()).check_disk(session_owner(), limits.disk_mb)
+
+
+class _Sweeper:
+    """Once a minute at most, per server: delete the workspaces of visitors gone for longer than the limit."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last = 0.0  # 0: sweep on the first call, i.e. at server start
+
+    def due(self, every: float = 60.0) -> bool:
+        with self.lock:
+            if time.monotonic() - self.last < every and self.last:
+                return False
+            self.last = time.monotonic()
+            return True
+
+
+@st.cache_resource(show_spinner=False)
+def _sweeper(home: str) -> _Sweeper:
+    return _Sweeper()
+
+
+def forget_cached() -> None:
+    """Drop every cached model, dataset, prediction and picture (after a sweep deleted some workspaces)."""
+    forget_user_datasets()
+    for cache in (_predictor, _validation_predictions, _validation_samples, _projection, _duplicates, thumbnail):
+        cache.clear()
+
+
+def sweep_workspaces(force: bool = False) -> list[str]:
+    """In private mode, remove (at most once a minute) the workspaces idle past LIGHTBOX_WORKSPACE_TTL."""
+    home = str(default_home())
+    if not is_private() or not (_sweeper(home).due() or force):
+        return []
+    jobs = get_jobs()
+    busy = {s.owner for s in jobs.snapshots() if s.active and s.owner}  # a job still training keeps its workspace
+    gone = Workspaces(home).sweep((jobs.limits or Limits.from_env()).ttl, keep=busy | {session_owner()})
+    for ws in gone:
+        jobs.forget(ws)
+    if gone:
+        forget_cached()
+    return gone
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model...")

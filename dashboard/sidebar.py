@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dashboard.presenter import presenter_ui
 from dashboard.warm import warm_status_ui
+from dashboard.workspace import workspace_ui
 
 
 def sidebar_ui() -> None:
     """Draw the presenter toggle and, while the demo's models and data load, what is still loading."""
     presenter_ui()
     warm_status_ui()
+    workspace_ui()  # private mode: this visitor's workspace, its lifetime and a download of it

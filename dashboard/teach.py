@@ -21,7 +21,7 @@ from core import (
     save_user_dataset,
     train_run,
 )
-from dashboard.resources import get_store, thumbnail
+from dashboard.resources import check_room, get_store, thumbnail, workspace
 from dashboard.widgets import user_errors
 
 _SAMPLES = "teach_samples"  # dict: class name -> list of image file bytes, in the order added
@@ -89,10 +89,11 @@ class _Progress(Callback):
 def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInfo, str]:
     """Save the examples as a dataset, train a new head on a frozen pretrained network; return the run and a summary."""
     start = time.perf_counter()
+    check_room()  # a private server's disk limit per visitor
     dataset = dataset_from_samples(f"taught-{time.strftime('%Y%m%d-%H%M%S')}", examples)
-    save_user_dataset(dataset)
+    save_user_dataset(dataset, owner=workspace())  # a visitor's own in private mode
     config = RunConfig(
-        data=DataConfig(name=dataset.name, val_fraction=0.25),
+        data=DataConfig(name=dataset.name, val_fraction=0.25, owner=workspace()),
         model=ModelConfig("lite0_transfer"),
         train=TrainConfig(epochs=20, batch_size=16, lr=3e-3),
         name=f"taught: {', '.join(dataset.classes)}",

@@ -10,6 +10,7 @@ import streamlit as st
 from core import (
     Attack,
     DataConfig,
+    LightboxError,
     ModelConfig,
     Predictor,
     RunConfig,
@@ -73,7 +74,10 @@ def what_a_computer_sees() -> None:
 def _start_first_network() -> None:
     lr = st.session_state.get("tour_lr", FIRST_NETWORK.train.lr)  # the advanced choice, when shown
     config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr))
-    st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner())
+    try:
+        st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner())
+    except LightboxError as exc:  # a private server's fair-use limit: say which, at the top of the page
+        st.error(str(exc), icon=":material/error:")
 
 
 def _learning_view(job_id: str) -> None:

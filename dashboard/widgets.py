@@ -26,13 +26,13 @@ from core import (
     available_devices,
     available_pretrained,
     download_dataset,
-    list_user_datasets,
     pretrained_label,
     supported_precisions,
 )
+from core.sharing import SERVER
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
-from dashboard.resources import get_store, network_online
+from dashboard.resources import get_store, network_online, user_datasets
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -68,7 +68,7 @@ def _dataset_caption(name: str, user: dict[str, UserDatasetInfo]) -> str:
 
 def dataset_ui(key: str) -> DataConfig:
     """Choose a built-in or imported dataset and, for generated ones, its size; return the DataConfig."""
-    user = {d.name: d for d in list_user_datasets()}
+    user = {d.name: d for d in user_datasets()}  # the server's and, in private mode, this visitor's own
     options = [*DATASETS, *user]
     if st.session_state.get(f"{key}_dataset", options[0]) not in options:  # deleted since the last run
         st.session_state[f"{key}_dataset"] = options[0]
@@ -100,7 +100,8 @@ def dataset_ui(key: str) -> DataConfig:
             value=spec.default_samples,
             key=f"{key}_samples",
         )
-    return DataConfig(name=name, image_size=image_size, samples=samples)
+    owner = user[name].owner if name in user and user[name].owner != SERVER else None
+    return DataConfig(name=name, image_size=image_size, samples=samples, owner=owner)
 
 
 def _download_ui(name: str, key: str) -> None:

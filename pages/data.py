@@ -12,7 +12,7 @@ from core import DATASETS, augment_preview, delete_user_dataset, import_dataset,
 from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
-from dashboard.resources import dataset_duplicates, dataset_projection
+from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
 from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
 
 st.title("Data")
@@ -40,13 +40,16 @@ with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
     if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
         bar = st.progress(0.0, text="Reading your images...")
         with user_errors():
+            check_room()
             name = import_name.strip() or Path(upload.name).stem
-            imported = import_dataset(name, upload, image_size=import_size, progress=progress_callback(bar))
+            imported = import_dataset(
+                name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
+            )
         bar.empty()
         st.session_state["data_dataset"] = imported.name  # show it right away, below
+        where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
         st.success(
-            f"Imported **{imported.name}**: {len(imported):,} images in {len(imported.classes)} classes. "
-            "It is now in every dataset list.",
+            f"Imported **{imported.name}**: {len(imported):,} images in {len(imported.classes)} classes. {where}",
             icon=":material/check_circle:",
         )
         if imported.skipped:
@@ -54,14 +57,14 @@ with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
                 st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
 
 config = dataset_ui("data")
-if config.name not in DATASETS:
+if config.name not in DATASETS and config.owner == workspace():  # a visitor's own, or any when shared
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     confirm = c1.checkbox(
         f"Delete **{config.name}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
     )
     if c2.button("Delete dataset", icon=":material/delete:", disabled=not confirm, key="data_delete"):
         with user_errors():
-            delete_user_dataset(config.name)
+            delete_user_dataset(config.name, owner=config.owner)
         del st.session_state[f"data_delete_{config.name}"]  # unticked if the name is imported again
         st.rerun()
 if config.name in DATASETS and DATASETS[config.name].needs_download():

@@ -5,14 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.nav import link
+from dashboard.resources import is_private
 
 st.title("Lightbox")
 st.markdown(
     "**See how a neural network learns to recognise images.** Pick a set of pictures, train a network on "
     "them while you watch it improve, compare what different networks learned, and let a trained network "
-    "name a photo you upload or take with your webcam. Everything runs on the computer serving this page; "
-    "nothing you upload goes anywhere else."
+    "name a photo you upload or take with your webcam. Everything runs on the computer serving this page."
 )
+if is_private():
+    st.caption(
+        "What you make here is yours alone and is deleted when you leave; download a bundle to keep it.",
+        help="Other visitors never see your pictures, datasets or runs. Use **Keep your work** in the sidebar.",
+    )
+else:
+    st.caption("Everyone using this server sees the runs and datasets made here: it is one shared workspace.")
 
 steps = [
     ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),

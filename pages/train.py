@@ -9,7 +9,7 @@ from core import JobSnapshot, RunConfig
 from dashboard import presenter
 from dashboard.charts import curves_figure
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
-from dashboard.resources import get_jobs, get_store, session_owner
+from dashboard.resources import get_jobs, get_store, is_private, session_owner
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
@@ -41,7 +41,8 @@ with st.container(border=True):
     if presenter.advanced_visible():
         lr_finder_ui(config, lr_key="train_lr")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        st.session_state["train_job"] = jobs.start(config, owner=owner)
+        with user_errors():  # a private server's fair-use limit says which and what to do
+            st.session_state["train_job"] = jobs.start(config, owner=owner)
 
 
 def _status_line(snap: JobSnapshot) -> str:
@@ -70,7 +71,8 @@ def _show_job(snap: JobSnapshot) -> None:
     elif snap.status == "finished":
         st.success(f"Finished: run {snap.run_id} is saved.", icon=":material/check_circle:")
     elif snap.status == "stopped":
-        st.warning(f"Stopped: run {snap.run_id} is saved with the epochs it completed.", icon=":material/stop:")
+        stopped = f"Stopped: run {snap.run_id} is saved with the epochs it completed."
+        st.warning(snap.error or stopped, icon=":material/stop:")
     elif snap.status == "cancelled":
         st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
     else:
@@ -113,7 +115,10 @@ elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another
 running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))  # also notices runs that start later
 
 st.subheader("Runs")
-st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")
+if is_private():
+    st.caption("Your runs are yours alone, with the server's built-in ones; they are deleted a while after you leave.")
+else:
+    st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")
 runs = store.list_runs()
 if not runs:
     st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")

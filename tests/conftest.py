@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def lightbox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("LIGHTBOX_HOME", str(home))
+    monkeypatch.delenv("LIGHTBOX_SHARING", raising=False)  # shared, as a local `streamlit run`, unless a test says
     return home
 
 

@@ -94,9 +94,9 @@ def load_dataset(cfg: DataConfig | str) -> ImageDataset:
     if isinstance(cfg, str):
         cfg = DataConfig(name=cfg)
     if cfg.name not in DATASETS:
-        version = user_dataset_version(cfg.name)  # a new key after a re-import, so the cache is never stale
+        version = user_dataset_version(cfg.name, cfg.owner)  # a new key after a re-import: never stale
         if version is not None:
-            return _load_user_cached(cfg.name, version)
+            return _load_user_cached(cfg.name, cfg.owner, version)
     if cfg.name in STANDARD:  # keyed by its cache file, so another home or a new download is never stale
         version = standard_version(cfg.name)
         return load_standard(cfg.name) if version is None else _load_standard_cached(cfg.name, version)
@@ -109,8 +109,13 @@ def _load_standard_cached(name: str, version: tuple[str, int]) -> ImageDataset:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_user_cached(name: str, version: tuple[int, int, int]) -> ImageDataset:
-    return load_user_dataset(name)
+def _load_user_cached(name: str, owner: str | None, version: tuple[int, int, int]) -> ImageDataset:
+    return load_user_dataset(name, owner)
+
+
+def forget_user_datasets() -> None:
+    """Drop every imported dataset held in memory (after a sweep deleted some from disk)."""
+    _load_user_cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,7 +125,7 @@ def _load_cached(name: str, image_size: int | None, samples: int | None) -> Imag
         return DATASETS[name].loader(cfg)
     if _is_folder_source(name):
         return load_image_folder(os.path.expanduser(name), image_size=image_size or 64)
-    choices = [*DATASETS, *(d.name for d in list_user_datasets()), "a folder of class folders", "a .zip"]
+    choices = [*DATASETS, *(d.name for d in list_user_datasets(cfg.owner)), "a folder of class folders", "a .zip"]
     raise UnknownNameError("dataset", name, choices)
 
 
@@ -132,10 +137,10 @@ def check_dataset_name(name: str) -> str:
     return name
 
 
-def save_user_dataset(dataset: ImageDataset) -> Path:
-    """Keep a dataset under its name, replacing one of the same name; return the file's path."""
+def save_user_dataset(dataset: ImageDataset, owner: str | None = None) -> Path:
+    """Keep a dataset under its name for `owner` (None: the server), replacing one of that name; return its path."""
     check_dataset_name(dataset.name)
-    return write_user_dataset(dataset)
+    return write_user_dataset(dataset, owner)
 
 
 def import_dataset(
@@ -144,9 +149,10 @@ def import_dataset(
     *,
     image_size: int = 64,
     progress: Progress | None = None,
+    owner: str | None = None,
 ) -> ImageDataset:
-    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as dataset `name`."""
+    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as `owner`'s dataset `name`."""
     check_dataset_name(name)
     dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
-    save_user_dataset(dataset)
+    save_user_dataset(dataset, owner)
     return dataset

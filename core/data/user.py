@@ -1,4 +1,8 @@
-"""A user's own datasets: imported once, kept as files in $LIGHTBOX_HOME/datasets, loaded by name."""
+"""A user's own datasets: imported once, kept as files, loaded by name.
+
+The server's (CLI imports, shared mode) live in $LIGHTBOX_HOME/datasets; a private-mode visitor's in
+$LIGHTBOX_HOME/workspaces/<workspace>/datasets, each file recording its owner.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from typing import Any
 import torch
 
 from core.data.base import ImageDataset
-from core.errors import DatasetError, StoreError
+from core.errors import DatasetError, ReadOnlyError, StoreError
 from core.home import atomic_write_bytes, default_home
+from core.sharing import SERVER, is_workspace
 
 __all__ = ["UserDatasetInfo", "delete_user_dataset", "list_user_datasets"]
 
@@ -33,11 +38,16 @@ class UserDatasetInfo:
     image_size: int
     created: float
     skipped: int
+    owner: str = SERVER  # a visitor's workspace id, or the server
 
 
-def datasets_dir() -> Path:
-    """Return the folder that keeps imported datasets."""
-    return default_home() / "datasets"
+def datasets_dir(owner: str | None = None) -> Path:
+    """Return the folder that keeps the server's imported datasets, or those of workspace `owner`."""
+    if owner is None or owner == SERVER:
+        return default_home() / "datasets"
+    if not is_workspace(owner):
+        raise DatasetError("This visitor's workspace id is not valid; reload the page to get a new one.")
+    return default_home() / "workspaces" / owner / "datasets"
 
 
 def check_name(name: str) -> str:
@@ -54,8 +64,8 @@ def check_name(name: str) -> str:
     return name
 
 
-def _path(name: str) -> Path:
-    return datasets_dir() / f"{check_name(name)}.pt"
+def _path(name: str, owner: str | None = None) -> Path:
+    return datasets_dir(owner) / f"{check_name(name)}.pt"
 
 
 def _is_valid(name: str) -> bool:
@@ -66,20 +76,20 @@ def _is_valid(name: str) -> bool:
     return True
 
 
-def user_dataset_version(name: str) -> tuple[int, int, int] | None:
+def user_dataset_version(name: str, owner: str | None = None) -> tuple[int, int, int] | None:
     """Return a key that changes whenever dataset `name` is saved again, or None if there is none."""
     if not _is_valid(name):
         return None
     try:
-        st = (datasets_dir() / f"{name}.pt").stat()
-    except OSError:
+        st = _path(name, owner).stat()
+    except (OSError, DatasetError):
         return None
     return st.st_mtime_ns, st.st_ino, st.st_size
 
 
-def write_user_dataset(dataset: ImageDataset) -> Path:
-    """Keep a dataset under its (checked) name, replacing one of the same name; return the file's path."""
-    path = _path(dataset.name)
+def write_user_dataset(dataset: ImageDataset, owner: str | None = None) -> Path:
+    """Keep a dataset under its (checked) name for `owner` (None: the server), replacing one; return its path."""
+    path = _path(dataset.name, owner)
     payload = {
         "format": _FORMAT,
         "images": dataset.images.clone(memory_format=torch.contiguous_format),  # (N, C, H, W) uint8
@@ -91,6 +101,7 @@ def write_user_dataset(dataset: ImageDataset) -> Path:
         "source": dataset.source,
         "description": dataset.description,
         "dark_background": dataset.dark_background,
+        "owner": owner or SERVER,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,9 +130,9 @@ def _read(path: Path, mmap: bool = False) -> dict[str, Any]:
     return payload
 
 
-def load_user_dataset(name: str) -> ImageDataset:
-    """Load an imported dataset by name."""
-    path = _path(name)
+def load_user_dataset(name: str, owner: str | None = None) -> ImageDataset:
+    """Load an imported dataset of `owner` (None: the server) by name."""
+    path = _path(name, owner)
     try:
         p = _read(path)
     except FileNotFoundError:
@@ -151,28 +162,42 @@ def _info(path: Path) -> UserDatasetInfo:
         image_size=int(p["image_size"]),
         created=float(p["created"]),
         skipped=len(p.get("skipped", ())),
+        owner=str(p.get("owner", SERVER)),
     )
 
 
-def list_user_datasets() -> list[UserDatasetInfo]:
-    """Return every imported dataset, newest first; unreadable files are left out."""
+def _list(folder: Path) -> list[UserDatasetInfo]:
     infos = []
-    for path in datasets_dir().glob("*.pt"):
+    for path in folder.glob("*.pt"):
         if not _is_valid(path.stem):
             continue
         try:
             infos.append(_info(path))
         except (DatasetError, OSError, KeyError, TypeError, AttributeError, ValueError):
             continue  # a damaged or foreign file must not hide the others
+    return infos
+
+
+def list_user_datasets(viewer: str | None = None) -> list[UserDatasetInfo]:
+    """Return the server's imported datasets and, for a visitor, their own (which hide a server's of the same name).
+
+    This is the one place where datasets are filtered by who looks; newest first, unreadable files left out.
+    """
+    own = _list(datasets_dir(viewer)) if viewer else []
+    names = {i.name for i in own}
+    infos = own + [i for i in _list(datasets_dir()) if i.name not in names]
     return sorted(infos, key=lambda i: (-i.created, i.name))
 
 
-def delete_user_dataset(name: str) -> None:
-    """Delete an imported dataset; runs trained on it are kept."""
-    path = _path(name)
+def delete_user_dataset(name: str, owner: str | None = None) -> None:
+    """Delete an imported dataset of `owner` (None: the server); runs trained on it are kept."""
+    path = _path(name, owner)
     try:
         path.unlink()
     except FileNotFoundError:
+        if owner and _path(name).is_file():
+            built_in = f"The dataset '{name}' is built in: everyone can use it, nobody can delete it here."
+            raise ReadOnlyError(built_in) from None
         raise DatasetError(f"There is no dataset '{name}' to delete.") from None
     except OSError as exc:
         raise StoreError(f"Cannot delete the dataset '{name}' ({exc.strerror or exc}).") from exc

@@ -1,0 +1,62 @@
+"""The visitor's workspace in private mode: kept alive while the tab is open, swept when gone, taken home as a zip."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import default_home
+from core.workspaces import Workspaces, showcase_configs, workspace_bundle
+from dashboard.resources import get_jobs, get_store, is_private, session_owner, sweep_workspaces
+
+TOUCH_EVERY = 60.0  # seconds between two "still here" notes of one session
+
+
+def _touch(force: bool = False) -> None:
+    """Note that this visitor is here (at most once a minute per session)."""
+    now = time.time()
+    if force or now - st.session_state.get("lightbox_seen", 0.0) >= TOUCH_EVERY:
+        Workspaces(default_home()).touch(session_owner(), now)
+        st.session_state["lightbox_seen"] = now
+
+
+@st.fragment(run_every=TOUCH_EVERY)
+def _heartbeat() -> None:
+    """Keep an open but idle tab's workspace alive: this reruns only itself, once a minute."""
+    _touch(force=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _showcase(home: str) -> list[str]:
+    """Train the server's showcase runs once, in the background, if this home has none yet; return the job ids."""
+    jobs = get_jobs()
+    have = {r.name for r in jobs.store.list_runs() if r.status == "finished" and r.owner == "server"}
+    return [jobs.start(config) for config in showcase_configs() if config.name not in have]
+
+
+def keep_work_ui() -> None:
+    """Offer the visitor's runs as one .zip of run bundles, built when clicked."""
+    store = get_store()
+    st.sidebar.download_button(
+        "Keep your work",
+        data=lambda: workspace_bundle(store),
+        file_name="lightbox-my-runs.zip",
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
+        key="keep_work",
+        help="One .zip with a bundle of each of your runs; restore one on Train (Keep or ship a run).",
+    )
+
+
+def workspace_ui() -> None:
+    """In private mode: tie the tab to its workspace, note the visitor, sweep gone ones, train the showcase."""
+    if not is_private():
+        return
+    session_owner()  # puts ?ws=... in the URL, so a reload finds the same workspace
+    _touch()
+    sweep_workspaces()
+    _showcase(str(default_home()))
+    _heartbeat()
+    keep_work_ui()
