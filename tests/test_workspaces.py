@@ -12,8 +12,9 @@ import pytest
 
 from core import DataConfig, JobManager, RunStore, load_dataset, train_run
 from core.bundle import bundle_bytes, restore_bundle
+from core.data.registry import save_user_dataset
 from core.data.samples import dataset_from_samples
-from core.data.user import delete_user_dataset, list_user_datasets, save_user_dataset
+from core.data.user import delete_user_dataset, list_user_datasets
 from core.errors import LimitError, ReadOnlyError, RunNotFoundError
 from core.sharing import SERVER, Limits, SharingError, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces, workspace_bundle, workspace_dir
