@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.resources import start_warmup, warmup
+from dashboard.resources import warmup
 
 
 def loading_line(pending: list[str]) -> str:
