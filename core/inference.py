@@ -15,6 +15,7 @@ from core.config import ModelConfig
 from core.errors import UnknownNameError, WeightsError
 from core.models.efficientnet_lite import optimize_for_inference
 from core.models.pretrained import (
+    TORCHVISION_MODELS,
     TORCHVISION_PRETRAINED,
     imagenet_categories,
     is_cached,
@@ -29,7 +30,7 @@ __all__ = ["PRETRAINED", "Prediction", "Predictor", "available_pretrained", "mod
 
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
-    **{name: f"{spec.title} · ImageNet (torchvision weights)" for name, spec in TORCHVISION_PRETRAINED.items()},
+    **{name: f"{title} · ImageNet (torchvision weights)" for name, (title, _, _) in TORCHVISION_MODELS.items()},
 }
 
 
@@ -46,7 +47,7 @@ def available_pretrained(online: bool | None = None) -> list[str]:
     from core.models.efficientnet_lite import lite0_weights_available
 
     names = ["imagenet"] if lite0_weights_available() else []
-    for name in TORCHVISION_PRETRAINED:
+    for name in TORCHVISION_MODELS:
         if is_cached(name) or online or (online is None and (online := network_available())):
             names.append(name)
     return names
@@ -54,9 +55,9 @@ def available_pretrained(online: bool | None = None) -> list[str]:
 
 def pretrained_label(name: str) -> str:
     """Return a model's menu label, saying whether choosing it downloads weights."""
-    if name not in TORCHVISION_PRETRAINED:
+    if name not in TORCHVISION_MODELS:
         return PRETRAINED[name]
-    size = "downloaded" if is_cached(name) else f"{TORCHVISION_PRETRAINED[name].size_mb:.0f} MB download, kept after"
+    size = "downloaded" if is_cached(name) else f"{TORCHVISION_MODELS[name][2]:.0f} MB download, kept after"
     return f"{PRETRAINED[name]} ({size})"
 
 

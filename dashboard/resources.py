@@ -1,4 +1,9 @@
-"""The only home of st.cache_resource / st.cache_data: objects shared by every session of the server."""
+"""The only home of st.cache_resource / st.cache_data: objects shared by every session of the server.
+
+`import core` is free (its names load on first use), so this module imports no torch: the first page and
+the sidebar draw before torch loads. Models load through core's single-flight caches (`core.warm`), which
+the warm-up thread shares: a visitor who asks while a model is loading waits on that load, under a spinner.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +11,32 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
-from PIL import Image
 
-from core import (
-    PRETRAINED,
-    DuplicateReport,
-    ImageDataset,
-    JobManager,
-    LightboxError,
-    Predictor,
-    Projection,
-    RunStore,
-    ValidationPredictions,
-    Warmup,
-    cap_threads,
-    decode_image,
-    default_home,
-    find_duplicates,
-    fit_image,
-    network_available,
-    predict_validation,
-    project,
-    shared_pretrained,
-    validation_set,
-    warm_up,
-)
-from core.data.registry import forget_user_datasets
-from core.data.user import UserDatasetInfo, list_user_datasets
+import core
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from core.data.user import UserDatasetInfo
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE_PARAM = "ws"  # the query parameter that ties a browser tab to its workspace in private mode
+WARMUP_DELAY_S = 1.0  # the warm-up starts this long after the first page is drawn, so it never delays it
 
 
 @st.cache_resource(show_spinner=False)
-def _store(home: str) -> RunStore:
-    return RunStore(home)
+def _store(home: str) -> core.RunStore:
+    return core.RunStore(home)
 
 
 @st.cache_resource(show_spinner=False)
-def _jobs(home: str, private: bool) -> JobManager:
-    return JobManager(_store(home), private=private)  # at most LIGHTBOX_MAX_JOBS train at once; the rest queue
+def _jobs(home: str, private: bool) -> core.JobManager:
+    return core.JobManager(_store(home), private=private)  # at most LIGHTBOX_MAX_JOBS train at once; the rest queue
 
 
 def sharing() -> str:
@@ -71,7 +58,7 @@ def is_private() -> bool:
 @st.cache_resource(show_spinner=False)
 def server_threads() -> int:
     """Cap torch's threads once per server (all cores but one), so training leaves a core for the pages."""
-    return cap_threads()
+    return core.cap_threads()
 
 
 def session_owner() -> str:
@@ -95,31 +82,28 @@ def workspace() -> str | None:
     return session_owner() if is_private() else None
 
 
-@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
-def _predictor(home: str, run_id: str, updated: float) -> Predictor:
-    return Predictor.from_run(_store(home), run_id)
-
-
 @st.cache_data(ttl=60, show_spinner=False)
 def network_online() -> bool:
     """Say whether downloads can work now (checked at most once a minute)."""
-    return network_available()
+    return core.network_available()
 
 
-def get_store() -> RunStore:
+def get_store() -> core.RunStore:
     """Return the run store under $LIGHTBOX_HOME: all of it when shared, this visitor's view when private."""
-    store = _store(str(default_home()))
+    store = _store(str(core.default_home()))
     return store.scoped(session_owner()) if is_private() else store
 
 
-def get_jobs() -> JobManager:
+def get_jobs() -> core.JobManager:
     """Return the background job manager of this server process."""
     server_threads()
-    return _jobs(str(default_home()), is_private())
+    return _jobs(str(core.default_home()), is_private())
 
 
 def user_datasets() -> list[UserDatasetInfo]:
     """Return the imported datasets this session may use: all of the server's, and in private mode its own."""
+    from core.data.user import list_user_datasets
+
     return list_user_datasets(workspace())
 
 
@@ -127,7 +111,7 @@ def check_room() -> None:
     """In private mode, raise LimitError (saying what to do) when this visitor's workspace is full."""
     if is_private():
         limits = get_jobs().limits or Limits.from_env()
-        Workspaces(default_home()).check_disk(session_owner(), limits.disk_mb)
+        Workspaces(core.default_home()).check_disk(session_owner(), limits.disk_mb)
 
 
 class _Sweeper:
@@ -152,14 +136,18 @@ def _sweeper(home: str) -> _Sweeper:
 
 def forget_cached() -> None:
     """Drop every cached model, dataset, prediction and picture (after a sweep deleted some workspaces)."""
+    from core.data.registry import forget_user_datasets
+    from core.warm import RUN_MODELS
+
     forget_user_datasets()
-    for cache in (_predictor, _validation_predictions, _validation_samples, _projection, _duplicates, thumbnail):
+    RUN_MODELS.clear()
+    for cache in (_validation_predictions, _validation_samples, _projection, _duplicates, thumbnail):
         cache.clear()
 
 
 def sweep_workspaces(force: bool = False) -> list[str]:
     """In private mode, remove (at most once a minute) the workspaces idle past LIGHTBOX_WORKSPACE_TTL."""
-    home = str(default_home())
+    home = str(core.default_home())
     if not is_private() or not (_sweeper(home).due() or force):
         return []
     jobs = get_jobs()
@@ -172,63 +160,65 @@ def sweep_workspaces(force: bool = False) -> list[str]:
     return gone
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model...")
-def _pretrained(name: str) -> Predictor:
-    return shared_pretrained(name)  # the copy the warm-up thread may have built already
+def get_predictor(model: str) -> core.Predictor:
+    """Return a loaded model: a built-in pretrained one, or a run's (reloaded when its weights change).
 
-
-def get_predictor(model: str) -> Predictor:
-    """Return a loaded model: a built-in pretrained one, or a run's (reloaded when its weights change)."""
+    Loaded once per server however many visitors ask at once; while it loads, the visitor sees why they wait.
+    """
     server_threads()
-    if model in PRETRAINED:
-        return _pretrained(model)
-    store = get_store()
-    return _predictor(str(store.home), model, store.get_run(model).updated)
+    store = None if model in core.PRETRAINED else get_store()
+    if core.predictor_ready(model, store):
+        return core.shared_pretrained(model) if store is None else core.shared_predictor(store, model)
+    what = "the pretrained model" if store is None else "the model"
+    with st.spinner(f"Loading {what} (once per server: a few seconds, then every visitor gets it at once)..."):
+        return core.shared_pretrained(model) if store is None else core.shared_predictor(store, model)
 
 
 @st.cache_data(max_entries=1000, show_spinner=False)
 def thumbnail(data: bytes, size: int = 72) -> Image.Image | None:
     """Return a small square picture of an image file, or None when it is not an image (shown as such)."""
     try:
-        return fit_image(decode_image(data), size)
-    except LightboxError:
+        return core.fit_image(core.decode_image(data), size)
+    except core.LightboxError:
         return None
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model over its validation images...")
-def _validation_predictions(home: str, run_id: str, updated: float) -> ValidationPredictions:
-    return predict_validation(_store(home), run_id)
+def _validation_predictions(home: str, run_id: str, updated: float) -> core.ValidationPredictions:
+    return core.predict_validation(_store(home), run_id)
 
 
-def validation_predictions(run_id: str) -> ValidationPredictions:
+def validation_predictions(run_id: str) -> core.ValidationPredictions:
     """Return what a run's model says about each of its validation images (recomputed when it changes)."""
     store = get_store()
     return _validation_predictions(str(store.home), run_id, store.get_run(run_id).updated)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _projection(fingerprint: str, method: str, _dataset: ImageDataset) -> Projection:
-    return project(_dataset, method)
+def _projection(fingerprint: str, method: str, _dataset: core.ImageDataset) -> core.Projection:
+    return core.project(_dataset, method)
 
 
-def dataset_projection(dataset: ImageDataset, method: str) -> Projection:
+def dataset_projection(dataset: core.ImageDataset, method: str) -> core.Projection:
     """Return a 2-D map of the dataset's images (computed once per dataset and method)."""
     return _projection(dataset.fingerprint(), method, dataset)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _duplicates(fingerprint: str, val_fraction: float, split_seed: int, _dataset: ImageDataset) -> DuplicateReport:
-    return find_duplicates(*_dataset.split(val_fraction, split_seed))
+def _duplicates(
+    fingerprint: str, val_fraction: float, split_seed: int, _dataset: core.ImageDataset
+) -> core.DuplicateReport:
+    return core.find_duplicates(*_dataset.split(val_fraction, split_seed))
 
 
-def dataset_duplicates(dataset: ImageDataset, val_fraction: float, split_seed: int) -> DuplicateReport:
+def dataset_duplicates(dataset: core.ImageDataset, val_fraction: float, split_seed: int) -> core.DuplicateReport:
     """Return the validation images that copy a training image, for the split training uses."""
     return _duplicates(dataset.fingerprint(), val_fraction, split_seed, dataset)
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the run's validation images...")
 def _validation_samples(home: str, run_id: str, updated: float, count: int) -> list[tuple[Image.Image, str]]:
-    val = validation_set(_store(home).get_run(run_id))
+    val = core.validation_set(_store(home).get_run(run_id))
     return [(val.to_pil(i), val.classes[int(val.labels[i])]) for i in range(min(count, len(val)))]
 
 
@@ -239,7 +229,11 @@ def validation_samples(run_id: str, count: int = 12) -> list[tuple[Image.Image, 
 
 
 @st.cache_resource(show_spinner=False)
-def warmup() -> Warmup:
-    """Start loading the demo's model and datasets once per server, in a background thread; return it."""
-    server_threads()
-    return warm_up()
+def warmup() -> core.Warmup:
+    """Return this server's warm-up of the demo's model and datasets (not started: see start_warmup)."""
+    return core.Warmup(core.demo_items(), prepare=lambda: core.cap_threads())  # torch loads in its thread
+
+
+def start_warmup() -> None:
+    """Start the warm-up once per server, shortly after a page has been drawn (later calls do nothing)."""
+    warmup().start(WARMUP_DELAY_S)

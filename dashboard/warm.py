@@ -21,7 +21,7 @@ def _status() -> None:
 
 
 def warm_status_ui() -> None:
-    """Start the warm-up (once per server) and, while it runs, show a small status line in the sidebar."""
+    """While the demo's models and data load (or wait to), show a small status line in the sidebar."""
     if warmup().pending():
         with st.sidebar:
             _status()

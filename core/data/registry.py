@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from core.cache import single_flight
 from core.config import DataConfig
 from core.data.base import ImageDataset
 from core.data.digits import load_digits_dataset
@@ -89,6 +90,13 @@ def _is_folder_source(name: str) -> bool:
     return path.is_dir() or (path.suffix.lower() == ".zip" and path.is_file())
 
 
+_MB = 1 << 20
+
+
+def _nbytes(dataset: ImageDataset) -> int:
+    return dataset.images.numel() * dataset.images.element_size()
+
+
 def load_dataset(cfg: DataConfig | str) -> ImageDataset:
     """Load a registered dataset, an imported one, or an ImageFolder tree / .zip given as a path."""
     if isinstance(cfg, str):
@@ -103,12 +111,12 @@ def load_dataset(cfg: DataConfig | str) -> ImageDataset:
     return _load_cached(cfg.name, cfg.image_size, cfg.samples)
 
 
-@functools.lru_cache(maxsize=2)
+@single_flight(max_entries=2, max_bytes=400 * _MB, size_of=_nbytes)
 def _load_standard_cached(name: str, version: tuple[str, int]) -> ImageDataset:
     return load_standard(name)
 
 
-@functools.lru_cache(maxsize=4)
+@single_flight(max_entries=4, max_bytes=256 * _MB, size_of=_nbytes)
 def _load_user_cached(name: str, owner: str | None, version: tuple[int, int, int]) -> ImageDataset:
     return load_user_dataset(name, owner)
 
@@ -118,7 +126,7 @@ def forget_user_datasets() -> None:
     _load_user_cached.cache_clear()
 
 
-@functools.lru_cache(maxsize=8)
+@single_flight(max_entries=8, max_bytes=256 * _MB, size_of=_nbytes)
 def _load_cached(name: str, image_size: int | None, samples: int | None) -> ImageDataset:
     cfg = DataConfig(name=name, image_size=image_size, samples=samples)
     if name in DATASETS:

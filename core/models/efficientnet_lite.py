@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -206,10 +207,12 @@ def efficientnet_lite0(num_classes: int = 1000, pretrained: bool = True) -> Effi
 
 @lru_cache(maxsize=1)
 def imagenet_classes() -> list[str]:
-    """Return the 1000 ImageNet class names in index order (bundled with torchvision, no download)."""
-    from torchvision.models import ResNet18_Weights
+    """Return the 1000 ImageNet class names in index order (torchvision's list, kept beside this file).
 
-    return list(ResNet18_Weights.DEFAULT.meta["categories"])
+    Read from a text file rather than `torchvision.models`, whose import costs about 1 s and 170 MB here;
+    tests/test_lazy_api.py checks the file against torchvision's list.
+    """
+    return (Path(__file__).with_name("imagenet_classes.txt")).read_text(encoding="utf-8").splitlines()
 
 
 def preprocess(image: Image.Image, spec: ImagePreprocessing = LITE0_INPUT) -> torch.Tensor:

@@ -10,17 +10,20 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import torch
 from torch import nn
-from torchvision.models import ResNet18_Weights, WeightsEnum, get_model_builder, get_model_weights
 
 from core.errors import UnknownNameError, WeightsError
 from core.home import default_home
+
+if TYPE_CHECKING:
+    from torchvision.models import WeightsEnum
 
 __all__ = ["network_available"]
 
@@ -54,6 +57,8 @@ class PretrainedSpec:
 
 def _spec(name: str, title: str) -> PretrainedSpec:
     """Describe torchvision model `name` from its DEFAULT weights' metadata and transforms."""
+    from torchvision.models import get_model_builder, get_model_weights  # imported late: ~1 s and 170 MB
+
     weights = get_model_weights(name).DEFAULT  # type: ignore[attr-defined]
     preprocess = weights.transforms()
     metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
@@ -72,21 +77,46 @@ def _spec(name: str, title: str) -> PretrainedSpec:
     )
 
 
-TORCHVISION_PRETRAINED: dict[str, PretrainedSpec] = {
-    s.name: s
-    for s in (
-        _spec("resnet18", "ResNet-18"),
-        _spec("resnet50", "ResNet-50"),
-        _spec("mobilenet_v3_small", "MobileNetV3-Small"),
-        _spec("mobilenet_v3_large", "MobileNetV3-Large"),
-    )
+# name -> (title, the weights file torchvision downloads, its size in MB): what menus and the cache check need,
+# known without importing torchvision.models (about 1 s and 170 MB here). tests/test_pretrained.py checks
+# these against torchvision's own metadata.
+TORCHVISION_MODELS: dict[str, tuple[str, str, float]] = {
+    "resnet18": ("ResNet-18", "resnet18-f37072fd.pth", 44.661),
+    "resnet50": ("ResNet-50", "resnet50-11ad3fa6.pth", 97.79),
+    "mobilenet_v3_small": ("MobileNetV3-Small", "mobilenet_v3_small-047dcff4.pth", 9.829),
+    "mobilenet_v3_large": ("MobileNetV3-Large", "mobilenet_v3_large-5c1a4163.pth", 21.107),
 }
+WEIGHTS_HOST = "download.pytorch.org"
+
+
+class _Specs(Mapping[str, PretrainedSpec]):
+    """The specs by name, each read from torchvision's weights metadata on first use."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, PretrainedSpec] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> PretrainedSpec:
+        title = TORCHVISION_MODELS[name][0]
+        with self._lock:
+            if name not in self._specs:
+                self._specs[name] = _spec(name, title)
+            return self._specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TORCHVISION_MODELS)
+
+    def __len__(self) -> int:
+        return len(TORCHVISION_MODELS)
+
+
+TORCHVISION_PRETRAINED: Mapping[str, PretrainedSpec] = _Specs()
 
 
 def get_spec(name: str) -> PretrainedSpec:
     """Return the spec for `name`, or raise UnknownNameError listing the choices."""
-    if name not in TORCHVISION_PRETRAINED:
-        raise UnknownNameError("pretrained model", name, list(TORCHVISION_PRETRAINED))
+    if name not in TORCHVISION_MODELS:
+        raise UnknownNameError("pretrained model", name, list(TORCHVISION_MODELS))
     return TORCHVISION_PRETRAINED[name]
 
 
@@ -97,8 +127,9 @@ def weights_cache_dir() -> Path:
 
 def cached_weights_path(name: str) -> Path:
     """Return the file torchvision's load_state_dict_from_url would write for `name`'s weights."""
-    filename = os.path.basename(urlparse(get_spec(name).url).path)
-    return weights_cache_dir() / "hub" / "checkpoints" / filename
+    if name not in TORCHVISION_MODELS:
+        raise UnknownNameError("pretrained model", name, list(TORCHVISION_MODELS))
+    return weights_cache_dir() / "hub" / "checkpoints" / TORCHVISION_MODELS[name][1]
 
 
 def is_cached(name: str) -> bool:
@@ -107,13 +138,15 @@ def is_cached(name: str) -> bool:
 
 
 def imagenet_categories() -> list[str]:
-    """Return the 1000 ImageNet class names in output order (bundled with torchvision, no download)."""
-    return list(ResNet18_Weights.DEFAULT.meta["categories"])
+    """Return the 1000 ImageNet class names in output order (torchvision's list, no download)."""
+    from core.models.efficientnet_lite import imagenet_classes
+
+    return list(imagenet_classes())
 
 
 def network_available(timeout: float = 1.5) -> bool:
     """Return whether the weights host answers on port 443 within `timeout` seconds."""
-    host = urlparse(TORCHVISION_PRETRAINED["resnet18"].url).hostname or "download.pytorch.org"
+    host = WEIGHTS_HOST
     result: list[bool] = []
 
     def probe() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 __all__: list[str] = []  # nothing here is part of core's public API
 
@@ -56,6 +55,8 @@ class SmallCNN(nn.Module):
 
 def small_resnet18(in_channels: int, num_classes: int, image_size: tuple[int, int]) -> nn.Module:
     """Return torchvision's ResNet-18 with a 3x3 stem and no max-pool, so 8-32 pixel images keep detail."""
+    from torchvision.models import resnet18  # imported here: torchvision.models costs ~1 s and 170 MB to import
+
     model = resnet18(weights=None, num_classes=num_classes)
     model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     model.maxpool = nn.Identity()
