@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 from dashboard.nav import all_pages  # noqa: E402
 from dashboard.resources import start_warmup  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
+from dashboard.workspace import start_showcase  # noqa: E402
 
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
 page = st.navigation(all_pages())
@@ -22,3 +23,4 @@ try:
     page.run()
 finally:  # after the page is drawn (st.stop included): the warm-up must never delay the first page
     start_warmup()
+    start_showcase()

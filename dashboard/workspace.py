@@ -35,6 +35,12 @@ def _showcase(home: str) -> list[str]:
     return [jobs.start(config) for config in showcase_configs() if config.name not in have]
 
 
+def start_showcase() -> None:
+    """In private mode, train the showcase runs once per server; called after a page is drawn (torch loads here)."""
+    if is_private():
+        _showcase(str(default_home()))
+
+
 def keep_work_ui() -> None:
     """Offer the visitor's runs as one .zip of run bundles, built when clicked."""
     store = get_store()
@@ -51,12 +57,11 @@ def keep_work_ui() -> None:
 
 
 def workspace_ui() -> None:
-    """In private mode: tie the tab to its workspace, note the visitor, sweep gone ones, train the showcase."""
+    """In private mode: tie the tab to its workspace, note the visitor, sweep gone ones, offer a download."""
     if not is_private():
         return
     session_owner()  # puts ?ws=... in the URL, so a reload finds the same workspace
     _touch()
     sweep_workspaces()
-    _showcase(str(default_home()))
     _heartbeat()
     keep_work_ui()
