@@ -17,8 +17,6 @@ import core
 if TYPE_CHECKING:
     from PIL import Image
 
-WARMUP_DELAY_S = 1.0  # the warm-up starts this long after the first page is drawn, so it never delays it
-
 
 @st.cache_resource(show_spinner=False)
 def _store(home: str) -> core.RunStore:
@@ -133,5 +131,5 @@ def warmup() -> core.Warmup:
 
 
 def start_warmup() -> None:
-    """Start the warm-up once per server, shortly after a page has been drawn (later calls do nothing)."""
-    warmup().start(WARMUP_DELAY_S)
+    """Start the warm-up once per server (later calls do nothing): call it once a first page is on screen."""
+    warmup().start()
