@@ -12,15 +12,9 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 
 from dashboard.nav import all_pages  # noqa: E402
-from dashboard.resources import start_warmup  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
-from dashboard.workspace import start_showcase  # noqa: E402
 
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
 page = st.navigation(all_pages())
 sidebar_ui()  # presenter mode and the warm-up status, on every page
-try:
-    page.run()
-finally:  # after the page is drawn (st.stop included): the warm-up must never delay the first page
-    start_warmup()
-    start_showcase()
+page.run()

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE_PARAM = "ws"  # the query parameter that ties a browser tab to its workspace in private mode
-WARMUP_DELAY_S = 1.0  # the warm-up starts this long after the first page is drawn, so it never delays it
 
 
 @st.cache_resource(show_spinner=False)
@@ -235,5 +234,5 @@ def warmup() -> core.Warmup:
 
 
 def start_warmup() -> None:
-    """Start the warm-up once per server, shortly after a page has been drawn (later calls do nothing)."""
-    warmup().start(WARMUP_DELAY_S)
+    """Start the warm-up once per server (later calls do nothing): call it once a first page is on screen."""
+    warmup().start()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.resources import warmup
+from dashboard.resources import start_warmup, warmup
+from dashboard.workspace import start_showcase
+
+_DRAWN = "warm_status_drawn"  # this session has shown the status line once: its first page is on screen
 
 
 def loading_line(pending: list[str]) -> str:
@@ -14,6 +17,12 @@ def loading_line(pending: list[str]) -> str:
 
 @st.fragment(run_every=1.0)
 def _status() -> None:
+    # The browser asks for this fragment's first tick a second after it drew the page: the first page has
+    # been served, so the warm-up can start without delaying it (its torch import takes a core for seconds).
+    if st.session_state.get(_DRAWN):
+        start_warmup()
+        start_showcase()
+    st.session_state[_DRAWN] = True
     pending = warmup().pending()
     if not pending:
         st.rerun(scope="app")  # once: the line goes and this fragment stops ticking

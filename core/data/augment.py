@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.v2 import functional as TF
 
 from core.errors import DatasetError, UnknownNameError
 
@@ -82,7 +81,10 @@ def _jitter(x: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
     """Return the luminance (B, 1, H, W) of a batch with 1 or 3 channels."""
-    return TF.rgb_to_grayscale(x) if x.shape[1] == 3 else x
+    if x.shape[1] != 3:
+        return x
+    r, g, b = x.unbind(dim=1)  # torchvision's rgb_to_grayscale weights, without importing torchvision (~1 s)
+    return r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114).unsqueeze(1)
 
 
 def augment_preview(image: torch.Tensor, preset: str, n: int = 8, seed: int = 0, flip: bool = True) -> torch.Tensor:

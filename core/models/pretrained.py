@@ -78,7 +78,7 @@ def _spec(name: str, title: str) -> PretrainedSpec:
 
 
 # name -> (title, the weights file torchvision downloads, its size in MB): what menus and the cache check need,
-# known without importing torchvision.models (about 1 s and 170 MB here). tests/test_pretrained.py checks
+# known without importing torchvision.models (about 1 s and 170 MB here). tests/test_lazy_api.py checks
 # these against torchvision's own metadata.
 TORCHVISION_MODELS: dict[str, tuple[str, str, float]] = {
     "resnet18": ("ResNet-18", "resnet18-f37072fd.pth", 44.661),

@@ -1,0 +1,168 @@
+"""Cloud rehearsal: the server under a hard 1.3 GB memory cap serves three visitors for N minutes.
+
+Community Cloud gives an app about 1 GB; this machine's CUDA build of torch costs about 300 MB more than
+the CPU build a Cloud app installs, hence 1.3 GB here. The cap is a cgroup v1 memory limit (needs root):
+`/sys/fs/cgroup/memory/<name>` with `memory.limit_in_bytes`, the server's PID written to `cgroup.procs`.
+Three Chromium contexts (one browser) act for `--minutes`, in private sharing mode:
+- a trainer: Train, ResNet-18 on the digits, Start training; again whenever the job has ended;
+- a classifier: Classify, a photo uploaded every few seconds (cat, coffee, astronaut in turn);
+- a viewer: Compare, then the Tour, back and forth.
+Reported: the cgroup's peak memory, its limit hits (failcnt) and OOM kills, whether the server died, the
+number of error boxes (Streamlit's exception box, and st.error) each visitor saw, and what each got done.
+
+Run (as root): python benchmarks/cloud_rehearsal.py [--minutes 10] [--cap-mb 1300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.serving import CHROMIUM, CHROMIUM_FLAGS, ROOT, bare_torch_rss, load_average, start_app, stop
+
+CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+EXCEPTION = '[data-testid="stException"]'
+ERROR = '[data-testid="stAlertContentError"]'
+
+
+class Visitor:
+    """What one visitor did and saw."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.done, self.exceptions, self.errors, self.failures = name, 0, 0, 0, []
+
+    async def look(self, page) -> None:
+        self.exceptions += await page.locator(EXCEPTION).count()
+        self.errors += await page.locator(ERROR).count()
+
+
+async def _open(page, url: str, heading: str) -> None:
+    await page.goto(url)
+    await page.get_by_role("heading", name=heading).first.wait_for()
+
+
+async def trainer(v: Visitor, browser, url: str, until: float) -> None:
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
+    page.set_default_timeout(300_000)
+    while time.monotonic() < until:
+        try:
+            await _open(page, f"{url}/train", "Train")
+            await page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+            await page.get_by_role("option", name="ResNet-18").click()
+            await page.wait_for_timeout(1000)
+            await page.get_by_role("button", name="Start training").click()
+            await page.wait_for_timeout(3000)
+            while time.monotonic() < until and await page.get_by_role("button", name="Stop").count():
+                await page.wait_for_timeout(2000)
+            await v.look(page)
+            v.done += 1
+        except Exception as exc:  # noted, and the visitor carries on
+            v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
+async def classifier(v: Visitor, browser, url: str, until: float, photos: list[Path]) -> None:
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
+    page.set_default_timeout(300_000)
+    i = 0
+    while time.monotonic() < until:
+        try:
+            await _open(page, f"{url}/classify", "Classify")
+            await page.locator('input[type="file"]').set_input_files(str(photos[i % len(photos)]))
+            await page.get_by_text("What the model sees").first.wait_for()
+            await page.wait_for_timeout(3000)
+            await v.look(page)
+            v.done += 1
+            i += 1
+        except Exception as exc:
+            v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
+async def viewer(v: Visitor, browser, url: str, until: float) -> None:
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
+    page.set_default_timeout(300_000)
+    while time.monotonic() < until:
+        for path, heading in (("compare", "Compare"), ("tour", "Tour")):
+            try:
+                await _open(page, f"{url}/{path}", heading)
+                await page.wait_for_timeout(5000)
+                await v.look(page)
+                v.done += 1
+            except Exception as exc:
+                v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
+async def rehearse(url: str, minutes: float, photos: list[Path], proc) -> list[Visitor]:
+    from playwright.async_api import async_playwright
+
+    until = time.monotonic() + minutes * 60
+    visitors = [Visitor("trainer"), Visitor("classifier"), Visitor("viewer")]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        await asyncio.gather(
+            trainer(visitors[0], browser, url, until),
+            classifier(visitors[1], browser, url, until, photos),
+            viewer(visitors[2], browser, url, until),
+        )
+        await browser.close()
+    return visitors
+
+
+def _read(cgroup: Path, name: str) -> str:
+    return (cgroup / name).read_text().strip()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--cap-mb", type=int, default=1300)
+    args = p.parse_args()
+    if os.geteuid() != 0 or not CGROUP_ROOT.is_dir():
+        sys.exit("Needs root and the cgroup v1 memory controller at /sys/fs/cgroup/memory.")
+    from PIL import Image
+    from skimage import data
+
+    cgroup = CGROUP_ROOT / f"lightbox-rehearsal-{os.getpid()}"
+    cgroup.mkdir()
+    (cgroup / "memory.limit_in_bytes").write_text(str(args.cap_mb << 20))
+    print(f"load average before: {load_average()}; cap {args.cap_mb} MB; {args.minutes} minutes")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            photos = []
+            for name in ("chelsea", "coffee", "astronaut"):
+                photos.append(Path(tmp) / f"{name}.jpg")
+                Image.fromarray(getattr(data, name)()).save(photos[-1])
+            home = Path(tmp) / "home"
+            home.mkdir()
+            enter = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"]
+            proc, url, healthy = start_app(
+                ROOT / "dashboard" / "app.py", home, {"LIGHTBOX_SHARING": "private"}, prefix=enter
+            )
+            try:
+                visitors = asyncio.run(rehearse(url, args.minutes, photos, proc))
+                died = proc.poll() is not None
+            finally:
+                stop(proc)
+        print(f"load average after: {load_average()}")
+        peak = int(_read(cgroup, "memory.max_usage_in_bytes")) >> 20
+        oom = dict(line.split() for line in _read(cgroup, "memory.oom_control").splitlines())
+        print(f"  server healthy after {healthy:.1f} s; died during the rehearsal: {died}")
+        print(f"  peak memory {peak} MB of {args.cap_mb} MB (bare `import torch`: {bare_torch_rss():.0f} MB)")
+        print(f"  limit hits (failcnt) {_read(cgroup, 'memory.failcnt')}, OOM kills {oom.get('oom_kill', '?')}")
+        for v in visitors:
+            print(
+                f"  {v.name:<10} done {v.done:3d}, exception boxes {v.exceptions}, error boxes {v.errors}, "
+                f"failures {len(v.failures)} {v.failures[:2]}"
+            )
+    finally:
+        cgroup.rmdir()
+
+
+if __name__ == "__main__":
+    main()
