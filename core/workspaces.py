@@ -139,15 +139,13 @@ class Workspaces:
 
 
 def showcase_configs() -> tuple[RunConfig, ...]:
-    """Return the server's showcase runs: trained once at first start so Compare and Classify are never empty."""
-    return (
-        RunConfig(DataConfig("digits"), ModelConfig("cnn"), TrainConfig(epochs=8), name="showcase: digits, small CNN"),
-        RunConfig(
-            DataConfig("shapes", image_size=32, samples=1000),
-            ModelConfig("cnn"),
-            TrainConfig(epochs=6),
-            name="showcase: shapes, small CNN",
-        ),
+    """Return the server's showcase runs: trained once at first start so Compare and Classify are never empty.
+
+    Two models on one dataset (the tour's pair: about 1-2 s each on a laptop) make a first comparison.
+    """
+    return tuple(
+        RunConfig(DataConfig("digits"), ModelConfig(model), TrainConfig(epochs=10), name=f"showcase: digits, {title}")
+        for model, title in (("cnn", "small CNN"), ("simple", "simple network"))
     )
 
 
