@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import RunStore
 from core.sharing import SERVER, is_workspace
+from dashboard.workspace import start_showcase
 from tests.test_pages import APP, button, open_page
 from tests.test_teach import _shape_files
 from tests.test_user_datasets import make_tree, zip_tree
@@ -44,6 +45,7 @@ def _wait(store: RunStore, done: int) -> None:
 def _a_makes_things(tmp_path: Path) -> tuple[AppTest, str]:
     """Visitor A imports a zip, teaches two classes and trains on the zip; return A's Train page and token."""
     data = _visit("data")
+    start_showcase()  # the browser's first status tick does this (AppTest does not tick fragments)
     token = data.query_params["ws"][0] if isinstance(data.query_params["ws"], list) else data.query_params["ws"]
     assert is_workspace(token)
     data.text_input(key="data_import_name").set_value("a-pets")
