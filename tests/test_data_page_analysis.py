@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 
-from tests.test_pages import button, open_page
-from tests.test_standard_datasets import write_mnist
+from tests.helpers.datasets import write_mnist
+from tests.helpers.pages import button, open_page
 
 
 def _points(trace: dict) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from core import Callback, JobManager, Predictor, RunStore, StoreError, TrainState, train_run
 from tests.helpers import quick_config
-from tests.test_pages import open_page
+from tests.helpers.pages import open_page
 
 
 class _FullDisk(io.FileIO):

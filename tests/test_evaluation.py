@@ -20,11 +20,10 @@ from tests.helpers import quick_config
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    store = RunStore(tmp_path_factory.mktemp("home"))
-    cnn = train_run(quick_config("cnn", epochs=4), store)
-    simple = train_run(quick_config("simple", epochs=2), store)
-    return store, cnn, simple
+def two_runs(run_library, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    simple, cnn = run_library.copy_into("simple+cnn", home)  # a simple net for 2 epochs, then a CNN for 3
+    return RunStore(home), cnn, simple
 
 
 def test_validation_predictions_match_the_recorded_metrics(two_runs) -> None:

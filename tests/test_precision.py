@@ -9,7 +9,7 @@ from core.cli import main
 from core.devices import PRECISIONS, supported_precisions, training_device
 from dashboard.tables import runs_frame
 from tests.helpers import quick_config
-from tests.test_pages import open_page
+from tests.helpers.pages import open_page
 
 
 def test_bf16_autocast_on_cpu_trains_digits_and_records_precision(store: RunStore) -> None:
