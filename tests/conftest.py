@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def lightbox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("LIGHTBOX_HOME", str(home))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # weights torchvision downloaded here stay unseen
     return home
 
 
