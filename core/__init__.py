@@ -11,8 +11,8 @@ from core.callbacks import EVENTS, HISTORY_COLUMNS, Callback, History, StopTrain
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.analysis import DuplicatePair, DuplicateReport, Projection, find_duplicates, project
 from core.data.augment import AUGMENTATIONS, augment_batch, augment_preview
-from core.data.base import ImageDataset, tensor_to_pil
-from core.data.images import decode_image, fit_image
+from core.data.base import ImageDataset, tensor_to_pil, train_val_split
+from core.data.images import UPLOAD_TYPES, decode_image, fit_image
 from core.data.photos import SAMPLE_PHOTOS, sample_photo
 from core.data.registry import DATASETS, DatasetSpec, load_dataset
 from core.data.samples import dataset_from_samples
@@ -100,6 +100,7 @@ __all__ = [
     "SEARCH_EPSILONS",
     "STANDARD",
     "STATUSES",
+    "UPLOAD_TYPES",
     "Attack",
     "BundleError",
     "Callback",
@@ -216,6 +217,7 @@ __all__ = [
     "tensor_to_pil",
     "train_distributed",
     "train_run",
+    "train_val_split",
     "training_device",
     "validation_set",
     "warm_up",

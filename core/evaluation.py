@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.data.base import ImageDataset
+from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.errors import DatasetError, LightboxError
 from core.inference import Predictor, serving_model
@@ -75,7 +75,7 @@ def validation_set(run: RunInfo) -> ImageDataset:
             f"The images of dataset '{run.dataset}' changed after run '{run.name}' was trained, "
             "so its validation images cannot be found again."
         )
-    return dataset.split(run.config.data.val_fraction, run.config.data.split_seed)[1]
+    return train_val_split(dataset, run.config.data)[1]
 
 
 def _batch_size(spec: InputSpec) -> int:

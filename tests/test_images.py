@@ -197,3 +197,14 @@ def test_load_tensor_uses_jpeg_draft_and_keeps_size():
 def test_extensions_are_lowercase_with_dot():
     assert {".png", ".jpg", ".jpeg", ".gif"} <= IMAGE_EXTENSIONS
     assert all(e.startswith(".") and e == e.lower() for e in IMAGE_EXTENSIONS)
+
+
+def test_every_file_picker_offers_the_types_the_decoder_reads():
+    from pathlib import Path
+
+    from core.data.images import UPLOAD_TYPES
+
+    assert {f".{t}" for t in UPLOAD_TYPES} == IMAGE_EXTENSIONS
+    root = Path(__file__).resolve().parent.parent
+    for path in [*root.glob("pages/*.py"), *root.glob("dashboard/*.py")]:
+        assert '"jpeg"' not in path.read_text(), f"{path.name} lists image types of its own: use UPLOAD_TYPES"
