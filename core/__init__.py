@@ -60,7 +60,7 @@ from core.evaluation import (
     validation_set,
 )
 from core.experiment import PreparedRun, batches_per_epoch, find_lr_for, input_spec_for, prepare_run, train_run
-from core.explain import fgsm, grad_cam, loss_gradient, overlay
+from core.explain import grad_cam, loss_gradient, overlay
 from core.export import EXPORT_FORMATS, export_bytes, export_run, read_metadata
 from core.inference import (
     PRETRAINED,
@@ -175,7 +175,6 @@ __all__ = [
     "export_run",
     "feature_grid",
     "feature_maps",
-    "fgsm",
     "find_duplicates",
     "find_lr",
     "find_lr_for",

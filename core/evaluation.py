@@ -136,6 +136,7 @@ class McNemarResult:
     method: str  # "exact binomial" or "chi-squared with continuity correction"
 
     def significant(self, level: float = 0.05) -> bool:
+        """Return whether a split this uneven is unlikely to be luck (p below `level`)."""
         return self.p_value < level
 
 

@@ -110,3 +110,14 @@ def test_cli_evaluates_two_runs_head_to_head_and_together(two_runs, capsys) -> N
     assert "mcnemar: only_first_right:" in out and "ensemble\taccuracy:" in out
     assert main(["--home", str(store.home), "evaluate", "no-such-run"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_compare_page_calls_a_difference_real_exactly_when_mcnemar_does() -> None:
+    from core.evaluation import McNemarResult
+    from dashboard.compare_views import _significance_sentence
+
+    for p_value in (0.01, 0.049, 0.05, 0.2):
+        test = McNemarResult(50, 9, 1, 5, p_value, "exact binomial")
+        sentence = _significance_sentence("A", "B", 0.9, 0.8, test)
+        assert ("unlikely to be luck" in sentence) == test.significant() == (p_value < 0.05)
+        assert f"{p_value:.1%}" in sentence
