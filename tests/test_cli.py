@@ -19,6 +19,7 @@ def _metrics(out: str) -> dict[str, str]:
     return dict(re.findall(r"^(\w+): (\S+)$", out, flags=re.M))
 
 
+@pytest.mark.slow
 def test_default_train_from_a_fresh_process_reaches_95_percent(lightbox_home: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "core", "train", "--dataset", "digits"],

@@ -96,6 +96,7 @@ def test_two_models_and_an_ensemble(runs) -> None:
     assert any("Ensemble:" in m.value for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_runs_on_different_data_are_not_compared_image_by_image(runs) -> None:
     store, _, cnn = runs
     shapes = train_run(quick_config("cnn", epochs=1, dataset="shapes"), store)

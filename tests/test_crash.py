@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from core import JobManager, Predictor, RunStore, load_dataset
@@ -16,6 +17,7 @@ from tests.helpers import wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_killed_training_is_interrupted_and_keeps_its_epochs(lightbox_home: Path) -> None:
     proc = subprocess.Popen(
         [

@@ -74,6 +74,7 @@ def test_ensemble_of_identical_models_equals_the_model(two_runs) -> None:
         ensemble([vp])
 
 
+@pytest.mark.slow
 def test_runs_on_other_data_cannot_be_compared_image_by_image(two_runs, lightbox_home) -> None:
     store, cnn, _ = two_runs
     shapes = train_run(quick_config("cnn", epochs=1, dataset="shapes"), store)

@@ -87,6 +87,7 @@ def test_the_heatmap_follows_the_object() -> None:
     assert left < 16 < right and right - left > 8
 
 
+@pytest.mark.slow
 def test_resnet18_heatmaps_have_the_image_size(store: RunStore, digits_val: ImageDataset) -> None:
     model = Predictor.from_run(store, trained_run(store, "resnet18", epochs=1).id).model
     for i in range(3):

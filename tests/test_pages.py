@@ -97,6 +97,7 @@ def test_classify_page_explains_a_file_that_is_not_an_image(trained_cnn) -> None
     assert at.error and "image" in at.error[0].value.lower()
 
 
+@pytest.mark.slow
 def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Path) -> None:
     at = open_page("train")
     at.selectbox(key="train_model").set_value("resnet18")

@@ -12,6 +12,7 @@ from tests.helpers import quick_config
 from tests.helpers.pages import open_page
 
 
+@pytest.mark.slow
 def test_bf16_autocast_on_cpu_trains_digits_and_records_precision(store: RunStore) -> None:
     run = train_run(quick_config(epochs=3, device="cpu", precision="bf16"), store)
     assert run.status == "finished"

@@ -54,6 +54,7 @@ def _wait_for_first_epoch(store: RunStore, proc: subprocess.Popen[str], timeout:
     return wait_until(logged_run, timeout, 0.5, "the command-line run logged no epoch in time")
 
 
+@pytest.mark.slow
 def test_train_page_shows_a_run_that_another_process_is_training(lightbox_home: Path) -> None:
     store = RunStore(lightbox_home)
     command = [sys.executable, "-m", "core", "--home", str(lightbox_home), "train", "--epochs", "300"]

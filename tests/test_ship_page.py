@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core import RunStore
 from core.bundle import bundle_bytes
 from tests.helpers.pages import button, open_page
@@ -39,6 +41,7 @@ def test_a_bad_bundle_is_one_sentence_and_changes_nothing(copy_runs, lightbox_ho
     assert sorted(p.name for p in (lightbox_home / "runs").iterdir()) == [kept.id]
 
 
+@pytest.mark.slow
 def test_prepare_downloads_offers_three_files_with_their_sizes(copy_runs) -> None:
     copy_runs("simple")
     at = open_page("train")

@@ -20,6 +20,7 @@ def test_dataset_from_samples_checks_what_a_person_can_get_wrong() -> None:
         dataset_from_samples("t", {"circle": shape_files("circle", 3, 0), "star": shape_files("star", 1, 1)})
 
 
+@pytest.mark.slow
 def test_teach_two_classes_train_and_classify_a_snapshot(lightbox_home) -> None:
     at = open_page("teach")
     assert at.segmented_control(key="teach_target").value == "Class 1"
