@@ -90,12 +90,16 @@ def _probabilities(predictor: Predictor, x: torch.Tensor) -> tuple[np.ndarray, f
     return probs, (time.perf_counter() - start) * 1000
 
 
-def _direction(predictor: Predictor, x: torch.Tensor, label: int, target: int | None) -> torch.Tensor:
-    """Return the FGSM step direction (1, C, H, W) of +-1: away from `label`, or towards `target`."""
-    model = differentiable_model(predictor.model)
+def fgsm_direction(model: nn.Module, x: torch.Tensor, label: int, target: int | None = None) -> torch.Tensor:
+    """Return the FGSM step (B, C, H, W) of +-1 for x in [0, 1]: away from `label`, or towards `target`."""
     if target is None:
         return loss_gradient(model, x, label).sign()
     return -loss_gradient(model, x, target).sign()
+
+
+def _direction(predictor: Predictor, x: torch.Tensor, label: int, target: int | None) -> torch.Tensor:
+    """Return the FGSM step (1, C, H, W) for a predictor, through its differentiable copy."""
+    return fgsm_direction(differentiable_model(predictor.model), x, label, target)
 
 
 def _check_class(predictor: Predictor, index: int | None) -> None:

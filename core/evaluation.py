@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.data.base import ImageDataset
+from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.errors import DatasetError, LightboxError
 from core.inference import Predictor, serving_model
@@ -22,6 +22,7 @@ from core.runs import RunInfo, RunStore
 from core.training import infer
 
 __all__ = [
+    "McNemarResult",
     "ValidationPredictions",
     "check_same_validation",
     "ensemble",
@@ -86,7 +87,7 @@ def validation_set(run: RunInfo) -> ImageDataset:
             f"The images of dataset '{run.dataset}' changed after run '{run.name}' was trained, "
             "so its validation images cannot be found again."
         )
-    return dataset.split(run.config.data.val_fraction, run.config.data.split_seed)[1]
+    return train_val_split(dataset, run.config.data)[1]
 
 
 def _batch_size(spec: InputSpec) -> int:
@@ -147,6 +148,7 @@ class McNemarResult:
     method: str  # "exact binomial" or "chi-squared with continuity correction"
 
     def significant(self, level: float = 0.05) -> bool:
+        """Return whether a split this uneven is unlikely to be luck (p below `level`)."""
         return self.p_value < level
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from core.callbacks import Callback, TrainState
 from core.config import RunConfig
-from core.data.base import ImageDataset
+from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.devices import select_device, training_device
 from core.evaluation import speed_metrics
@@ -60,7 +60,7 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     check_config(config.train)
     training_device(config.train.device, config.train.precision)
     dataset = load_dataset(config.data)
-    train, val = dataset.split(config.data.val_fraction, config.data.split_seed)
+    train, val = train_val_split(dataset, config.data)
     spec = input_spec_for(train)
     if config.model.name in MODELS and MODELS[config.model.name].normalization is not None:
         mean, std = MODELS[config.model.name].normalization  # a pretrained backbone's own
@@ -77,7 +77,7 @@ def find_lr_for(config: RunConfig, progress: Callable[[int, int], None] | None =
 
 def batches_per_epoch(config: RunConfig) -> int:
     """Return how many training batches one epoch of this config has."""
-    train, _ = load_dataset(config.data).split(config.data.val_fraction, config.data.split_seed)
+    train, _ = train_val_split(load_dataset(config.data), config.data)
     return math.ceil(len(train) / max(config.train.batch_size, 1))
 
 

@@ -135,13 +135,6 @@ def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Ima
     return Image.fromarray(blended.clip(0, 255).round().astype(np.uint8), mode="RGB")
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, label: int, epsilon: float) -> torch.Tensor:
-    """Return x (B, C, H, W) in [0, 1] nudged by epsilon along the sign of the loss gradient (FGSM)."""
-    if epsilon == 0:
-        return x.detach().clone()
-    return (x.detach() + epsilon * loss_gradient(model, x, label).sign()).clamp(0.0, 1.0)
-
-
 def loss_gradient(model: nn.Module, x: torch.Tensor, label: int) -> torch.Tensor:
     """Return the gradient (B, C, H, W) of the cross-entropy loss for class `label` with respect to the pixels x."""
     with _explaining(model):

@@ -21,6 +21,7 @@ from core.models.pretrained import (
     is_cached,
     load_pretrained,
     network_available,
+    resize_and_crop,
 )
 from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import TransferNet
@@ -98,7 +99,11 @@ def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
         image = image.convert("RGB")
     # ImageNet style: shorter side to `resize`, then the central crop; an image already at the input size
     # (a saved adversarial image, say) is taken as it is, so it reaches the model pixel for pixel.
-    if "resize" in spec.extra and image.size != (spec.width, spec.height):
+    if "interpolation" in spec.extra and image.size != (spec.width, spec.height):  # as torchvision weights say
+        image = resize_and_crop(
+            image, int(spec.extra["resize"]), (spec.height, spec.width), spec.extra["interpolation"]
+        )
+    elif "resize" in spec.extra and image.size != (spec.width, spec.height):
         bleed = (1 - min(spec.width, spec.height) / float(spec.extra["resize"])) / 2
         image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BICUBIC, bleed=bleed)
     else:
@@ -159,9 +164,8 @@ class Predictor:
         if name in TORCHVISION_PRETRAINED:
             tv = TORCHVISION_PRETRAINED[name]
             classes = tuple(imagenet_categories())
-            spec = InputSpec(
-                3, tv.input_size, tv.input_size, classes, tv.mean, tv.std, extra={"resize": tv.resize_size}
-            )
+            extra = {"resize": tv.resize_size, "interpolation": tv.interpolation}  # as its weights' transforms()
+            spec = InputSpec(3, tv.input_size, tv.input_size, classes, tv.mean, tv.std, extra=extra)
             return cls(Classifier(load_pretrained(name), spec.mean, spec.std), spec, name=PRETRAINED[name])
         from core.models import efficientnet_lite as lite  # imported late: only this path needs it
 

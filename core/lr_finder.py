@@ -13,11 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.config import TrainConfig
-from core.data.augment import augment_batch
 from core.data.base import ImageDataset
 from core.devices import select_device
 from core.errors import TrainingError
-from core.training import check_config, make_optimizer, to_float
+from core.training import check_config, make_optimizer, shuffled_batches
 
 __all__: list[str] = []  # nothing here is part of core's public API
 
@@ -90,12 +89,8 @@ def _batches(
     gen = torch.Generator().manual_seed(cfg.seed)
     images, labels = train.images.to(device), train.labels.to(device)
     flip = not train.dark_background  # as in fit(): a mirrored digit is a different symbol
-    full = len(images) - len(images) % cfg.batch_size or len(images)  # skip a short last batch: its loss is noisy
-    while True:
-        order = torch.randperm(len(images), generator=gen).to(device)
-        for start in range(0, full, cfg.batch_size):
-            idx = order[start : start + cfg.batch_size]
-            yield to_float(augment_batch(images[idx], cfg.augment, gen, flip)), labels[idx]  # (B, C, H, W), (B,)
+    while True:  # a short last batch is skipped: its loss is noisy
+        yield from shuffled_batches(images, labels, cfg.batch_size, gen, cfg.augment, flip, drop_last=True)
 
 
 def _sweep(

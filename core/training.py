@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,30 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0) if images.dtype == torch.uint8 else images
 
 
+def shuffled_batches(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    augment: str,
+    flip: bool,
+    *,
+    dist: DistContext | None = None,
+    drop_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield one shuffled pass over (images, labels) as float batches on their device, uint8 images augmented.
+
+    Under `dist` only this process's shard of the order is visited; `drop_last` skips a short last batch.
+    """
+    order = torch.randperm(len(images), generator=generator)
+    order = (order if dist is None else dist.shard(order)).to(images.device)
+    end = len(order) - len(order) % batch_size if drop_last and len(order) >= batch_size else len(order)
+    for start in range(0, end, batch_size):
+        idx = order[start : start + batch_size]
+        x, y = images[idx], labels[idx]  # (B, C, H, W) images or (B, D) features, (B,)
+        yield to_float(augment_batch(x, augment, generator, flip) if x.dtype == torch.uint8 else x), y
+
+
 @dataclass(frozen=True)
 class FeatureSet:
     """Precomputed backbone features that stand in for a dataset's images, so fit() can train a head."""
@@ -180,14 +204,11 @@ def train_one_epoch(
     """
     images, labels = data
     model.train()
-    order = torch.randperm(len(images), generator=generator)
-    order = (order if dist is None else dist.shard(order)).to(images.device)
     loss_sum = torch.zeros((), device=images.device)
     correct = torch.zeros((), device=images.device, dtype=torch.long)
-    for state.batch, start in enumerate(range(0, len(order), cfg.batch_size), start=1):
-        idx = order[start : start + cfg.batch_size]
-        x, y = images[idx], labels[idx]  # (B, C, H, W) images or (B, D) features, (B,)
-        x = to_float(augment_batch(x, cfg.augment, generator, flip) if x.dtype == torch.uint8 else x)
+    seen = 0  # images this process trained on (its shard under `dist`)
+    batches = shuffled_batches(images, labels, cfg.batch_size, generator, cfg.augment, flip, dist=dist)
+    for state.batch, (x, y) in enumerate(batches, start=1):
         with autocast(images.device, cfg.precision):
             logits = model(x)  # (B, classes)
             loss = F.cross_entropy(logits, y)
@@ -196,6 +217,7 @@ def train_one_epoch(
             scheduler.step()
         loss_sum += loss.detach() * len(y)
         correct += (logits.detach().argmax(dim=1) == y).sum()
+        seen += len(y)
         state.images_seen += len(y)
         state.loss = loss.item()
         if not math.isfinite(state.loss):
@@ -204,7 +226,7 @@ def train_one_epoch(
         if stop is not None and stop.is_set():
             raise StopTraining()
     if dist is not None:  # add up every process's shard: (loss sum, correct, images)
-        totals = dist.sum(torch.stack([loss_sum, correct.to(loss_sum.dtype), loss_sum.new_tensor(len(order))]))
+        totals = dist.sum(torch.stack([loss_sum, correct.to(loss_sum.dtype), loss_sum.new_tensor(seen)]))
         return (totals[0] / totals[2]).item(), (totals[1] / totals[2]).item()
     return loss_sum.item() / len(images), correct.item() / len(images)
 

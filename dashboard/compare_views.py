@@ -12,6 +12,7 @@ from PIL import Image
 
 from core import (
     ImageDataset,
+    McNemarResult,
     RunInfo,
     RunStore,
     ValidationPredictions,
@@ -229,10 +230,10 @@ def _pick_two(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo]:
     return by_id[a], by_id[b]
 
 
-def _significance_sentence(name_a: str, name_b: str, acc_a: float, acc_b: float, p: float) -> str:
+def _significance_sentence(name_a: str, name_b: str, acc_a: float, acc_b: float, test: McNemarResult) -> str:
     better = name_a if acc_a >= acc_b else name_b
-    chance = f"if both were equally good, a split this uneven would happen {p:.1%} of the time"
-    if p < 0.05:
+    chance = f"if both were equally good, a split this uneven would happen {test.p_value:.1%} of the time"
+    if test.significant():
         return f"The difference is unlikely to be luck ({chance}; McNemar's test): **{better}** is better here."
     return (
         f"With these images the difference could well be luck ({chance}; McNemar's test); "
@@ -256,7 +257,7 @@ def two_models_ui(runs: Sequence[RunInfo]) -> None:
     cols[1].metric("B accuracy", f"{vb.accuracy:.1%}")
     cols[2].metric("Only A right", f"{result.only_a:,}")
     cols[3].metric("Only B right", f"{result.only_b:,}")
-    st.markdown(_significance_sentence("A", "B", va.accuracy, vb.accuracy, result.p_value))
+    st.markdown(_significance_sentence("A", "B", va.accuracy, vb.accuracy, result))
     differ = np.flatnonzero(va.predictions != vb.predictions)
     more = " (first 24 shown)" if len(differ) > 24 else ""
     st.caption(f"{len(differ):,} image(s) where the two models give different answers{more}.")
@@ -304,6 +305,6 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
     st.markdown(
         f"Ensemble: **{combined.accuracy:.2%}** accuracy, loss {combined.loss:.4f}; best member: "
         f"{best.accuracy:.2%}, loss {best.loss:.4f}. "
-        + _significance_sentence("the ensemble", "the best member", combined.accuracy, best.accuracy, result.p_value)
+        + _significance_sentence("the ensemble", "the best member", combined.accuracy, best.accuracy, result)
     )
     st.plotly_chart(confusion_figure(combined.confusion().tolist(), combined.classes), key="ens_confusion")

@@ -9,6 +9,7 @@ from PIL import Image
 
 from core import (
     SAMPLE_PHOTOS,
+    UPLOAD_TYPES,
     DataConfig,
     ImageDataset,
     ModelConfig,
@@ -20,6 +21,7 @@ from core import (
     load_dataset,
     sample_photo,
     train_run,
+    train_val_split,
 )
 from dashboard import presenter
 from dashboard.images import enlarge
@@ -85,8 +87,7 @@ def picture_ui() -> tuple[Image.Image, str] | None:
     if source == "camera":
         st.camera_input("Webcam", key="tour_camera", on_change=_keep_own, args=("tour_camera",))
     else:
-        types = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
-        st.file_uploader("Image file", type=types, key="tour_upload", on_change=_keep_own, args=("tour_upload",))
+        st.file_uploader("Image file", type=UPLOAD_TYPES, key="tour_upload", on_change=_keep_own, args=("tour_upload",))
     if _OWN not in st.session_state:
         st.info("Take a snapshot or upload a photo: anything at hand, a mug, a plant, a face.", icon=":material/image:")
         return None
@@ -125,4 +126,4 @@ def train_tour_run(model: str) -> RunInfo:
 
 def digits_val(config: DataConfig) -> ImageDataset:
     """Return the validation images of a digits config (held back from training)."""
-    return load_dataset(config).split(config.val_fraction, config.split_seed)[1]
+    return train_val_split(load_dataset(config), config)[1]

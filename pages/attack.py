@@ -7,7 +7,17 @@ import io
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import LEVELS, SAMPLE_PHOTOS, SEARCH_EPSILONS, Attack, attack, decode_image, sample_photo, smallest_flip
+from core import (
+    LEVELS,
+    SAMPLE_PHOTOS,
+    SEARCH_EPSILONS,
+    UPLOAD_TYPES,
+    Attack,
+    attack,
+    decode_image,
+    sample_photo,
+    smallest_flip,
+)
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_samples
 from dashboard.widgets import explain, progress_callback, trained_model_ui, user_errors
@@ -46,8 +56,7 @@ elif source == "sample":
     (image, truth), name = samples[pick], f"sample-{pick + 1}.png"
 else:
     if source == "upload":
-        types = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
-        file = st.file_uploader("Image file", type=types, key="attack_upload")
+        file = st.file_uploader("Image file", type=UPLOAD_TYPES, key="attack_upload")
     else:
         file = st.camera_input("Webcam", key="attack_camera")
     if file is None:

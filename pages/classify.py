@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import decode_image, draw_feature_maps, list_layers, model_view
+from core import UPLOAD_TYPES, decode_image, draw_feature_maps, list_layers, model_view
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor
@@ -28,7 +28,7 @@ upload_tab, camera_tab = st.tabs(["Upload an image", "Take a snapshot"])
 with upload_tab:
     upload = st.file_uploader(
         "Image file",
-        type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+        type=UPLOAD_TYPES,
         key="classify_upload",
     )
 with camera_tab:

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import DATASETS, augment_preview, delete_user_dataset, import_dataset, load_dataset, tensor_to_pil
+from core import (
+    DATASETS,
+    augment_preview,
+    delete_user_dataset,
+    import_dataset,
+    load_dataset,
+    tensor_to_pil,
+    train_val_split,
+)
 from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
@@ -165,7 +173,7 @@ if st.session_state.get("data_copies_on"):
         f"{report.compared[1]:,} validation images, each compared with all {report.compared[0]:,} training images."
     )
     if report.pairs:
-        train_part, val_part = dataset.split(config.val_fraction, config.split_seed)
+        train_part, val_part = train_val_split(dataset, config)
         st.image(
             [
                 contact_strip([train_part.to_pil(p.train_index), val_part.to_pil(p.val_index)], scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import available_pretrained, decode_image
+from core import UPLOAD_TYPES, available_pretrained, decode_image
 from dashboard import teach
 from dashboard.charts import topk_figure
 from dashboard.resources import get_predictor
@@ -43,7 +43,7 @@ for name, files in list(samples.items()):
         remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
         st.file_uploader(
             f"Add images of {name}",
-            type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+            type=UPLOAD_TYPES,
             accept_multiple_files=True,
             key=teach.uploader_key(name),
             on_change=teach.add_uploads,

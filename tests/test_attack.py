@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from core import LightboxError, Predictor, load_dataset
-from core.adversarial import Attack, attack, differentiable_model, smallest_flip
+from core.adversarial import Attack, attack, differentiable_model, fgsm_direction, smallest_flip
 from core.data.photos import SAMPLE_PHOTOS, sample_photo
 from core.inference import prepare_image
 from core.models.efficientnet_lite import PrepackedConv
@@ -135,3 +135,22 @@ def test_the_sample_photos_ship_with_lightbox() -> None:
         assert photo.mode == "RGB" and min(photo.size) == 300
     with pytest.raises(LightboxError, match="Unknown sample photo"):
         sample_photo("dog")
+
+
+def test_one_fgsm_step_on_a_batch_lowers_the_true_class(digits_cnn: Predictor) -> None:
+    model = digits_cnn.model
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    x = val.images[:20].float() / 255  # (20, 1, 8, 8)
+    with torch.no_grad():
+        right = (model(x).argmax(dim=1) == val.labels[:20]).nonzero().flatten()
+    i = int(right[0])
+    image, label = x[i : i + 1], int(val.labels[i])
+    step = fgsm_direction(model, image, label)
+    assert step.shape == image.shape and set(step.unique().tolist()) <= {-1.0, 0.0, 1.0}
+    adversarial = (image + 0.1 * step).clamp(0, 1)
+    with torch.no_grad():
+        p_clean = torch.softmax(model(image), dim=1)[0, label]
+        p_adversarial = torch.softmax(model(adversarial), dim=1)[0, label]
+    assert p_adversarial < p_clean - 0.05
+    target = (label + 1) % 10  # towards a class: the opposite sign of its own loss gradient
+    assert torch.equal(fgsm_direction(model, image, label, target), -fgsm_direction(model, image, target))

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from core import RunStore, train_run
-from tests.helpers import quick_config
-from tests.test_pages import _digit_photo, _png, button, open_page
-
-
-@pytest.fixture
-def trained(lightbox_home: Path):
-    return train_run(quick_config("cnn", epochs=3), RunStore(lightbox_home))
+from tests.helpers.images import digit_photo, encode
+from tests.helpers.pages import button, open_page
 
 
 def _metrics(at) -> dict[str, str]:
@@ -41,9 +33,9 @@ def test_the_built_in_model_is_fooled_by_a_sample_photo_out_of_the_box() -> None
     assert "is enough" in at.success[0].value
 
 
-def test_a_trained_run_on_its_own_validation_images_and_an_upload(trained) -> None:
+def test_a_trained_run_on_its_own_validation_images_and_an_upload(trained_cnn) -> None:
     at = open_page("attack")
-    at.selectbox(key="attack_run").set_value(trained.id).run()
+    at.selectbox(key="attack_run").set_value(trained_cnn.id).run()
     assert not at.exception and not at.error
     assert at.selectbox(key="attack_sample").options[0].startswith("Image 1: a '")
     assert any(c.value.startswith("The right answer: '") for c in at.caption)
@@ -52,8 +44,8 @@ def test_a_trained_run_on_its_own_validation_images_and_an_upload(trained) -> No
 
     at.radio(key="attack_source").set_value("upload").run()
     assert "Upload an image" in at.info[0].value
-    photo, label = _digit_photo(0)
-    at.file_uploader(key="attack_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    photo, label = digit_photo(0)
+    at.file_uploader(key="attack_upload").set_value(("digit.png", encode(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert _metrics(at)["Before"] == label
 
@@ -65,11 +57,11 @@ def test_a_file_that_is_not_an_image_is_a_sentence() -> None:
     assert not at.exception and "not an image" in at.error[0].value
 
 
-def test_classify_looks_inside_every_layer(trained) -> None:
+def test_classify_looks_inside_every_layer(trained_cnn) -> None:
     at = open_page("classify")
-    at.selectbox(key="classify_run").set_value(trained.id).run()
-    photo, _ = _digit_photo(3)
-    at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    at.selectbox(key="classify_run").set_value(trained_cnn.id).run()
+    photo, _ = digit_photo(3)
+    at.file_uploader(key="classify_upload").set_value(("digit.png", encode(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert "Look inside: what each layer sees" in [s.value for s in at.subheader]
     layers = at.selectbox(key="classify_layer")

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from core.cli import main
-from tests.test_images import encode, noise, png_header_only
-from tests.test_pages import button, open_page
+from tests.helpers.images import encode, noise, png_header_only
+from tests.helpers.pages import button, open_page
 
 
 def _exif_rotated() -> bytes:

@@ -19,6 +19,7 @@ def _metrics(out: str) -> dict[str, str]:
     return dict(re.findall(r"^(\w+): (\S+)$", out, flags=re.M))
 
 
+@pytest.mark.slow
 def test_default_train_from_a_fresh_process_reaches_95_percent(lightbox_home: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "core", "train", "--dataset", "digits"],
@@ -120,7 +121,7 @@ def test_classify_with_the_built_in_imagenet_model(capsys: pytest.CaptureFixture
 
 
 def test_import_dataset_then_list_and_train_on_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from tests.test_user_datasets import make_tree, zip_tree
+    from tests.helpers.datasets import make_tree, zip_tree
 
     archive = tmp_path / "pets.zip"
     archive.write_bytes(zip_tree(make_tree(tmp_path / "pets")))

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import RunStore, load_dataset
+from core import load_dataset
 from core.cli import main
 from core.data.photos import PHOTOS_DIR
-from tests.helpers import trained_run
 
 CAT = str(PHOTOS_DIR / "chelsea.jpg")
 
@@ -48,8 +47,8 @@ def test_attack_writes_an_image_that_changes_the_answer(imagenet: None, capsys, 
         assert picture.size == (224, 224)
 
 
-def test_attack_a_trained_run(capsys, tmp_path: Path) -> None:
-    run = trained_run(RunStore(), "cnn", epochs=2)
+def test_attack_a_trained_run(copy_runs, capsys, tmp_path: Path) -> None:
+    (run,) = copy_runs("cnn")
     _, val = load_dataset("digits").split(0.2, seed=0)
     val.to_pil(0).save(tmp_path / "digit.png")
     out = tmp_path / "fooled.png"

@@ -8,15 +8,13 @@ import pytest
 
 from core import RunStore, train_run
 from tests.helpers import quick_config
-from tests.test_pages import open_page
+from tests.helpers.pages import open_page
 
 
 @pytest.fixture
-def runs(lightbox_home: Path):
-    store = RunStore(lightbox_home)
-    simple = train_run(quick_config("simple", epochs=2), store)
-    cnn = train_run(quick_config("cnn", epochs=3), store)
-    return store, simple, cnn
+def runs(copy_runs, lightbox_home: Path):
+    simple, cnn = copy_runs("simple+cnn")  # a simple net for 2 epochs, then a CNN for 3
+    return RunStore(lightbox_home), simple, cnn
 
 
 def _view(at, name: str):
@@ -98,6 +96,7 @@ def test_two_models_and_an_ensemble(runs) -> None:
     assert any("Ensemble:" in m.value for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_runs_on_different_data_are_not_compared_image_by_image(runs) -> None:
     store, _, cnn = runs
     shapes = train_run(quick_config("cnn", epochs=1, dataset="shapes"), store)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -75,3 +77,17 @@ def test_dataset_rejects_inconsistent_tensors() -> None:
         ImageDataset("bad", torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(3, dtype=torch.long), ("a",))
     with pytest.raises(DatasetError):
         ImageDataset("bad", torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.long), ("a",))
+
+
+def test_a_config_names_one_split_and_training_and_evaluation_use_it() -> None:
+    from core import train_val_split
+    from core.experiment import batches_per_epoch
+    from tests.helpers import quick_config
+
+    ds = load_dataset("digits")
+    data = DataConfig(val_fraction=0.3, split_seed=5)
+    train, val = train_val_split(ds, data)
+    expected_train, expected_val = ds.split(0.3, seed=5)
+    assert torch.equal(train.labels, expected_train.labels) and torch.equal(val.images, expected_val.images)
+    config = replace(quick_config(batch_size=100), data=data)
+    assert batches_per_epoch(config) == -(-len(train) // 100)

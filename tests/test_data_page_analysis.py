@@ -6,9 +6,10 @@ import base64
 import json
 
 import numpy as np
+import pytest
 
-from tests.test_pages import button, open_page
-from tests.test_standard_datasets import write_mnist
+from tests.helpers.datasets import write_mnist
+from tests.helpers.pages import button, open_page
 
 
 def _points(trace: dict) -> int:
@@ -22,6 +23,7 @@ def _map_traces(at) -> list[dict]:
     return json.loads(chart.proto.spec)["data"]
 
 
+@pytest.mark.slow
 def test_data_page_draws_the_map_and_finds_copies() -> None:
     at = open_page("data")
     charts = len(at.get("plotly_chart"))

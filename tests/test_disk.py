@@ -12,7 +12,7 @@ import pytest
 
 from core import Callback, JobManager, Predictor, RunStore, StoreError, TrainState, train_run
 from tests.helpers import quick_config
-from tests.test_pages import open_page
+from tests.helpers.pages import open_page
 
 
 class _FullDisk(io.FileIO):
@@ -44,6 +44,7 @@ def test_a_home_under_a_file_says_to_set_lightbox_home(tmp_path: Path) -> None:
         RunStore(blocker / "home")
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_the_run_and_keeps_the_last_checkpoint(store: RunStore, disk: dict[str, bool]) -> None:
     kept: dict[str, bytes] = {}
 

@@ -55,6 +55,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_torchrun_with_two_processes_records_one_run_as_good_as_one_process(tmp_path: Path) -> None:
     home = tmp_path / "shared"
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]

@@ -20,11 +20,10 @@ from tests.helpers import quick_config
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    store = RunStore(tmp_path_factory.mktemp("home"))
-    cnn = train_run(quick_config("cnn", epochs=4), store)
-    simple = train_run(quick_config("simple", epochs=2), store)
-    return store, cnn, simple
+def two_runs(run_library, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    simple, cnn = run_library.copy_into("simple+cnn", home)  # a simple net for 2 epochs, then a CNN for 3
+    return RunStore(home), cnn, simple
 
 
 def test_validation_predictions_match_the_recorded_metrics(two_runs) -> None:
@@ -75,6 +74,7 @@ def test_ensemble_of_identical_models_equals_the_model(two_runs) -> None:
         ensemble([vp])
 
 
+@pytest.mark.slow
 def test_runs_on_other_data_cannot_be_compared_image_by_image(two_runs, lightbox_home) -> None:
     store, cnn, _ = two_runs
     shapes = train_run(quick_config("cnn", epochs=1, dataset="shapes"), store)
@@ -111,3 +111,14 @@ def test_cli_evaluates_two_runs_head_to_head_and_together(two_runs, capsys) -> N
     assert "mcnemar: only_first_right:" in out and "ensemble\taccuracy:" in out
     assert main(["--home", str(store.home), "evaluate", "no-such-run"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_compare_page_calls_a_difference_real_exactly_when_mcnemar_does() -> None:
+    from core.evaluation import McNemarResult
+    from dashboard.compare_views import _significance_sentence
+
+    for p_value in (0.01, 0.049, 0.05, 0.2):
+        test = McNemarResult(50, 9, 1, 5, p_value, "exact binomial")
+        sentence = _significance_sentence("A", "B", 0.9, 0.8, test)
+        assert ("unlikely to be luck" in sentence) == test.significant() == (p_value < 0.05)
+        assert f"{p_value:.1%}" in sentence

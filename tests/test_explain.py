@@ -18,8 +18,9 @@ from core import (
     input_spec_for,
     load_dataset,
 )
+from core.adversarial import fgsm_direction
 from core.data.shapes import draw_shape
-from core.explain import fgsm, grad_cam, overlay, target_layer
+from core.explain import grad_cam, overlay, target_layer
 from core.inference import prepare_image
 from core.models.registry import Classifier
 from core.models.transfer import TransferNet
@@ -86,6 +87,7 @@ def test_the_heatmap_follows_the_object() -> None:
     assert left < 16 < right and right - left > 8
 
 
+@pytest.mark.slow
 def test_resnet18_heatmaps_have_the_image_size(store: RunStore, digits_val: ImageDataset) -> None:
     model = Predictor.from_run(store, trained_run(store, "resnet18", epochs=1).id).model
     for i in range(3):
@@ -140,7 +142,7 @@ def test_explaining_leaves_the_model_as_it_was(digits_cnn: Predictor, digits_val
     before = _state(model)
     x = digits_val.images[:1].float() / 255
     grad_cam(model, x)
-    fgsm(model, x, int(digits_val.labels[0]), 0.1)
+    fgsm_direction(model, x, int(digits_val.labels[0]))
     assert _state(model) == before
     model.requires_grad_(True).eval()
 
@@ -152,25 +154,8 @@ def test_a_frozen_backbone_still_gives_heatmaps_and_gradients() -> None:
     x = torch.rand(1, 3, 32, 32)
     heatmap, _ = grad_cam(model, x)
     assert heatmap.shape == (32, 32) and np.isfinite(heatmap).all()
-    assert not torch.equal(fgsm(model, x, 0, 0.05), x)
+    assert fgsm_direction(model, x, 0).abs().sum() > 0  # a step that changes pixels
     assert _state(model) == before and torch.is_grad_enabled()
-
-
-def test_fgsm_fools_a_trained_cnn(digits_cnn: Predictor, digits_val: ImageDataset) -> None:
-    model = digits_cnn.model
-    x = digits_val.images[:20].float() / 255  # (20, 1, 8, 8)
-    with torch.no_grad():
-        right = (model(x).argmax(dim=1) == digits_val.labels[:20]).nonzero().flatten()
-    i = int(right[0])
-    image, label = x[i : i + 1], int(digits_val.labels[i])
-    assert torch.equal(fgsm(model, image, label, 0.0), image)
-    adversarial = fgsm(model, image, label, 0.1)
-    assert adversarial.shape == image.shape and 0 <= float(adversarial.min()) <= float(adversarial.max()) <= 1
-    assert float((adversarial - image).abs().max()) <= 0.1 + 1e-6
-    with torch.no_grad():
-        p_clean = torch.softmax(model(image), dim=1)[0, label]
-        p_adversarial = torch.softmax(model(adversarial), dim=1)[0, label]
-    assert p_adversarial < p_clean - 0.05
 
 
 def test_overlay_is_an_rgb_image_of_the_input_size() -> None:

@@ -14,15 +14,10 @@ from PIL import Image
 
 from core.data.folder import ImportLimits, load_image_folder
 from core.errors import DatasetError
+from tests.helpers.images import encode
 
 COLOURS = {"cats": (255, 0, 0), "dogs": (0, 0, 255), "owls": (0, 255, 0)}
 COUNTS = {"cats": 3, "dogs": 2, "owls": 1}  # a one-image class is allowed
-
-
-def encode(image: Image.Image, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, fmt)
-    return buf.getvalue()
 
 
 def tree_files() -> dict[str, bytes]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import struct
 import time
 import warnings
-import zlib
 
 import numpy as np
 import pytest
@@ -15,30 +13,7 @@ from PIL import Image
 
 from core.data.images import IMAGE_EXTENSIONS, decode_image, fit_image, image_to_tensor, load_tensor, to_rgb
 from core.errors import ImageError, LightboxError
-
-
-def encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
-    """Return the image saved in a format, as bytes."""
-    buf = io.BytesIO()
-    image.save(buf, fmt, **kwargs)
-    return buf.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """Return a PNG whose IHDR claims width x height but which holds almost no pixel data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-def noise(size: tuple[int, int], mode: str = "RGB", seed: int = 0) -> Image.Image:
-    """Return a random image that compresses badly, so damage lands in pixel data."""
-    channels = len(mode)
-    arr = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
-    return Image.fromarray(arr.squeeze(-1) if channels == 1 else arr, mode)
+from tests.helpers.images import encode, noise, png_header_only
 
 
 def pixel(image: Image.Image, xy: tuple[int, int]) -> np.ndarray:
@@ -222,3 +197,14 @@ def test_load_tensor_uses_jpeg_draft_and_keeps_size():
 def test_extensions_are_lowercase_with_dot():
     assert {".png", ".jpg", ".jpeg", ".gif"} <= IMAGE_EXTENSIONS
     assert all(e.startswith(".") and e == e.lower() for e in IMAGE_EXTENSIONS)
+
+
+def test_every_file_picker_offers_the_types_the_decoder_reads():
+    from pathlib import Path
+
+    from core.data.images import UPLOAD_TYPES
+
+    assert {f".{t}" for t in UPLOAD_TYPES} == IMAGE_EXTENSIONS
+    root = Path(__file__).resolve().parent.parent
+    for path in [*root.glob("pages/*.py"), *root.glob("dashboard/*.py")]:
+        assert '"jpeg"' not in path.read_text(), f"{path.name} lists image types of its own: use UPLOAD_TYPES"

@@ -10,25 +10,18 @@ from core.inference import prepare_image
 from tests.helpers import trained_run
 
 
-@pytest.fixture(scope="module")
-def digits_predictor(tmp_path_factory) -> Predictor:
-    store = RunStore(tmp_path_factory.mktemp("home"))
-    run = trained_run(store, "cnn", epochs=6)
-    return Predictor.from_run(store, run.id)
-
-
 def _val_images(n: int = 40):
     _, val = load_dataset("digits").split(0.2, seed=0)
     return [(val.to_pil(i), val.classes[int(val.labels[i])]) for i in range(n)]
 
 
-def test_predicts_validation_digits(digits_predictor: Predictor) -> None:
+def test_predicts_validation_digits(digits_cnn: Predictor) -> None:
     samples = _val_images()
-    hits = sum(digits_predictor.predict(img, top_k=1)[0].label == label for img, label in samples)
+    hits = sum(digits_cnn.predict(img, top_k=1)[0].label == label for img, label in samples)
     assert hits / len(samples) >= 0.9
 
 
-def test_a_photo_of_dark_ink_on_paper_is_brought_to_the_training_look(digits_predictor: Predictor) -> None:
+def test_a_photo_of_dark_ink_on_paper_is_brought_to_the_training_look(digits_cnn: Predictor) -> None:
     # a 'photo': the scan enlarged 40x, inverted to dark ink on white, framed by a wide white margin
     samples = _val_images()
     hits = 0
@@ -36,18 +29,18 @@ def test_a_photo_of_dark_ink_on_paper_is_brought_to_the_training_look(digits_pre
         big = ImageOps.invert(img.resize((320, 320), Image.Resampling.BICUBIC)).convert("RGB")
         photo = Image.new("RGB", (640, 480), "white")
         photo.paste(big, (100, 80))
-        hits += digits_predictor.predict(photo, top_k=1)[0].label == label
+        hits += digits_cnn.predict(photo, top_k=1)[0].label == label
     assert hits / len(samples) >= 0.8
 
 
-def test_top_k_is_sorted_and_sums_below_one(digits_predictor: Predictor) -> None:
+def test_top_k_is_sorted_and_sums_below_one(digits_cnn: Predictor) -> None:
     img, _ = _val_images(1)[0]
-    preds = digits_predictor.predict(img, top_k=3)
+    preds = digits_cnn.predict(img, top_k=3)
     assert len(preds) == 3
     probs = [p.probability for p in preds]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
-    assert len(digits_predictor.predict(img, top_k=50)) == 10
-    assert digits_predictor.classify(img, top_k=2).latency_ms > 0
+    assert len(digits_cnn.predict(img, top_k=50)) == 10
+    assert digits_cnn.classify(img, top_k=2).latency_ms > 0
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16"])
@@ -97,10 +90,10 @@ def test_unknown_pretrained_name_is_a_clear_error() -> None:
         Predictor.pretrained("imagenet21k")
 
 
-def test_explain_overlays_grad_cam_on_what_the_model_sees(digits_predictor: Predictor) -> None:
+def test_explain_overlays_grad_cam_on_what_the_model_sees(digits_cnn: Predictor) -> None:
     img, label = _val_images(1)[0]
-    heat, explained = digits_predictor.explain(img)
-    assert explained == digits_predictor.predict(img, 1)[0].label
+    heat, explained = digits_cnn.explain(img)
+    assert explained == digits_cnn.predict(img, 1)[0].label
     assert heat.mode == "RGB" and heat.size == (192, 192)
-    _, other = digits_predictor.explain(img, target=(int(label) + 1) % 10)
+    _, other = digits_cnn.explain(img, target=(int(label) + 1) % 10)
     assert other == str((int(label) + 1) % 10)

@@ -14,23 +14,20 @@ from core import JobManager, RunStore, TrainingError
 from core.devices import cap_threads
 from core.jobs import default_max_jobs
 from core.models.registry import Classifier
-from tests.helpers import quick_config
-
-
-def _wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+from tests.helpers import quick_config, wait_until
 
 
 def test_a_job_trains_in_the_background_and_reports_progress(store: RunStore) -> None:
     jobs = JobManager(store)
     job_id = jobs.start(quick_config(epochs=3))
     seen_progress = []
-    while jobs.snapshot(job_id).active:
-        seen_progress.append(jobs.snapshot(job_id).progress)
-        time.sleep(0.005)
+
+    def ended() -> bool:
+        snap = jobs.snapshot(job_id)
+        seen_progress.append(snap.progress)
+        return not snap.active
+
+    wait_until(ended, 60, 0.005)
     snap = jobs.wait(job_id, 60)
     assert snap.status == "finished" and snap.progress == 1.0 and snap.error is None
     assert [r["epoch"] for r in snap.history] == [1, 2, 3]
@@ -42,7 +39,7 @@ def test_a_job_trains_in_the_background_and_reports_progress(store: RunStore) ->
 def test_stop_ends_a_job_within_one_batch_and_keeps_the_run(store: RunStore) -> None:
     jobs = JobManager(store)
     job_id = jobs.start(quick_config(epochs=200, batch_size=16))
-    _wait_until(lambda: jobs.snapshot(job_id).batch >= 2 or jobs.snapshot(job_id).epoch >= 2)
+    wait_until(lambda: jobs.snapshot(job_id).batch >= 2 or jobs.snapshot(job_id).epoch >= 2, 30, 0.01)
     jobs.stop(job_id)
     snap = jobs.wait(job_id, 30)
     assert snap.status == "stopped" and snap.epoch < 200
@@ -89,7 +86,7 @@ def test_jobs_beyond_the_limit_queue_in_order_and_start_when_a_slot_frees(store:
     assert jobs.snapshot(third).status == "cancelled" and jobs.snapshot(third).run_id is None
     assert jobs.snapshot(second).queue_position == 1
 
-    _wait_until(lambda: jobs.snapshot(first).epoch >= 1)
+    wait_until(lambda: jobs.snapshot(first).epoch >= 1, 30, 0.01)
     assert jobs.snapshot(second).status == "queued"  # still waiting while the first one trains
     jobs.stop(first)
     assert jobs.wait(first, 30).status == "stopped"
@@ -102,7 +99,7 @@ def test_jobs_beyond_the_limit_queue_in_order_and_start_when_a_slot_frees(store:
 def test_two_slots_run_two_jobs_at_once(store: RunStore) -> None:
     jobs = JobManager(store, max_running=2)
     ids = [jobs.start(quick_config(epochs=200, batch_size=16)) for _ in range(3)]
-    _wait_until(lambda: all(jobs.snapshot(i).status == "running" for i in ids[:2]))
+    wait_until(lambda: all(jobs.snapshot(i).status == "running" for i in ids[:2]), 30, 0.01)
     assert jobs.snapshot(ids[2]).status == "queued"
     for job_id in ids:
         jobs.stop(job_id)

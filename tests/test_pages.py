@@ -3,52 +3,18 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import RunStore, load_dataset, train_run
-from tests.helpers import quick_config
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    if name != "home":
-        at.switch_page(f"../pages/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at: AppTest, label: str):
-    """Return the one button with this label."""
-    (found,) = [b for b in at.button if b.label == label]
-    return found
-
-
-def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format=fmt)
-    return buf.getvalue()
-
-
-def _digit_photo(index: int = 0) -> tuple[Image.Image, str]:
-    """A validation digit as a phone photo would show it: large, dark ink on white paper."""
-    _, val = load_dataset("digits").split(0.2, seed=0)
-    scan = val.to_pil(index).resize((240, 240), Image.Resampling.BICUBIC)
-    photo = Image.new("RGB", (400, 300), "white")
-    photo.paste(ImageOps.invert(scan).convert("RGB"), (80, 30))
-    return photo, val.classes[int(val.labels[index])]
-
-
-@pytest.fixture
-def trained(lightbox_home: Path):
-    return train_run(quick_config("cnn", epochs=6), RunStore(lightbox_home))
+from core import RunStore
+from tests.helpers import wait_until
+from tests.helpers.datasets import make_tree, zip_tree
+from tests.helpers.images import digit_photo, encode
+from tests.helpers.pages import button, open_page
 
 
 def test_home_says_what_lightbox_is() -> None:
@@ -80,10 +46,7 @@ def test_train_page_starts_a_run_and_shows_it(lightbox_home: Path) -> None:
     button(at, "Start training").click().run()
     assert not at.exception
     store = RunStore(lightbox_home)
-    deadline = time.monotonic() + 60
-    while not (store.list_runs() and store.list_runs()[0].status == "finished"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: store.list_runs() and store.list_runs()[0].status == "finished", 60)
     at.run()
     assert not at.exception
     assert any("Finished" in s.value for s in at.success)
@@ -102,38 +65,39 @@ def test_classify_works_out_of_the_box_with_the_pretrained_model() -> None:
     at = open_page("classify")
     assert at.selectbox(key="classify_run").value == "imagenet"
     photo = Image.fromarray(data.chelsea())
-    at.file_uploader(key="classify_upload").set_value(("chelsea.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
+    at.file_uploader(key="classify_upload").set_value(("chelsea.jpg", encode(photo, "JPEG"), "image/jpeg")).run()
     assert not at.exception and not at.error
     assert at.metric[0].value in {"tabby", "tiger cat", "Egyptian cat"}
     assert any("ms to answer" in c.value for c in at.caption)
 
 
-def test_classify_page_predicts_an_uploaded_photo(trained) -> None:
+def test_classify_page_predicts_an_uploaded_photo(trained_cnn) -> None:
     at = open_page("classify")
-    at.selectbox(key="classify_run").set_value(trained.id).run()
-    photo, label = _digit_photo(0)
-    at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    at.selectbox(key="classify_run").set_value(trained_cnn.id).run()
+    photo, label = digit_photo(0)
+    at.file_uploader(key="classify_upload").set_value(("digit.png", encode(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert at.metric[0].value == label
     assert len(at.get("plotly_chart")) == 1
 
 
-def test_classify_page_predicts_a_webcam_snapshot(trained) -> None:
+def test_classify_page_predicts_a_webcam_snapshot(trained_cnn) -> None:
     at = open_page("classify")
-    at.selectbox(key="classify_run").set_value(trained.id).run()
-    photo, label = _digit_photo(1)
-    at.camera_input(key="classify_camera").set_value(("snap.jpg", _png(photo, "JPEG"), "image/jpeg")).run()
+    at.selectbox(key="classify_run").set_value(trained_cnn.id).run()
+    photo, label = digit_photo(1)
+    at.camera_input(key="classify_camera").set_value(("snap.jpg", encode(photo, "JPEG"), "image/jpeg")).run()
     assert not at.exception and not at.error
     assert at.metric[0].value == label
 
 
-def test_classify_page_explains_a_file_that_is_not_an_image(trained) -> None:
+def test_classify_page_explains_a_file_that_is_not_an_image(trained_cnn) -> None:
     at = open_page("classify")
     at.file_uploader(key="classify_upload").set_value(("cat.jpg", b"just some text", "image/jpeg")).run()
     assert not at.exception
     assert at.error and "image" in at.error[0].value.lower()
 
 
+@pytest.mark.slow
 def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Path) -> None:
     at = open_page("train")
     at.selectbox(key="train_model").set_value("resnet18")
@@ -145,22 +109,20 @@ def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Pat
     assert "Current run" in [s.value for s in at.subheader]
     button(at, "Stop").click().run()
     store = RunStore(lightbox_home)
-    deadline = time.monotonic() + 60
-    while not (store.list_runs() and store.list_runs()[0].status == "stopped"):
-        assert time.monotonic() < deadline, "the job did not stop"
-        time.sleep(0.1)
-    while not any("Stopped" in w.value for w in at.run().warning):  # the job's own status follows the store's
-        assert time.monotonic() < deadline, "the page did not show the stop"
-        time.sleep(0.2)
+    wait_until(
+        lambda: store.list_runs() and store.list_runs()[0].status == "stopped", 60, message="the job did not stop"
+    )
+    # the job's own status follows the store's
+    wait_until(lambda: any("Stopped" in w.value for w in at.run().warning), 60, 0.2, "the page did not show the stop")
     assert store.list_runs()[0].metrics["epochs_completed"] < 50
 
 
-def test_classify_page_skips_a_run_whose_weights_are_missing(trained, lightbox_home: Path) -> None:
-    RunStore(lightbox_home).weights_path(trained.id).unlink()
+def test_classify_page_skips_a_run_whose_weights_are_missing(trained_cnn, lightbox_home: Path) -> None:
+    RunStore(lightbox_home).weights_path(trained_cnn.id).unlink()
     at = open_page("classify")
     options = at.selectbox(key="classify_run").options
     assert "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)" in options
-    assert not any(trained.name in option for option in options)
+    assert not any(trained_cnn.name in option for option in options)
     assert "no saved weights" in at.caption[0].value
 
 
@@ -193,8 +155,6 @@ def test_train_page_shows_the_layer_groups_of_a_pretrained_model() -> None:
 
 
 def test_data_page_imports_a_zip_of_class_folders(tmp_path: Path) -> None:
-    from tests.test_user_datasets import make_tree, zip_tree
-
     at = open_page("data")
     at.text_input(key="data_import_name").set_value("pets")
     at.selectbox(key="data_import_size").set_value(32)
@@ -220,7 +180,7 @@ def test_data_page_imports_a_zip_of_class_folders(tmp_path: Path) -> None:
 def test_data_page_explains_a_zip_without_class_folders() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("cat.png", _png(Image.new("RGB", (8, 8), "red")))
+        zf.writestr("cat.png", encode(Image.new("RGB", (8, 8), "red")))
     at = open_page("data")
     at.file_uploader(key="data_import_zip").set_value(("loose.zip", buf.getvalue(), "application/zip")).run()
     button(at, "Import").click().run()
@@ -240,8 +200,8 @@ def test_classify_offers_a_cached_torchvision_model(lightbox_home: Path) -> None
     at = open_page("classify")
     assert "ResNet-18 · ImageNet (torchvision weights) (downloaded)" in at.selectbox(key="classify_run").options
     at.selectbox(key="classify_run").set_value("resnet18").run()
-    photo, _ = _digit_photo(0)
-    at.file_uploader(key="classify_upload").set_value(("x.png", _png(photo), "image/png")).run()
+    photo, _ = digit_photo(0)
+    at.file_uploader(key="classify_upload").set_value(("x.png", encode(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 1
 
@@ -263,11 +223,11 @@ def _caption(at: AppTest, start: str) -> str:
     return caption
 
 
-def test_classify_shows_where_the_model_looked(trained) -> None:
+def test_classify_shows_where_the_model_looked(trained_cnn) -> None:
     at = open_page("classify")
-    at.selectbox(key="classify_run").set_value(trained.id).run()
-    photo, _ = _digit_photo(2)
-    at.file_uploader(key="classify_upload").set_value(("digit.png", _png(photo), "image/png")).run()
+    at.selectbox(key="classify_run").set_value(trained_cnn.id).run()
+    photo, _ = digit_photo(2)
+    at.file_uploader(key="classify_upload").set_value(("digit.png", encode(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert _caption(at, "Where the model saw") == f"Where the model saw '{at.metric[0].value}'"
     explain = at.selectbox(key="classify_explain")

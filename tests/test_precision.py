@@ -9,9 +9,10 @@ from core.cli import main
 from core.devices import PRECISIONS, supported_precisions, training_device
 from dashboard.tables import runs_frame
 from tests.helpers import quick_config
-from tests.test_pages import open_page
+from tests.helpers.pages import open_page
 
 
+@pytest.mark.slow
 def test_bf16_autocast_on_cpu_trains_digits_and_records_precision(store: RunStore) -> None:
     run = train_run(quick_config(epochs=3, device="cpu", precision="bf16"), store)
     assert run.status == "finished"

@@ -203,3 +203,49 @@ def test_network_available(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pt.network_available(timeout=0.5) is False
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: Connection())
     assert pt.network_available(timeout=0.5) is True
+
+
+def _cache_random_weights(path: Path, name: str) -> dict[str, torch.Tensor]:
+    """Write random weights for torchvision model `name` where a download would have put them."""
+    state = torchvision.models.get_model(name, weights=None).state_dict()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return state
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_large"])  # 256 -> 224 and 232 -> 224, bilinear
+def test_a_torchvision_model_sees_a_photo_as_its_weights_transforms_say(name: str, no_download: None) -> None:
+    from core.data.photos import sample_photo
+    from core.inference import Predictor, prepare_image
+
+    _cache_random_weights(pt.cached_weights_path(name), name)
+    predictor = Predictor.pretrained(name)
+    photo = sample_photo("chelsea")  # 451 x 300: the resize and the crop both matter
+    x = prepare_image(photo, predictor.spec)  # (1, 3, 224, 224) in [0, 1]
+    mean, std = torch.tensor(predictor.spec.mean).view(3, 1, 1), torch.tensor(predictor.spec.std).view(3, 1, 1)
+    expected = pt.get_spec(name).weights.transforms()(photo)  # torchvision's own preprocessing, normalised
+    assert x.shape == (1, 3, 224, 224)
+    torch.testing.assert_close((x[0] - mean) / std, expected, atol=1e-5, rtol=0)
+
+
+def test_an_unknown_interpolation_is_a_weights_error() -> None:
+    from PIL import Image
+
+    with pytest.raises(WeightsError, match="unknown way of resizing"):
+        pt.resize_and_crop(Image.new("RGB", (40, 30)), 32, (28, 28), "sideways")
+
+
+def test_weights_in_torch_hubs_own_cache_are_used_offline(
+    no_download: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from core.inference import available_pretrained, pretrained_label
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # where torchvision downloaded them before
+    assert not pt.is_cached("resnet18") and "resnet18" not in available_pretrained(online=False)
+    state = _cache_random_weights(tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth", "resnet18")
+    assert pt.hub_weights_path("resnet18") == tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert pt.is_cached("resnet18") and "resnet18" in available_pretrained(online=False)
+    assert pretrained_label("resnet18").endswith("(downloaded)")
+    loaded = pt.load_pretrained("resnet18", allow_download=False).state_dict()
+    assert all(torch.equal(loaded[k], state[k]) for k in state)
+    assert not pt.cached_weights_path("resnet18").exists()  # read where it is, not copied

@@ -18,9 +18,9 @@ from streamlit.testing.v1 import AppTest
 from core import RunStore
 from core.sharing import SERVER, is_workspace
 from dashboard.workspace import start_showcase
-from tests.test_pages import APP, button, open_page
-from tests.test_teach import _shape_files
-from tests.test_user_datasets import make_tree, zip_tree
+from tests.helpers.datasets import make_tree, zip_tree
+from tests.helpers.images import shape_files
+from tests.helpers.pages import APP, button, open_page
 
 
 def _visit(page: str, token: str | None = None) -> AppTest:
@@ -57,7 +57,7 @@ def _a_makes_things(tmp_path: Path) -> tuple[AppTest, str]:
 
     teach = _visit("teach", token)
     for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
-        files = [(f"{kind}{i}.png", b, "image/png") for i, b in enumerate(_shape_files(kind, 4, seed))]
+        files = [(f"{kind}{i}.png", b, "image/png") for i, b in enumerate(shape_files(kind, 4, seed))]
         next(u for u in teach.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
     button(teach, "Train").click().run()
     assert not teach.exception and not teach.error and "Trained on 8 images" in teach.success[0].value

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from core import RunStore
-from tests.test_pages import button, open_page
+from tests.helpers import wait_until
+from tests.helpers.pages import button, open_page
 
 
 def _start_long_job(at) -> None:
@@ -23,10 +23,9 @@ def _progress_text(at) -> str:
 
 
 def _wait_for_status(store: RunStore, status: str, count: int = 1) -> None:
-    deadline = time.monotonic() + 60
-    while sum(r.status == status for r in store.list_runs()) < count:
-        assert time.monotonic() < deadline, f"no run became {status}"
-        time.sleep(0.1)
+    wait_until(
+        lambda: sum(r.status == status for r in store.list_runs()) >= count, 60, message=f"no run became {status}"
+    )
 
 
 def test_sessions_see_only_their_own_jobs_and_queue_behind_others(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from core import RunStore
 from core.shared_home import filesystem_type, is_network_filesystem, journal_mode
-from tests.test_pages import open_page
+from tests.helpers import wait_until
+from tests.helpers.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 MOUNTS = """\
@@ -45,16 +45,16 @@ def test_a_local_store_uses_wal_so_readers_never_block_the_writer(store: RunStor
 
 def _wait_for_first_epoch(store: RunStore, proc: subprocess.Popen[str], timeout: float = 240) -> str:
     """Wait until the other process's run has logged an epoch; return its id."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def logged_run() -> str | None:
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         runs = store.list_runs("running")
-        if runs and store.history(runs[0].id):
-            return runs[0].id
-        time.sleep(0.5)
-    raise AssertionError("the command-line run logged no epoch in time")
+        return runs[0].id if runs and store.history(runs[0].id) else None
+
+    return wait_until(logged_run, timeout, 0.5, "the command-line run logged no epoch in time")
 
 
+@pytest.mark.slow
 def test_train_page_shows_a_run_that_another_process_is_training(lightbox_home: Path) -> None:
     store = RunStore(lightbox_home)
     command = [sys.executable, "-m", "core", "--home", str(lightbox_home), "train", "--epochs", "300"]

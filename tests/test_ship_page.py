@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core import RunStore
 from core.bundle import bundle_bytes
-from tests.helpers import trained_run
-from tests.test_pages import button, open_page
+from tests.helpers.pages import button, open_page
+from tests.helpers.runs import RunLibrary
 
 
-def _bundle_from_elsewhere(tmp_path: Path) -> tuple[str, bytes]:
-    origin = RunStore(tmp_path / "elsewhere")
-    run = trained_run(origin, "simple", epochs=2)
-    return run.name, bundle_bytes(origin, run.id)
-
-
-def test_restore_a_bundle_on_an_empty_train_page(tmp_path: Path, lightbox_home: Path) -> None:
-    name, data = _bundle_from_elsewhere(tmp_path)
+def test_restore_a_bundle_on_an_empty_train_page(run_library: RunLibrary, tmp_path: Path, lightbox_home: Path) -> None:
+    (run,) = run_library.copy_into("simple", tmp_path / "elsewhere")  # a simple net trained for 2 epochs
+    name, data = run.name, bundle_bytes(RunStore(tmp_path / "elsewhere"), run.id)
     at = open_page("train")
     assert "No runs yet" in at.info[0].value  # the restore section is there even with no runs
     at.file_uploader(key="restore_upload").set_value(("kept.zip", data, "application/zip")).run()
@@ -30,9 +27,9 @@ def test_restore_a_bundle_on_an_empty_train_page(tmp_path: Path, lightbox_home: 
     assert len(at.dataframe[0].value) == 1
 
 
-def test_a_bad_bundle_is_one_sentence_and_changes_nothing(tmp_path: Path, lightbox_home: Path) -> None:
+def test_a_bad_bundle_is_one_sentence_and_changes_nothing(copy_runs, lightbox_home: Path) -> None:
+    (kept,) = copy_runs("simple")
     store = RunStore(lightbox_home)
-    kept = trained_run(store, "simple", epochs=1)
     at = open_page("train")
     at.file_uploader(key="restore_upload").set_value(("holiday.zip", b"PK\x03\x04 not really", "application/zip"))
     at.run()
@@ -44,8 +41,9 @@ def test_a_bad_bundle_is_one_sentence_and_changes_nothing(tmp_path: Path, lightb
     assert sorted(p.name for p in (lightbox_home / "runs").iterdir()) == [kept.id]
 
 
-def test_prepare_downloads_offers_three_files_with_their_sizes(lightbox_home: Path) -> None:
-    trained_run(RunStore(lightbox_home), "simple", epochs=1)
+@pytest.mark.slow
+def test_prepare_downloads_offers_three_files_with_their_sizes(copy_runs) -> None:
+    copy_runs("simple")
     at = open_page("train")
     assert not at.get("download_button")  # nothing is exported until asked for
     button(at, "Prepare downloads").click().run()

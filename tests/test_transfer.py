@@ -72,6 +72,7 @@ def test_fine_tuning_uses_differential_learning_rates() -> None:
     assert [row["trains"] for row in describe_groups(0.009, frozen=True)] == [True, False, False]
 
 
+@pytest.mark.slow
 def test_fine_tuning_changes_the_backbone(store: RunStore) -> None:
     run = train_run(_config("lite0_finetune", epochs=1), store)
     state, _ = store.load_weights(run.id)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from core import (
     DataConfig,
@@ -29,31 +26,7 @@ from core import (
     save_user_dataset,
     train_run,
 )
-from core.data.user import load_user_dataset
-
-COLOURS = {"blue": (30, 60, 220), "green": (40, 200, 60), "red": (220, 40, 40)}
-
-
-def make_tree(root: Path, classes: dict[str, tuple[int, int, int]] = COLOURS, per_class: int = 30) -> Path:
-    """Write an ImageFolder tree of small noisy single-colour PNGs, plus one file that is not an image."""
-    rng = np.random.default_rng(0)
-    for name, colour in classes.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            noise = rng.integers(-40, 40, size=(12, 12, 3))
-            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{i}.png")
-    (root / next(iter(classes)) / "notes.txt").write_text("not a picture")
-    return root
-
-
-def zip_tree(root: Path) -> bytes:
-    """Return a .zip of the tree, wrapped in one top-level folder as zipping a folder does."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path in sorted(root.rglob("*")):
-            zf.write(path, Path(root.name) / path.relative_to(root))
-    return buf.getvalue()
+from tests.helpers.datasets import make_tree, zip_tree
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,7 +12,10 @@ from PIL import Image
 
 from core.errors import DatasetError
 
-__all__ = ["ImageDataset", "tensor_to_pil"]
+if TYPE_CHECKING:
+    from core.config import DataConfig
+
+__all__ = ["ImageDataset", "tensor_to_pil", "train_val_split"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +108,11 @@ class ImageDataset:
     def to_pil(self, i: int) -> Image.Image:
         """Return image `i` as a PIL image (mode L or RGB)."""
         return tensor_to_pil(self.images[i])
+
+
+def train_val_split(dataset: ImageDataset, data: DataConfig) -> tuple[ImageDataset, ImageDataset]:
+    """Return the (train, validation) parts that a run with these data settings trains and validates on."""
+    return dataset.split(data.val_fraction, data.split_seed)
 
 
 def tensor_to_pil(image: torch.Tensor) -> Image.Image:

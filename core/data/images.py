@@ -14,11 +14,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError
 
-__all__ = ["decode_image", "fit_image"]
+__all__ = ["UPLOAD_TYPES", "decode_image", "fit_image"]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 )
+UPLOAD_TYPES: tuple[str, ...] = tuple(sorted(e[1:] for e in IMAGE_EXTENSIONS))  # for file pickers: no dots
 DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel photo; bigger headers are refused before decoding
 READABLE_TYPES = "PNG, JPEG, GIF, BMP, WebP or TIFF"
 # Errors PIL's decoders raise on damaged data; anything here means "this file is broken".

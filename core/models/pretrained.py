@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import torch
+from PIL import Image
 from torch import nn
 
 from core.errors import UnknownNameError, WeightsError
@@ -132,9 +133,32 @@ def cached_weights_path(name: str) -> Path:
     return weights_cache_dir() / "hub" / "checkpoints" / TORCHVISION_MODELS[name][1]
 
 
+def hub_weights_path(name: str) -> Path:
+    """Return where torchvision itself keeps `name`'s weights once downloaded: torch.hub's cache ($TORCH_HOME)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / cached_weights_path(name).name
+
+
+def find_weights(name: str) -> Path | None:
+    """Return a file of `name`'s weights already on this machine (Lightbox's cache, then torch.hub's), or None."""
+    return next((p for p in (cached_weights_path(name), hub_weights_path(name)) if p.is_file()), None)
+
+
 def is_cached(name: str) -> bool:
     """Return whether `name`'s weights are already on this machine."""
-    return cached_weights_path(name).is_file()
+    return find_weights(name) is not None
+
+
+def resize_and_crop(image: Image.Image, resize: int, crop: tuple[int, int], interpolation: str) -> Image.Image:
+    """Resize the shorter side to `resize`, then take the central `crop` (H, W), as `weights.transforms()` does."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    try:
+        mode = InterpolationMode(interpolation)
+    except ValueError as exc:
+        raise WeightsError(f"This model asks for an unknown way of resizing images ('{interpolation}').") from exc
+    image = TF.resize(image, [resize], interpolation=mode, antialias=True)
+    return TF.center_crop(image, list(crop))
 
 
 def imagenet_categories() -> list[str]:
@@ -238,10 +262,11 @@ def _describe(exc: BaseException) -> str:
 def load_pretrained(name: str, *, allow_download: bool = True, progress: Progress | None = None) -> nn.Module:
     """Build torchvision's `name` with its ImageNet weights, from the cache or downloaded once into it."""
     spec = get_spec(name)
-    path = cached_weights_path(name)
-    if path.is_file():
+    path = find_weights(name)
+    if path is not None:
         state = _read_state_dict(path, spec)
     elif allow_download:
+        path = cached_weights_path(name)
         state = _download(spec, path, progress)
     else:
         raise _unavailable(spec, "downloading is turned off")

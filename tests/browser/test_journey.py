@@ -9,30 +9,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from core import load_dataset
-from tests.browser.conftest import screenshot
+from tests.helpers.browser import assert_no_error, goto, screenshot, settle
 
 pytestmark = pytest.mark.browser
-
-
-def _open(page, path: str, heading: str, ready: str | None = None) -> None:
-    page.goto(f"{page.base_url}/{path}")
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.get_by_role("heading", name=heading).first.wait_for()
-    if ready:
-        page.get_by_text(ready).first.wait_for()
-    _settle(page)
-
-
-def _settle(page) -> None:
-    """Wait until the script run ends (Streamlit's 'running' indicator is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-
-
-def _assert_no_error(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert "Traceback" not in page.content()
 
 
 def test_every_page_renders_without_error(page) -> None:
@@ -47,17 +26,17 @@ def test_every_page_renders_without_error(page) -> None:
         ("teach", "Teach", None),
     )
     for path, heading, ready in pages:
-        _open(page, path, heading, ready)
-        _assert_no_error(page)
+        goto(page, path, heading, ready)
+        assert_no_error(page)
         screenshot(page, path or "home")
 
 
 def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
-    _open(page, "train", "Train")
+    goto(page, "train", "Train")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Finished: run").wait_for(timeout=120_000)
     page.get_by_text("Runs", exact=True).wait_for()
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "train-finished")
 
     _, val = load_dataset("digits").split(0.2, seed=0)
@@ -67,53 +46,53 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     path = tmp_path / "digit.png"
     photo.save(path)
 
-    _open(page, "classify", "Classify")
+    goto(page, "classify", "Classify")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
     page.get_by_role("option", name="cnn on digits").first.click()
-    _settle(page)
+    settle(page)
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model sees").wait_for(timeout=60_000)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert metric.strip() == val.classes[int(val.labels[3])]
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "classify")
 
-    _open(page, "compare", "Compare")
+    goto(page, "compare", "Compare")
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     screenshot(page, "compare")
 
     page.get_by_role("radio", name="Mistakes").click()
     page.get_by_text("Click a square").wait_for()
-    _settle(page)
+    settle(page)
     matrix = page.locator('[data-testid="stPlotlyChart"]').first
     matrix.scroll_into_view_if_needed()
     cells = matrix.locator("rect.nsewdrag").first.bounding_box()
     page.mouse.click(cells["x"] + 3.5 * cells["width"] / 10, cells["y"] + 3.5 * cells["height"] / 10)
     page.get_by_text("of 3 called 3").wait_for()  # the clicked cell (true 3, predicted 3) and its images
-    _settle(page)
-    _assert_no_error(page)
+    settle(page)
+    assert_no_error(page)
     screenshot(page, "compare-mistakes")
 
 
 def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: Path) -> None:
-    _open(page, "train", "Train")
+    goto(page, "train", "Train")
     if page.get_by_text("No runs yet").count():
         page.get_by_role("button", name="Start training").click()
         page.get_by_text("Finished: run").wait_for(timeout=120_000)
     fake = tmp_path / "holiday.jpg"
     fake.write_bytes(io.BytesIO(b"not a photo at all").getvalue())
-    _open(page, "classify", "Classify")
+    goto(page, "classify", "Classify")
     page.locator('input[type="file"]').set_input_files(str(fake))
     page.locator('[data-testid="stAlertContentError"]').wait_for()
     assert "image" in page.locator('[data-testid="stAlertContentError"]').inner_text().lower()
-    _assert_no_error(page)
+    assert_no_error(page)
 
 
 def test_curves_grow_live_and_stop_ends_the_run(page) -> None:
-    _open(page, "train", "Train", "Start training")
+    goto(page, "train", "Train", "Start training")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
     page.get_by_role("option", name="ResNet-18").click()
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Epoch 2 of 10").wait_for(timeout=120_000)
     markers = '[data-testid="stPlotlyChart"] .scatterlayer .points path'
@@ -123,23 +102,23 @@ def test_curves_grow_live_and_stop_ends_the_run(page) -> None:
     screenshot(page, "train-live")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped: run").wait_for(timeout=60_000)
-    _assert_no_error(page)
+    assert_no_error(page)
 
 
 def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path) -> None:
     data = pytest.importorskip("skimage.data")
     path = tmp_path / "coffee.jpg"
     Image.fromarray(data.coffee()).save(path)
-    _open(page, "classify", "Classify", "Upload an image")
+    goto(page, "classify", "Classify", "Upload an image")
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model sees").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in {"espresso", "cup"}
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "classify-imagenet")
 
 
 def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
-    _open(page, "tour?presenter=1", "Tour", "Tensor shape")
+    goto(page, "tour?presenter=1", "Tour", "Tensor shape")
     h1_size = "getComputedStyle(document.querySelector('h1')).fontSize"
     page.wait_for_function(f"{h1_size} === '51.2px'", timeout=30_000)  # presenter mode's 3.2rem headline
     screenshot(page, "tour-step-1")
@@ -149,8 +128,8 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
         page.get_by_role("button", name="Next").click()
         page.get_by_text(f"Step {number} of 7").first.wait_for(timeout=120_000)
         page.get_by_text(ready[number]).first.wait_for(timeout=120_000)  # step 7's CNN trains on the spot
-        _settle(page)
-        _assert_no_error(page)
+        settle(page)
+        assert_no_error(page)
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         screenshot(page, f"tour-step-{number}")
     assert "step=7" in page.url and "presenter=1" in page.url
@@ -158,14 +137,14 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     page.reload()
     page.wait_for_selector('[data-testid="stApp"]')
     page.get_by_text("Step 7 of 7").first.wait_for()
-    _settle(page)
+    settle(page)
     assert page.locator('[data-testid="stSidebar"] input[type="checkbox"]').first.is_checked()
     assert page.evaluate(h1_size) == "51.2px"
 
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()
     page.get_by_role("heading", name="Train").first.wait_for()
-    _settle(page)
+    settle(page)
     assert "presenter=1" in page.url  # a page switch keeps the prepared view
     assert page.get_by_text("Advanced settings").count() == 0
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "train-presenter")

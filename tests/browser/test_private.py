@@ -9,8 +9,7 @@ import pytest
 
 from core import RunStore
 from core.sharing import SERVER
-from tests.browser.conftest import open_tab, start_server
-from tests.browser.test_journey import _assert_no_error, _open, _settle
+from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server
 
 pytestmark = pytest.mark.browser
 SECRET = "a-private-run"
@@ -34,14 +33,14 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
     )  # no queue behind the showcase
     a, b = open_tab(browser, url), open_tab(browser, url)  # two contexts: two visitors, own cookies and tabs
     try:
-        _open(a, "train", "Train", "Start training")
+        goto(a, "train", "Train", "Start training")
         assert "ws=" in a.url  # the workspace token rides in the URL
         a.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
         a.get_by_role("option", name="Fully connected net").click()  # the quickest to train
-        _settle(a)
+        settle(a)
         a.get_by_label("Run name (optional)").fill(SECRET)
         a.get_by_label("Run name (optional)").press("Enter")
-        _settle(a)
+        settle(a)
         a.get_by_role("button", name="Start training").click()
         owner = _wait_for_run(RunStore(home), proc)
         assert owner != SERVER and owner in a.url
@@ -49,15 +48,15 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
         a.reload()  # the same tab again: the token in its URL finds A's workspace
         a.wait_for_selector('[data-testid="stApp"]')
         a.get_by_text(SECRET).first.wait_for(state="attached")  # a cell of the runs table
-        _assert_no_error(a)
+        assert_no_error(a)
 
-        _open(b, "train", "Train", "Start training")
+        goto(b, "train", "Train", "Start training")
         b.get_by_text("showcase: digits").first.wait_for(state="attached")  # the server's runs are there
         assert b.get_by_text(SECRET).count() == 0 and SECRET not in b.content()
-        _open(b, "compare", "Compare")
+        goto(b, "compare", "Compare")
         b.get_by_text("showcase: digits").first.wait_for(state="attached")
         assert SECRET not in b.content()
-        _assert_no_error(b)
+        assert_no_error(b)
     finally:
         a.context.close()
         b.context.close()

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from core import Predictor, RunStore, load_dataset
-from tests.browser.conftest import open_tab, start_server
-from tests.browser.test_journey import _assert_no_error, _open, _settle
+from tests.helpers import wait_until
+from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server
 
 pytestmark = pytest.mark.browser
 
 
 def _wait_for_epochs(store: RunStore, count: int, proc) -> str:
-    deadline = time.monotonic() + 180
-    while True:
+    def logged_run() -> str | None:
+        assert proc.poll() is None, "the server ended"
         runs = store.list_runs()
-        if runs and len(store.history(runs[0].id)) >= count:
-            return runs[0].id
-        assert time.monotonic() < deadline and proc.poll() is None, "training did not get going"
-        time.sleep(0.2)
+        return runs[0].id if runs and len(store.history(runs[0].id)) >= count else None
+
+    return wait_until(logged_run, 180, 0.2, "training did not get going")
 
 
 def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp_path: Path) -> None:
@@ -31,10 +29,10 @@ def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp
     proc, url = start_server(home)
     page = open_tab(browser, url)
     try:
-        _open(page, "train", "Train", "Start training")
+        goto(page, "train", "Train", "Start training")
         page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
         page.get_by_role("option", name="ResNet-18").click()  # slow enough to be caught mid-run
-        _settle(page)
+        settle(page)
         page.get_by_role("button", name="Start training").click()
         run_id = _wait_for_epochs(RunStore(home), 2, proc)
     finally:
@@ -47,9 +45,9 @@ def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp
     proc, url = start_server(home)  # a restarted server marks it when the Train page opens its job manager
     page = open_tab(browser, url)
     try:
-        _open(page, "train", "Train", "Start training")
+        goto(page, "train", "Train", "Start training")
         page.get_by_text("interrupted").first.wait_for(state="attached")  # a cell of the runs table (a canvas grid)
-        _assert_no_error(page)
+        assert_no_error(page)
     finally:
         proc.terminate()
         proc.wait(10)

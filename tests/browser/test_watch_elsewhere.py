@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, open_tab, screenshot, start_server
-from tests.browser.test_journey import _assert_no_error, _open
+from tests.helpers.browser import ROOT, assert_no_error, goto, open_tab, screenshot, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +20,7 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path
     page = open_tab(browser, url)
     cli = None
     try:
-        _open(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
+        goto(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
         cli = subprocess.Popen(
             [sys.executable, "-m", "core", "--home", str(home), "train", "--dataset", "digits", "--model",
              "resnet18", "--epochs", "30", "--name", "from the terminal"],
@@ -30,7 +29,7 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path
         page.get_by_text("Running elsewhere").wait_for(timeout=120_000)
         page.get_by_text("from the terminal").first.wait_for()
         page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=120_000)  # its first epoch's curves
-        _assert_no_error(page)
+        assert_no_error(page)
         screenshot(page, "train-running-elsewhere")
     finally:
         if cli is not None:

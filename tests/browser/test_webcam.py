@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, open_tab, screenshot
-from tests.browser.test_journey import _assert_no_error, _open, _settle
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, goto, open_tab, screenshot, settle
 
 pytestmark = pytest.mark.browser
 data = pytest.importorskip("skimage.data")
@@ -52,7 +51,7 @@ def _snap(page, label: str) -> None:
         "setTimeout(go, 50); go(); })"
     )
     widget.get_by_role("button", name="Take Photo").click()
-    _settle(page)
+    settle(page)
 
 
 def _variants(photo: Image.Image, n: int, tmp: Path, stem: str) -> list[str]:
@@ -70,26 +69,26 @@ def _variants(photo: Image.Image, n: int, tmp: Path, stem: str) -> list[str]:
 
 def test_a_webcam_snapshot_is_classified(camera_page) -> None:
     page = camera_page
-    _open(page, "classify", "Classify", "Upload an image")
+    goto(page, "classify", "Classify", "Upload an image")
     page.get_by_role("tab", name="Take a snapshot").click()
     _snap(page, "Webcam")
     page.get_by_text("What the model sees").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in {"espresso", "cup"}
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "classify-webcam")
 
 
 def test_teach_two_classes_then_recognise_the_webcam(camera_page, tmp_path: Path) -> None:
     page = camera_page
-    _open(page, "teach", "Teach", "Collect examples")
+    goto(page, "teach", "Teach", "Collect examples")
     uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     uploads.nth(0).set_input_files(_variants(Image.fromarray(data.coffee()), 5, tmp_path, "cup"))
-    _settle(page)
+    settle(page)
     page.get_by_text("Class 1 · 5 images").wait_for(timeout=120_000)
-    _settle(page)  # the uploaders are drawn anew, with fresh keys, after each upload
+    settle(page)  # the uploaders are drawn anew, with fresh keys, after each upload
     uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     uploads.nth(1).set_input_files(_variants(Image.fromarray(data.chelsea()), 5, tmp_path, "cat"))
-    _settle(page)
+    settle(page)
     page.get_by_text("Class 2 · 5 images").wait_for(timeout=120_000)
     _snap(page, "Webcam")  # the fake camera films the coffee: a sixth example of Class 1
     page.get_by_text("Class 1 · 6 images").wait_for()
@@ -98,5 +97,5 @@ def test_teach_two_classes_then_recognise_the_webcam(camera_page, tmp_path: Path
     _snap(page, "Show it something")
     page.get_by_text("It thinks this is").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() == "Class 1"
-    _assert_no_error(page)
+    assert_no_error(page)
     screenshot(page, "teach")

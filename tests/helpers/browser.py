@@ -1,0 +1,116 @@
+"""A real `streamlit run` server and Debian's Chromium driven by Playwright: start, open, wait, check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.helpers.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run dashboard/app.py` on a free port over `home`; return it and its URL once healthy."""
+    port = _free_port()
+    with open(home / "server.log", "a") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LIGHTBOX_HOME": str(home), **(env or {})},
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit did not start: {(home / 'server.log').read_text()[-2000:]}")
+        try:
+            return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
+        except OSError:
+            return False
+
+    try:
+        wait_until(healthy, 60, 0.3)
+    except AssertionError as exc:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start: {(home / 'server.log').read_text()[-2000:]}") from exc
+    return proc, url
+
+
+def open_tab(browser, server: str):
+    """Return a fresh page (own cookies, so its own Streamlit session) pointed at the server."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.base_url = server  # type: ignore[attr-defined]
+    return pg
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot under artifacts/screenshots."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def goto(page, path: str, heading: str, ready: str | None = None) -> None:
+    """Open a page of the app and wait for its heading (and `ready` text) and the end of its script run."""
+    page.goto(f"{page.base_url}/{path}")
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.get_by_role("heading", name=heading).first.wait_for()
+    if ready:
+        page.get_by_text(ready).first.wait_for()
+    settle(page)
+
+
+def settle(page) -> None:
+    """Wait until the script run ends (Streamlit's 'running' indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+
+
+def assert_no_error(page) -> None:
+    """Fail if the page shows an exception or a traceback."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.content()

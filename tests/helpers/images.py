@@ -1,0 +1,52 @@
+"""Image files a test uploads: encoded bytes, noise, bad headers, drawn shapes, a phone photo of a digit."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from core import load_dataset
+from core.data.shapes import draw_shape
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **kwargs: object) -> bytes:
+    """Return the image saved in a format, as bytes."""
+    buf = io.BytesIO()
+    image.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """Return a PNG whose IHDR claims width x height but which holds almost no pixel data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def noise(size: tuple[int, int], mode: str = "RGB", seed: int = 0) -> Image.Image:
+    """Return a random image that compresses badly, so damage lands in pixel data."""
+    channels = len(mode)
+    arr = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    return Image.fromarray(arr.squeeze(-1) if channels == 1 else arr, mode)
+
+
+def shape_files(kind: str, n: int, seed: int, fmt: str = "PNG") -> list[bytes]:
+    """Return `n` encoded 96x96 drawings of one shape (circle, star, cross ...)."""
+    rng = np.random.default_rng(seed)
+    return [encode(Image.fromarray(draw_shape(kind, 96, rng)), fmt) for _ in range(n)]
+
+
+def digit_photo(index: int = 0) -> tuple[Image.Image, str]:
+    """A validation digit as a phone photo would show it: large, dark ink on white paper."""
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    scan = val.to_pil(index).resize((240, 240), Image.Resampling.BICUBIC)
+    photo = Image.new("RGB", (400, 300), "white")
+    photo.paste(ImageOps.invert(scan).convert("RGB"), (80, 30))
+    return photo, val.classes[int(val.labels[index])]
