@@ -26,6 +26,7 @@ from core import (
     save_user_dataset,
     train_run,
 )
+from core.data.user import load_user_dataset
 from tests.helpers.datasets import make_tree, zip_tree
 
 
