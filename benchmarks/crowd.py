@@ -77,6 +77,14 @@ async def _crowd(browser, url: str, photo: Path, n: int, pid: int, timeout_s: fl
     }
 
 
+def _report(n: int, state: str, r: dict[str, float]) -> None:
+    print(
+        f"  {n} visitor(s) {state}: answered {r['answered']}/{n}, median {r['median_s']:6.2f} s, "
+        f"slowest {r['slowest_s']:6.2f} s, server CPU {r['cpu_s']:6.2f} s",
+        flush=True,
+    )
+
+
 async def run(sizes: list[int], home: Path, photo: Path, timeout_s: float) -> dict[tuple[int, str], dict]:
     from playwright.async_api import async_playwright
 
@@ -92,7 +100,9 @@ async def run(sizes: list[int], home: Path, photo: Path, timeout_s: float) -> di
                 if n == 1:
                     await asyncio.sleep(2)
                     results[(n, "cold")]["rss_mb"] = rss_mb(proc.pid)
+                _report(n, "cold", results[(n, "cold")])
                 results[(n, "warm")] = await _crowd(browser, url, photo, n, proc.pid, timeout_s)
+                _report(n, "warm", results[(n, "warm")])
             finally:
                 stop(proc)
         await browser.close()
@@ -107,17 +117,12 @@ def main() -> None:
     from PIL import Image
     from skimage import data
 
-    print(f"load average before: {load_average()}")
+    print(f"load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         home, photo = Path(tmp), Path(tmp) / "chelsea.jpg"
         Image.fromarray(data.chelsea()).save(photo)
         results = asyncio.run(run(sorted(set(args.sizes) | {1}), home, photo, args.timeout))
     print(f"load average after: {load_average()}")
-    for (n, state), r in results.items():
-        print(
-            f"  {n} visitor(s) {state}: answered {r['answered']}/{n}, median {r['median_s']:6.2f} s, "
-            f"slowest {r['slowest_s']:6.2f} s, server CPU {r['cpu_s']:6.2f} s"
-        )
     bare = bare_torch_rss()
     rss = results[(1, "cold")]["rss_mb"]
     print(
