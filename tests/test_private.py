@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ from core.sharing import SERVER, is_workspace
 from tests.test_pages import APP, button, open_page
 from tests.test_teach import _shape_files
 from tests.test_user_datasets import make_tree, zip_tree
+
+
+@pytest.fixture(autouse=True)
+def _jobs_end_with_the_test() -> Iterator[None]:
+    """Let the showcase jobs a private page starts finish here, not while the next test runs."""
+    yield
+    deadline = time.monotonic() + 400
+    while any(t.name.startswith(("lightbox-train-", "lightbox-sweep")) for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a training job did not end"
+        time.sleep(0.2)
 
 
 def _visit(page: str, token: str | None = None) -> AppTest:
@@ -178,7 +190,15 @@ def test_the_command_line_writes_as_the_server_even_on_a_private_server(
     (run,) = RunStore(lightbox_home).list_runs()
     assert run.owner == SERVER
     b = _visit("train")  # a visitor uses the server's run and dataset, and cannot delete them
-    assert run.name in _options(b, "selectbox", "ship_run") and "cli-pets" in _options(b, "selectbox", "train_dataset")
+    assert run.name in _options(b, "selectbox", "ship_run")
+    assert "cli-pets (the server's images, 3 classes)" in _options(b, "selectbox", "train_dataset")
     data = _visit("data")
     data.selectbox(key="data_dataset").set_value("cli-pets").run()
     assert not data.exception and not [x for x in data.button if x.label == "Delete dataset"]
+
+
+def test_the_mode_can_come_from_streamlit_secrets() -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["LIGHTBOX_SHARING"] = "private"  # what a Cloud user types in the app's settings
+    at.run()
+    assert not at.exception and is_workspace(at.query_params["ws"])
