@@ -111,8 +111,8 @@ class Workspaces:
         if used >= limit_mb:
             raise LimitError(
                 f"Your work here takes {used:.0f} MB, the most one visitor may keep on this server "
-                f"({limit_mb:.0f} MB). Download a bundle of the runs you want to keep, then delete some runs "
-                "or datasets."
+                f"({limit_mb:.0f} MB). Download it with Keep your work in the sidebar, then delete datasets you no "
+                "longer need on Data, or open the app's address without ?ws=... for a fresh workspace."
             )
 
     def remove(self, workspace: str) -> None:

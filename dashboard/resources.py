@@ -114,15 +114,17 @@ def check_room() -> None:
 
 
 class _Sweeper:
-    """Once a minute at most, per server: delete the workspaces of visitors gone for longer than the limit."""
+    """Once a minute at most, per server, in a background thread: delete the workspaces of visitors long gone."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.last = 0.0  # 0: sweep on the first call, i.e. at server start
+        self.thread: threading.Thread | None = None
 
     def due(self, every: float = 60.0) -> bool:
         with self.lock:
-            if time.monotonic() - self.last < every and self.last:
+            busy = self.thread is not None and self.thread.is_alive()
+            if busy or (self.last and time.monotonic() - self.last < every):
                 return False
             self.last = time.monotonic()
             return True
@@ -144,19 +146,29 @@ def forget_cached() -> None:
         cache.clear()
 
 
-def sweep_workspaces(force: bool = False) -> list[str]:
-    """In private mode, remove (at most once a minute) the workspaces idle past LIGHTBOX_WORKSPACE_TTL."""
-    home = str(core.default_home())
-    if not is_private() or not (_sweeper(home).due() or force):
-        return []
-    jobs = get_jobs()
-    busy = {s.owner for s in jobs.snapshots() if s.active and s.owner}  # a job still training keeps its workspace
-    gone = Workspaces(home).sweep((jobs.limits or Limits.from_env()).ttl, keep=busy | {session_owner()})
+def _sweep(home: str, ttl: float, keep: set[str], jobs: core.JobManager) -> None:
+    gone = Workspaces(home).sweep(ttl, keep=keep)
     for ws in gone:
         jobs.forget(ws)
     if gone:
         forget_cached()
-    return gone
+
+
+def sweep_workspaces() -> threading.Thread | None:
+    """In private mode, start removing the workspaces idle past LIGHTBOX_WORKSPACE_TTL (at most once a minute).
+
+    The sweep runs in its own thread, so a page (the first after a restart, say) never waits for it.
+    """
+    home = str(core.default_home())
+    sweeper = _sweeper(home)
+    if not is_private() or not sweeper.due():
+        return None
+    jobs = get_jobs()
+    keep = {s.owner for s in jobs.snapshots() if s.active and s.owner} | {session_owner()}  # training: kept
+    ttl = (jobs.limits or Limits.from_env()).ttl
+    sweeper.thread = threading.Thread(target=_sweep, args=(home, ttl, keep, jobs), name="lightbox-sweep", daemon=True)
+    sweeper.thread.start()
+    return sweeper.thread
 
 
 def get_predictor(model: str) -> core.Predictor:

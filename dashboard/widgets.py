@@ -32,7 +32,7 @@ from core import (
 from core.sharing import SERVER
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
-from dashboard.resources import get_store, network_online, user_datasets
+from dashboard.resources import get_store, is_private, network_online, user_datasets
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -66,6 +66,10 @@ def _dataset_caption(name: str, user: dict[str, UserDatasetInfo]) -> str:
     return f"{info.images:,} of your images, {info.image_size} x {info.image_size} px, imported {when}."
 
 
+def _whose(info: UserDatasetInfo) -> str:
+    return "the server's" if info.owner == SERVER and is_private() else "your"
+
+
 def dataset_ui(key: str) -> DataConfig:
     """Choose a built-in or imported dataset and, for generated ones, its size; return the DataConfig."""
     user = {d.name: d for d in user_datasets()}  # the server's and, in private mode, this visitor's own
@@ -77,7 +81,7 @@ def dataset_ui(key: str) -> DataConfig:
         options,
         key=f"{key}_dataset",
         format_func=lambda n: (
-            DATASETS[n].title if n in DATASETS else f"{n} (your images, {len(user[n].classes)} classes)"
+            DATASETS[n].title if n in DATASETS else f"{n} ({_whose(user[n])} images, {len(user[n].classes)} classes)"
         ),
         help="The images the model learns from.",
     )
