@@ -30,6 +30,7 @@ from core import (
     validation_set,
     warm_up,
 )
+from dashboard.teach_store import ExampleStore
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,6 +140,12 @@ def validation_samples(run_id: str, count: int = 12) -> list[tuple[Image.Image, 
     """Return the first `count` validation images of a run's dataset, each with its true class."""
     store = get_store()
     return _validation_samples(str(store.home), run_id, store.get_run(run_id).updated, count)
+
+
+@st.cache_resource(show_spinner=False)
+def teach_examples() -> ExampleStore:
+    """Return the server's Teach examples, kept per visitor workspace (session_owner) and bounded."""
+    return ExampleStore()
 
 
 @st.cache_resource(show_spinner=False)
