@@ -78,7 +78,8 @@ class Live:
     frame: bytes | None = None  # the newest answered frame (a small JPEG), for Grad-CAM on demand
     answer: dict[str, Any] = field(default_factory=dict)
     status: str = ""  # "live", "none" (no camera or not allowed), "ended", ...
-    released: bool = False  # the hold button was let go since the last run
+    holding: bool = False  # the newest frame came while the hold button was down
+    released: bool = False  # the hold button was let go (the caller clears it)
     answered: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -186,11 +187,12 @@ def live_camera(
     thumbs). Returns the camera's server-side state (status, released).
     """
     live = _state(key)
-    live.released = False
 
     def on_frame() -> None:
         payload = (st.session_state.get(key) or {}).get("frame")
         if payload is not None:
+            held, live.holding = live.holding, bool(payload.get("hold"))
+            live.released = live.released or (held and not live.holding)  # the release event may be lost
             receive(live, payload, answer)
             if not payload.get("still"):
                 live.answer.pop("heat", None)

@@ -15,6 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 from core import (
     Callback,
     DataConfig,
+    LightboxError,
     ModelConfig,
     RunConfig,
     RunInfo,
@@ -124,7 +125,8 @@ def live_teach(key: str, target: str | None) -> None:
     }
     live = camera.live_camera(key, answer, predictor=predictor, extra=extra, fps=6)
     if live.released or camera.no_camera(live):
-        st.rerun(scope="app")
+        live.released = False
+        st.rerun(scope="app")  # the class lists show what was recorded
 
 
 def thumbnails(files: list[bytes]) -> Iterator[Image.Image | None]:
@@ -172,8 +174,10 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
         return
     bar = st.progress(0.0, text="Looking at every example once...")
     try:
-        with user_errors():
-            run, summary = train({name: files for name, files in examples.items()}, bar)
-    finally:
+        run, summary = train({name: files for name, files in examples.items()}, bar)
+    except LightboxError as exc:
         bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
+        st.error(str(exc), icon=":material/error:")
+        return
     st.session_state["teach_run"], st.session_state["teach_summary"] = run.id, summary
+    bar.empty()

@@ -199,20 +199,22 @@ def teach_something_new() -> None:
     if st.session_state.get("teach_target") not in examples:
         st.session_state.pop("teach_target", None)  # renamed or removed on the Teach page
     target = st.segmented_control(
-        "Record into", list(examples), key="teach_target", default=next(iter(examples), None), format_func=plain
+        "Record into",
+        list(examples),
+        key="teach_target",
+        default=next(iter(examples), None),
+        format_func=plain,
+        required=True,
     )
     if camera.camera_missing():
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     else:
         _teach_live(target)
-    left, right = st.columns([3, 1], vertical_alignment="center")
-    with right:
-        teach.train_button(examples, key="tour_teach_train")
-    with left:
-        if st.session_state.get("teach_run") is not None:
-            st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
-        else:
-            st.caption(" · ".join(f"{plain(name)}: {len(files)}" for name, files in examples.items()))
+    teach.train_button(examples, key="tour_teach_train")
+    if st.session_state.get("teach_run") is not None:
+        st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+    else:
+        st.caption(" · ".join(f"{plain(name)}: {len(files)}" for name, files in examples.items()))
     link("teach", "Rename the classes, add more or add files on the Teach page")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import nav
 from dashboard.nav import link
 
 st.title("Lightbox")
@@ -13,6 +14,9 @@ st.markdown(
     "name a photo you upload or take with your webcam. Everything runs on the computer serving this page; "
     "nothing you upload goes anywhere else."
 )
+
+if st.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
+    st.switch_page(nav.page("classify"))  # Classify opens on the live camera: one click to a live answer
 
 steps = [
     ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),

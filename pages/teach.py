@@ -27,7 +27,7 @@ names = list(samples)
 if st.session_state.get("teach_target") not in names:
     st.session_state.pop("teach_target", None)  # its class was removed or renamed
 target = st.segmented_control(
-    "Record into", names, key="teach_target", default=next(iter(names), None), format_func=plain
+    "Record into", names, key="teach_target", default=next(iter(names), None), format_func=plain, required=True
 )
 
 
@@ -43,15 +43,12 @@ if camera.camera_missing():
 else:
     live_view(target)
 
-left, right = st.columns([3, 1], vertical_alignment="center")
-with right:
-    teach.train_button(samples)  # drawn first, so a click's new run shows on the left in the same run
+teach.train_button(samples)
 run_id = st.session_state.get("teach_run")
-with left:
-    if run_id is not None:
-        st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
-    else:
-        st.caption("Record or add at least two examples of each of two classes, then press **Train**.")
+if run_id is not None:
+    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+else:
+    st.caption("Record or add at least two examples of each of two classes, then press **Train**.")
 
 st.subheader("Your classes")
 teach.notice()
