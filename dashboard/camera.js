@@ -13,7 +13,12 @@ const MESSAGES = {
   timeout: "The camera did not start. Press Restart, or upload a photo instead.",
 };
 const NO_CAMERA = new Set(["NotFoundError", "OverconstrainedError", "insecure", "NotAllowedError", "SecurityError"]);
-const ANSWER_TIMEOUT_MS = 3000; // a frame whose answer never came stops blocking the next one after this
+const ANSWER_TIMEOUT_MS = 3000; // a frame whose answer never came stops blocking the next one after this...
+
+function answerTimeout(s) { // ...or after three times the usual round trip, on a slow server
+  const recent = s.latencies.slice(-10).sort((a, b) => a - b);
+  return Math.max(ANSWER_TIMEOUT_MS, 3 * (recent[recent.length >> 1] || 0));
+}
 
 function el(root, name) {
   return root.querySelector(`[data-part="${name}"]`);
@@ -104,7 +109,7 @@ function grab(s) {
 function tick(s) {
   const now = performance.now();
   if (s.stopped || !s.stream || s.paused || document.hidden) return;
-  if (s.inflight && now - s.inflight.at < ANSWER_TIMEOUT_MS) return; // wait for the answer: never queue
+  if (s.inflight && now - s.inflight.at < answerTimeout(s)) return; // wait for the answer: never queue
   if (now - s.lastSent < 1000 / s.fps) return;
   const jpeg = grab(s);
   if (!jpeg) return;

@@ -41,7 +41,9 @@ def live_view(model: str, k: int) -> None:
 
 no_camera = camera.camera_missing()
 live_tab, upload_tab, camera_tab = st.tabs(
-    ["Live camera", "Upload an image", "Take a snapshot"], default="Upload an image" if no_camera else "Live camera"
+    ["Live camera", "Upload an image", "Take a snapshot"],
+    default="Upload an image" if no_camera else "Live camera",
+    key="classify_tabs_upload" if no_camera else "classify_tabs",  # a new key: the new default tab opens
 )
 with live_tab:
     if no_camera:

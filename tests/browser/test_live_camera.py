@@ -43,18 +43,25 @@ def _means(*photos: Image.Image) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def live_page(playwright, server: str, tmp_path_factory) -> Iterator[object]:
-    """A page in a Chromium whose webcam films the coffee photo, then the cat, in a loop."""
+def live_browser(playwright, tmp_path_factory) -> Iterator[object]:
+    """A Chromium whose webcam films the coffee photo, then the cat, in a loop."""
     video = write_scenes(
         tmp_path_factory.mktemp("cam") / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea())
     )
     b = playwright.chromium.launch(
         executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
     )
-    page = open_tab(b, server)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def live_page(live_browser, server: str) -> Iterator[object]:
+    """A fresh 1280x720 tab (its own session) on that Chromium."""
+    page = open_tab(live_browser, server)
     page.set_viewport_size({"width": 1280, "height": 720})
     yield page
-    b.close()
+    page.context.close()
 
 
 def _camera(page):
@@ -103,15 +110,22 @@ def _count(page, name: str) -> int:
 def test_home_to_a_live_answer_that_follows_the_scene(live_page) -> None:
     page = live_page
     page.goto(page.base_url)
-    page.get_by_role("button", name="Try the camera").click()  # the one click from Home
+    page.get_by_role("button", name="Try the camera").click(timeout=180_000)  # the one click from Home
     first = _wait_top(page, COFFEE | CAT, timeout_s=120)
     second = _wait_top(page, CAT if first in COFFEE else COFFEE)
     _wait_top(page, COFFEE if second in CAT else CAT)  # and back: the answer follows the scene
     box = _camera(page).bounding_box()
     assert box["y"] + box["height"] <= 720 + 1, box  # answer and video on one 1280x720 screen
     assert int(_camera(page).get_attribute("data-answers")) >= 3
+    _camera(page).locator("[data-part=pause]").click()  # freeze, then ask where it looked
+    _camera(page).locator("[data-part=explain]").click()
+    _camera(page).locator("[data-part=heat]").wait_for(state="visible", timeout=60_000)
+    frozen = _answers(page)
+    page.wait_for_timeout(1500)
+    assert _answers(page) == frozen  # frozen: no frames sent
     _assert_no_error(page)
     screenshot(page, "classify-live")
+    _camera(page).locator("[data-part=pause]").click()
 
 
 def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> None:
@@ -136,7 +150,7 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> N
             page.wait_for_timeout(1500)  # letting go reruns the page: the class lists show the new count
             if _count(page, name) >= 2:
                 break
-        assert _count(page, name) >= 2
+        assert _count(page, name) >= 2, _camera(page).evaluate("r => ({...r.dataset, note: r.innerText})")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Trained on").wait_for(timeout=120_000)
     seen: set[tuple[int, str | None]] = set()
@@ -147,3 +161,56 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> N
     assert {(0, "Class 1"), (1, "Class 2")} <= seen, seen  # the taught model names each scene
     _assert_no_error(page)
     screenshot(page, "teach-live")
+
+
+def _wait_until(page, ok, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(200)
+
+
+def _answers(page) -> int:
+    return int(_camera(page).get_attribute("data-answers") or 0)
+
+
+def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -> None:
+    first = live_page
+    second = open_tab(first.context.browser, first.base_url)
+    try:
+        for page in (first, second):
+            page.goto(f"{page.base_url}/classify")
+        for page in (first, second):
+            _wait_top(page, COFFEE | CAT, timeout_s=120)
+        before = [_answers(first), _answers(second)]
+        _wait_until(first, lambda: _answers(first) > before[0] and _answers(second) > before[1])  # both answered
+        second.evaluate(
+            "() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
+        _wait_until(second, lambda: _camera(second).get_attribute("data-state") == "away")
+        second.wait_for_timeout(3000)  # the frame already on its way may still be answered
+        hidden, shown = _answers(second), _answers(first)
+        second.wait_for_timeout(5000)
+        assert _answers(second) <= hidden + 1  # a hidden tab sends nothing (one may still be on its way)
+        _wait_until(first, lambda: _answers(first) > shown)  # the other visitor goes on
+    finally:
+        second.context.close()
+
+
+def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
+    page = open_tab(live_page.context.browser, live_page.base_url)
+    try:
+        page.goto(f"{page.base_url}/classify")
+        _wait_top(page, COFFEE | CAT, timeout_s=120)
+        _camera(page).evaluate("r => r.__lightbox.stream.getVideoTracks()[0].dispatchEvent(new Event('ended'))")
+        page.get_by_text("The camera stopped").wait_for()
+        page.context.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('none', 'NotFoundError'));"
+        )
+        page.goto(f"{page.base_url}/classify")  # a reload is a new session: its camera is now missing
+        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=60_000)  # the upload tab opens
+        page.locator("[data-testid=stCaptionContainer]").filter(has_text="No camera here").first.wait_for()
+        _assert_no_error(page)
+    finally:
+        page.context.close()
