@@ -18,6 +18,7 @@ import streamlit as st
 import core
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
+from dashboard.teach_store import ExampleStore
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -146,10 +147,11 @@ def forget_cached() -> None:
         cache.clear()
 
 
-def _sweep(home: str, ttl: float, keep: set[str], jobs: core.JobManager) -> None:
+def _sweep(home: str, ttl: float, keep: set[str], jobs: core.JobManager, examples: ExampleStore) -> None:
     gone = Workspaces(home).sweep(ttl, keep=keep)
     for ws in gone:
         jobs.forget(ws)
+        examples.forget(ws)
     if gone:
         forget_cached()
 
@@ -166,7 +168,9 @@ def sweep_workspaces() -> threading.Thread | None:
     jobs = get_jobs()
     keep = {s.owner for s in jobs.snapshots() if s.active and s.owner} | {session_owner()}  # training: kept
     ttl = (jobs.limits or Limits.from_env()).ttl
-    sweeper.thread = threading.Thread(target=_sweep, args=(home, ttl, keep, jobs), name="lightbox-sweep", daemon=True)
+    sweeper.thread = threading.Thread(
+        target=_sweep, args=(home, ttl, keep, jobs, teach_examples()), name="lightbox-sweep", daemon=True
+    )
     sweeper.thread.start()
     return sweeper.thread
 
@@ -237,6 +241,12 @@ def validation_samples(run_id: str, count: int = 12) -> list[tuple[Image.Image, 
     """Return the first `count` validation images of a run's dataset, each with its true class."""
     store = get_store()
     return _validation_samples(str(store.home), run_id, store.get_run(run_id).updated, count)
+
+
+@st.cache_resource(show_spinner=False)
+def teach_examples() -> ExampleStore:
+    """Return the server's Teach examples, kept per visitor workspace (session_owner) and bounded."""
+    return ExampleStore()
 
 
 @st.cache_resource(show_spinner=False)

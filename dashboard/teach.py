@@ -1,9 +1,12 @@
-"""The Teach page's working set: images per class, kept in the session until they are trained on."""
+"""The Teach page's working set: classes of examples kept on the server per visitor, recorded live or uploaded."""
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import streamlit as st
 from PIL import Image
@@ -12,6 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 from core import (
     Callback,
     DataConfig,
+    LightboxError,
     ModelConfig,
     RunConfig,
     RunInfo,
@@ -21,16 +25,27 @@ from core import (
     save_user_dataset,
     train_run,
 )
-from dashboard.resources import check_room, get_store, thumbnail, workspace
+from dashboard import camera, teach_store
+from dashboard.resources import (
+    check_room,
+    get_predictor,
+    get_store,
+    session_owner,
+    teach_examples,
+    thumbnail,
+    workspace,
+)
 from dashboard.widgets import user_errors
 
-_SAMPLES = "teach_samples"  # dict: class name -> list of image file bytes, in the order added
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
+_NOTICE = "teach_notice"  # a sentence from the last class edit (name taken, blank name ...)
+_LAST_RECORD = "teach_last_record"  # when the last held frame was kept: a few per second, not every frame
+RECORD_EVERY_S = 0.25
 
 
 def samples() -> dict[str, list[bytes]]:
-    """Return this session's classes and their images (two empty classes to start)."""
-    return st.session_state.setdefault(_SAMPLES, {"Class 1": [], "Class 2": []})
+    """Return this visitor's classes and their images, kept on the server (two empty classes to start)."""
+    return teach_examples().classes(session_owner())
 
 
 def uploader_key(name: str) -> str:
@@ -39,34 +54,87 @@ def uploader_key(name: str) -> str:
 
 
 def add_class(key: str) -> None:
-    """Add the class named in text input `key`, if new and not blank, and clear the input."""
-    name = st.session_state.get(key, "").strip()[:40]
-    if name and name not in samples():
-        samples()[name] = []
+    """Add the class named in text input `key` (Enter or the button) and clear the input."""
+    st.session_state[_NOTICE] = teach_store.add_class(samples(), st.session_state.get(key, ""))
     st.session_state[key] = ""
+
+
+def rename_class(old: str, key: str) -> None:
+    """Rename class `old` to what text input `key` holds."""
+    st.session_state[_NOTICE] = teach_store.rename_class(samples(), old, st.session_state.get(key, ""))
+    if st.session_state[_NOTICE]:
+        st.session_state.pop(key, None)  # the box shows the name it kept
+
+
+def notice() -> None:
+    """Show the sentence the last class edit left, if any."""
+    text = st.session_state.pop(_NOTICE, None)
+    if text:
+        st.warning(text, icon=":material/edit:")
 
 
 def remove_class(name: str) -> None:
     samples().pop(name, None)
 
 
-def add_snapshot(camera_key: str, target_key: str) -> None:
-    """Add the webcam photo just taken to the class chosen in `target_key`."""
-    photo, target = st.session_state.get(camera_key), st.session_state.get(target_key)
-    if photo is not None and target in samples():
-        samples()[target].append(photo.getvalue())
-
-
 def add_uploads(name: str) -> None:
     """Add the files just uploaded for a class, then reset every uploader."""
     files = st.session_state.get(uploader_key(name)) or []
-    samples()[name].extend(f.getvalue() for f in files)
+    for f in files:
+        teach_store.add_example(samples(), name, f.getvalue())
     st.session_state[_UPLOAD_ROUND] = st.session_state.get(_UPLOAD_ROUND, 0) + 1
 
 
 def remove_sample(name: str, index: int) -> None:
     if 0 <= index < len(samples().get(name, [])):
         del samples()[name][index]
+
+
+def record(frame: camera.Frame, target: str | None) -> bool:
+    """Keep a held camera frame as an example of `target`, a few per second; say whether it was kept."""
+    now = time.monotonic()
+    if not frame.hold or target is None or now - st.session_state.get(_LAST_RECORD, 0.0) < RECORD_EVERY_S:
+        return False
+    kept = teach_store.add_example(samples(), target, frame.data)
+    if kept:
+        st.session_state[_LAST_RECORD] = now
+    return kept
+
+
+def _data_url(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def live_teach(key: str, target: str | None) -> None:
+    """Draw the live camera with a hold-to-record button; once taught, the model answers every frame.
+
+    Call it inside an st.fragment: each frame reruns only the fragment; letting go of the button reruns the
+    page, so the class lists show what was recorded.
+    """
+    classes = samples()
+    run_id = st.session_state.get("teach_run")
+    with user_errors():
+        predictor = get_predictor(run_id) if run_id else None
+
+    def answer(frame: camera.Frame) -> dict[str, Any]:
+        record(frame, target)
+        counts = " · ".join(f"{name}: {len(files)}" for name, files in classes.items())
+        if predictor is None:
+            return {"headline": "Recording..." if frame.hold else "", "bars": [], "note": counts}
+        result = predictor.classify(frame.image, top_k=len(predictor.classes))
+        return {**camera.bars(result.predictions), "note": counts}
+
+    recent = classes.get(target, [])[-8:] if target else []
+    extra = {
+        "hold_label": f"Hold to record {target}" if target else "",
+        "thumbs": [_data_url(t) for t in thumbnails(recent) if t is not None],
+    }
+    live = camera.live_camera(key, answer, predictor=predictor, extra=extra, fps=6)
+    if live.released or camera.no_camera(live):
+        live.released = False
+        st.rerun(scope="app")  # the class lists show what was recorded
 
 
 def thumbnails(files: list[bytes]) -> Iterator[Image.Image | None]:
@@ -102,8 +170,9 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
     skipped = sum(len(files) for files in examples.values()) - len(dataset)
     summary = (
         f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
-        f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. Saved as run {run.id}."
-        + (f" {skipped} file(s) that are not images were left out." if skipped else "")
+        f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. It is saved: Classify and "
+        "Compare list it too."
+        + (f" {skipped} example(s) could not be read as pictures and were left out." if skipped else "")
     )
     return run, summary
 
@@ -113,7 +182,11 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
     if not st.button("Train", type="primary", icon=":material/model_training:", key=key):
         return
     bar = st.progress(0.0, text="Looking at every example once...")
-    with user_errors():
-        run, summary = train(examples, bar)
+    try:
+        run, summary = train({name: files for name, files in examples.items()}, bar)
+    except LightboxError as exc:
+        bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
+        st.error(str(exc), icon=":material/error:")
+        return
     st.session_state["teach_run"], st.session_state["teach_summary"] = run.id, summary
     bar.empty()

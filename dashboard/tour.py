@@ -17,14 +17,14 @@ from core import (
     TrainConfig,
     WeightsError,
     attack,
-    decode_image,
     load_dataset,
 )
-from dashboard import presenter, teach
+from dashboard import camera, presenter, teach
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
+from dashboard.text import plain
 from dashboard.tour_parts import (
     CHANNELS,
     centre_crop,
@@ -156,12 +156,24 @@ def why_convolutions() -> None:
     link("compare", "Compare any runs in detail")
 
 
+@st.fragment
+def _giants_live() -> None:
+    with user_errors():
+        predictor = get_predictor("imagenet")
+    live = camera.live_camera("tour_giants_live", camera.classify_answer(predictor, 5), predictor=predictor)
+    if camera.no_camera(live):
+        st.rerun(scope="app")
+
+
 def standing_on_giants() -> None:
-    """Step 4: a network pretrained on a million photos names what the camera sees."""
+    """Step 4: a network pretrained on a million photos names what the camera sees, live."""
     st.markdown(
         "Training a network to recognise everyday objects takes a million photos and days of computing. "
         "Someone did it already: this one knows 1,000 kinds of things. Show it something."
     )
+    if st.toggle("Live camera", value=not camera.camera_missing(), key="tour_giants_camera"):
+        _giants_live()
+        return
     picture = picture_ui()
     if picture is None:
         return
@@ -176,31 +188,38 @@ def standing_on_giants() -> None:
     link("classify", "Classify more photos with any model")
 
 
+@st.fragment
+def _teach_live(target: str | None) -> None:
+    teach.live_teach("tour_teach_live", target)
+
+
 def teach_something_new() -> None:
-    """Step 5: three classes from the webcam, trained in seconds on top of the pretrained network."""
+    """Step 5: two (or more) classes held up to the camera, trained in seconds on the pretrained network."""
     st.markdown(
         "The pretrained network already sees edges, textures and shapes. To learn **your** classes it only "
-        "needs a new last layer: a few snapshots of each and a few seconds. Pick a class, take snapshots."
+        "needs a new last layer: a few pictures of each and a few seconds. Pick a class, hold the button."
     )
     examples = teach.samples()
-    if list(examples) == ["Class 1", "Class 2"] and not any(examples.values()):
-        examples["Class 3"] = []  # the tour teaches three classes; the Teach page shows the same ones
-    target = st.segmented_control("Snapshots go to", list(examples), key="teach_target", default=next(iter(examples)))
-    camera_args = ("tour_teach_camera", "teach_target")
-    st.camera_input("Webcam", key="tour_teach_camera", on_change=teach.add_snapshot, args=camera_args)
-    st.caption(
-        " · ".join(f"{name}: {len(files)} snapshot{'s' if len(files) != 1 else ''}" for name, files in examples.items())
+    if st.session_state.get("teach_target") not in examples:
+        st.session_state.pop("teach_target", None)  # renamed or removed on the Teach page
+    target = st.segmented_control(
+        "Record into",
+        list(examples),
+        key="teach_target",
+        default=next(iter(examples), None),
+        format_func=plain,
+        required=True,
     )
+    if camera.camera_missing():
+        st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
+    else:
+        _teach_live(target)
     teach.train_button(examples, key="tour_teach_train")
-    link("teach", "Name the classes and add files on the Teach page")
-    if st.session_state.get("teach_run") is None or target is None:
-        return
-    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
-    photo = st.camera_input("Now show it something", key="tour_teach_try")
-    if photo is not None:
-        with user_errors():
-            best = get_predictor(st.session_state["teach_run"]).predict(decode_image(photo.getvalue()), 1)[0]
-        st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+    if st.session_state.get("teach_run") is not None:
+        st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+    else:
+        st.caption(" · ".join(f"{plain(name)}: {len(files)}" for name, files in examples.items()))
+    link("teach", "Rename the classes, add more or add files on the Teach page")
 
 
 def how_it_decides() -> None:

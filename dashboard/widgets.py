@@ -267,11 +267,7 @@ def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
     if len(runs) < len(ended):
         st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
     hidden = [PRETRAINED[n].split(" · ")[0] for n in PRETRAINED if n not in pretrained and n != "imagenet"]
-    if hidden:
-        st.caption(
-            f"{', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "
-            "right now; they appear here as soon as it can download them."
-        )
+    offline = f" {', '.join(hidden)}: offline now, they appear once they can be downloaded." if hidden else ""
     if not choices:
         st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
         link("train", "Go to Train")
@@ -281,5 +277,6 @@ def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
         choices,
         format_func=lambda c: pretrained_label(c) if c in PRETRAINED else run_label(runs[c]),
         key=f"{key}_run",
+        help=f"A built-in network, or one of the runs you trained.{offline}",
     )
     return name, runs.get(name)

@@ -1,13 +1,15 @@
-"""Classify: an uploaded photo or a webcam snapshot, through any trained run, as top-k bars."""
+"""Classify: the live camera, an uploaded photo or a webcam snapshot, through any trained run, as top-k bars."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core import UPLOAD_TYPES, decode_image, draw_feature_maps, list_layers, model_view
+from dashboard import camera
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor
+from dashboard.text import plain
 from dashboard.widgets import explain, trained_model_ui, user_errors
 
 MAX_MAPS = 32
@@ -20,12 +22,38 @@ explain(
     "the classes it was trained on, so a cat shown to a digits model will still be called a digit."
 )
 
-model_name, run = trained_model_ui("classify")
+pick, count = st.columns([3, 1])
+with pick:
+    model_name, run = trained_model_ui("classify")
 n_classes = len((run.input_spec or {}).get("classes", [])) if run else 1000
-top_k = st.slider("Classes to show", 1, max(2, min(10, n_classes)), min(5, n_classes), key="classify_k")
+top_k = count.slider("Classes to show", 1, max(2, min(10, n_classes)), min(5, n_classes), key="classify_k")
 
-upload_tab, camera_tab = st.tabs(["Upload an image", "Take a snapshot"])
+
+@st.fragment
+def live_view(model: str, k: int) -> None:
+    """Name what the camera sees, frame after frame; only this fragment reruns per frame."""
+    with user_errors():
+        predictor = get_predictor(model)
+    live = camera.live_camera("classify_live", camera.classify_answer(predictor, k), predictor=predictor)
+    if camera.no_camera(live):
+        st.rerun(scope="app")  # the page opens on the upload tab with a sentence
+
+
+no_camera = camera.camera_missing()
+live_tab, upload_tab, camera_tab = st.tabs(
+    ["Live camera", "Upload an image", "Take a snapshot"],
+    default="Upload an image" if no_camera else "Live camera",
+    key="classify_tabs_upload" if no_camera else "classify_tabs",  # a new key: the new default tab opens
+)
+with live_tab:
+    if no_camera:
+        st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
+        st.button("Try the camera again", on_click=camera.forget_missing, key="classify_camera_retry")
+    else:
+        live_view(model_name, top_k)
 with upload_tab:
+    if no_camera:
+        st.caption(camera.NO_CAMERA_HELP)
     upload = st.file_uploader(
         "Image file",
         type=UPLOAD_TYPES,
@@ -35,7 +63,6 @@ with camera_tab:
     snapshot = st.camera_input("Webcam", key="classify_camera")
 source = snapshot or upload
 if source is None:
-    st.info("Upload an image or take a snapshot to see what the model thinks it is.", icon=":material/image:")
     st.stop()
 
 with user_errors():
@@ -46,7 +73,7 @@ with user_errors():
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(image, caption=source.name, width="stretch")
+    st.image(image, caption="Your snapshot" if source is snapshot else plain(source.name), width="stretch")
     spec = predictor.spec
     st.image(
         enlarge(model_view(image, spec), max(1, 128 // max(spec.width, spec.height))),

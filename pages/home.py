@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import nav
 from dashboard.nav import link
 from dashboard.resources import is_private
 
@@ -20,6 +21,9 @@ if is_private():
     )
 else:
     st.caption("Everyone using this server sees the runs and datasets made here: it is one shared workspace.")
+
+if st.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
+    st.switch_page(nav.page("classify"))  # Classify opens on the live camera: one click to a live answer
 
 steps = [
     ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),

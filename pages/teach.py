@@ -1,48 +1,83 @@
-"""Teach: your own classes from webcam snapshots and uploads, trained in seconds, tried live."""
+"""Teach: your own classes, recorded by holding a button in front of the camera (or uploaded), trained in seconds."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core import UPLOAD_TYPES, available_pretrained, decode_image
-from dashboard import teach
+from dashboard import camera, teach
 from dashboard.charts import topk_figure
 from dashboard.resources import get_predictor
+from dashboard.text import plain
 from dashboard.widgets import explain, user_errors
 
 st.title("Teach")
 explain(
-    "Teach the computer your own classes: show it a few examples of each (your face, a mug, a thumbs-up) "
-    "with the webcam or from files. It reuses a network that already learned to see from a million photos "
-    "(*transfer learning*), so it only has to learn what tells **your** classes apart: a few seconds of "
-    "training. Then show it something new and see what it thinks."
+    "Teach the computer your own classes: show it a few examples of each (your face, a mug, a thumbs-up). "
+    "Hold the button to record what the camera sees, or add files. It reuses a network that already learned "
+    "to see from a million photos (*transfer learning*), so it only has to learn what tells **your** classes "
+    "apart: a few seconds of training. Then it names what the camera sees, live."
 )
 if not available_pretrained():
     st.error("The pretrained network is not installed: `pip install -r requirements.txt`.", icon=":material/error:")
     st.stop()
 
 samples = teach.samples()
-st.subheader("1. Collect examples")
-c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up", max_chars=40)
-c2.button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
+names = list(samples)
+if st.session_state.get("teach_target") not in names:
+    st.session_state.pop("teach_target", None)  # its class was removed or renamed
 target = st.segmented_control(
-    "Webcam snapshots go to", list(samples), key="teach_target", default=next(iter(samples), None)
+    "Record into", names, key="teach_target", default=next(iter(names), None), format_func=plain, required=True
 )
-st.camera_input(
-    "Webcam",
-    key="teach_camera",
-    on_change=teach.add_snapshot,
-    args=("teach_camera", "teach_target"),
-    help="Each photo you take is added to the class chosen above. Clear it to take the next one.",
+
+
+@st.fragment
+def live_view(into: str | None) -> None:
+    """The camera with its hold-to-record button; once trained, one live bar per class."""
+    teach.live_teach("teach_live", into)
+
+
+if camera.camera_missing():
+    st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
+    st.button("Try the camera again", on_click=camera.forget_missing, key="teach_camera_retry")
+else:
+    live_view(target)
+
+teach.train_button(samples)
+run_id = st.session_state.get("teach_run")
+if run_id is not None:
+    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+else:
+    st.caption("Record or add at least two examples of each of two classes, then press **Train**.")
+
+st.subheader("Your classes")
+teach.notice()
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+c1.text_input(
+    "New class",
+    key="teach_new_class",
+    placeholder="e.g. thumbs up, then Enter",
+    max_chars=40,
+    on_change=teach.add_class,
+    args=("teach_new_class",),
 )
-for name, files in list(samples.items()):
+c2.button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
+for position, (name, files) in enumerate(list(samples.items())):
     with st.container(border=True):
-        head, remove = st.columns([4, 1])
-        head.markdown(f"**{name}** · {len(files)} image{'s' if len(files) != 1 else ''}")
+        head, count, remove = st.columns([3, 2, 1], vertical_alignment="center")
+        head.text_input(
+            "Class name",
+            value=name,
+            key=f"teach_name_{position}_{name}",
+            on_change=teach.rename_class,
+            args=(name, f"teach_name_{position}_{name}"),
+            label_visibility="collapsed",
+            max_chars=40,
+        )
+        count.markdown(f"**{plain(name)}** · {len(files)} image{'s' if len(files) != 1 else ''}")
         remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
         st.file_uploader(
-            f"Add images of {name}",
+            f"Add images of {plain(name)}",
             type=UPLOAD_TYPES,
             accept_multiple_files=True,
             key=teach.uploader_key(name),
@@ -50,13 +85,13 @@ for name, files in list(samples.items()):
             args=(name,),
             label_visibility="collapsed",
         )
-        cells = st.columns(8)
+        cells = st.columns(10)
         for i, thumb in enumerate(teach.thumbnails(files)):
-            with cells[i % 8]:
+            with cells[i % 10]:
                 if thumb is None:
-                    st.caption("not an image")
+                    st.caption("unreadable")
                 else:
-                    st.image(thumb, width=72)
+                    st.image(thumb, width=56)
                 st.button(
                     "✕",
                     key=f"teach_rm_{name}_{i}",
@@ -65,22 +100,12 @@ for name, files in list(samples.items()):
                     help="Remove this example",
                 )
 
-st.subheader("2. Train")
-teach.train_button(samples)
-
-run_id = st.session_state.get("teach_run")
-if run_id is not None:
-    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
-else:
-    st.info("Add at least two examples to each of two classes, then press **Train**.", icon=":material/info:")
-    st.stop()
-
-st.subheader("3. Try it")
-photo = st.camera_input("Show it something", key="teach_try")
-if photo is None:
-    st.stop()
-with user_errors():
-    result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
-best = result.predictions[0]
-st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
-st.plotly_chart(topk_figure(result.predictions), key="teach_bars")
+if run_id is not None and camera.camera_missing():
+    st.subheader("Try it on a photo")
+    photo = st.file_uploader("A photo to try", type=["png", "jpg", "jpeg", "webp"], key="teach_try_upload")
+    if photo is not None:
+        with user_errors():
+            result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
+        best = result.predictions[0]
+        st.metric("It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off")
+        st.plotly_chart(topk_figure(result.predictions), key="teach_bars")

@@ -26,13 +26,13 @@ def dataset_from_samples(name: str, samples: Mapping[str, Sequence[bytes]], imag
     short = [c for c, tensors in decoded.items() if len(tensors) < MIN_PER_CLASS]
     if short:
         raise DatasetError(
-            f"Each class needs at least {MIN_PER_CLASS} images (files that are not images do not count); "
+            f"Each class needs at least {MIN_PER_CLASS} images (pictures that could not be read do not count); "
             f"add more to: {', '.join(short)}."
         )
     images = [t for tensors in decoded.values() for t in tensors]
     labels = [label for label, tensors in enumerate(decoded.values()) for _ in tensors]
     skipped = sum(len(files) for files in samples.values()) - len(images)
-    note = f" {skipped} file(s) that are not images were left out." if skipped else ""
+    note = f" {skipped} example(s) that could not be read were left out." if skipped else ""
     return ImageDataset(
         name=name,
         images=torch.stack(images),  # (N, 3, S, S)

@@ -1,0 +1,195 @@
+"""Measure the live camera end to end: answers per second and frame-to-answer latency, against the snapshot path.
+
+Starts `streamlit run dashboard/app.py` headless over a temporary LIGHTBOX_HOME and drives Debian's Chromium
+with a fake webcam that films the coffee photo for 3 s, then the cat for 3 s, in a loop. Latency is timed by
+the camera element itself: from sending a frame to the server's answer arriving in the page (the round trip
+through the fragment). Measured for the built-in ImageNet model and for a model taught on the two photos
+(20-epoch Lite0 head, as Teach trains), then the snapshot path (Take Photo -> the answer on screen). The
+server's RSS (/proc VmRSS, process and children) is sampled every 5 s while it streams; the load average
+says how busy the shared machine was, so read the ratios rather than the absolute figures.
+
+Run: python benchmarks/live_camera.py [--seconds 20 --rss-minutes 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image, ImageEnhance  # noqa: E402
+from skimage import data  # noqa: E402
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_server  # noqa: E402
+from tests.browser.test_live_camera import write_scenes  # noqa: E402
+
+CAMERA = ".lightbox-camera"
+
+
+def rss_mb(pid: int) -> float:
+    """Return the resident memory of a process and its children, in MB."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [k for kid in kids for k in (kid, *_children(kid))]
+
+
+def teach_run(home: Path) -> str:
+    """Train a Teach-style model on variants of the two photos in `home`; return its run name."""
+    os.environ["LIGHTBOX_HOME"] = str(home)
+    from core import (
+        DataConfig,
+        ModelConfig,
+        RunConfig,
+        RunStore,
+        TrainConfig,
+        dataset_from_samples,
+        save_user_dataset,
+        train_run,
+    )
+
+    examples: dict[str, list[bytes]] = {}
+    for name, photo in (("coffee", data.coffee()), ("cat", data.chelsea())):
+        image = Image.fromarray(photo)
+        examples[name] = []
+        for i in range(8):
+            crop = image.crop((i * 10, i * 8, image.width - i * 6, image.height - i * 5))
+            buf = io.BytesIO()
+            ImageEnhance.Brightness(crop).enhance(0.8 + 0.05 * i).save(buf, format="JPEG")
+            examples[name].append(buf.getvalue())
+    dataset = dataset_from_samples("bench-taught", examples)
+    save_user_dataset(dataset)
+    config = RunConfig(
+        data=DataConfig(name=dataset.name, val_fraction=0.25),
+        model=ModelConfig("lite0_transfer"),
+        train=TrainConfig(epochs=20, batch_size=16, lr=3e-3),
+        name="taught: coffee, cat",
+    )
+    train_run(config, RunStore(home))
+    return config.name
+
+
+def stream(page, seconds: float) -> dict[str, float]:
+    """Let the camera stream for `seconds` after its first answer; return answers/s and latency figures."""
+    camera = page.locator(CAMERA).first
+    camera.wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => { const h = document.querySelector('[data-testid=stBidiComponentIsolated]');"
+        " const r = h && h.shadowRoot && h.shadowRoot.querySelector('.lightbox-camera');"
+        " return r && r.__lightbox && r.__lightbox.answers >= 3; }",
+        timeout=180_000,
+    )
+    start = camera.evaluate("r => ({answers: r.__lightbox.answers, n: r.__lightbox.latencies.length})")
+    t0 = time.monotonic()
+    page.wait_for_timeout(seconds * 1000)
+    end = camera.evaluate("r => ({answers: r.__lightbox.answers, lat: r.__lightbox.latencies.slice()})")
+    elapsed = time.monotonic() - t0
+    new = end["answers"] - start["answers"]
+    lat = end["lat"][-new:] if new else [float("nan")]
+    return {
+        "answers_per_s": new / elapsed,
+        "median_ms": statistics.median(lat),
+        "p90_ms": sorted(lat)[int(0.9 * (len(lat) - 1))],
+        "answers": new,
+    }
+
+
+def snapshot(page, shots: int = 3) -> dict[str, float]:
+    """Time Take Photo -> the answer on screen on Classify's snapshot tab, `shots` times."""
+    page.get_by_role("tab", name="Take a snapshot").click()
+    times = []
+    for _ in range(shots):
+        widget = page.locator('[data-testid="stCameraInput"]').first
+        widget.locator("video").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the stream plays
+        t0 = time.monotonic()
+        widget.get_by_role("button", name="Take Photo").click()
+        page.get_by_text("What the model sees").wait_for(timeout=120_000)
+        times.append((time.monotonic() - t0) * 1000)
+        widget.get_by_role("button", name="Clear photo").click()
+        page.get_by_text("What the model sees").wait_for(state="detached", timeout=60_000)
+    return {"median_ms": statistics.median(times), "answers_per_s": 1000 / statistics.median(times)}
+
+
+def choose_model(page, label: str) -> None:
+    page.locator('[data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option").filter(has_text=label).first.click()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20, help="streaming time per model")
+    parser.add_argument("--rss-minutes", type=float, default=3, help="streaming time for the memory trace")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        taught = teach_run(home)  # the run's name, as the model menu shows it
+        video = write_scenes(Path(tmp) / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
+        proc, url = start_server(home)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
+                )
+                page = browser.new_context(viewport={"width": 1280, "height": 720}, permissions=["camera"]).new_page()
+                page.set_default_timeout(120_000)
+                page.goto(f"{url}/classify")
+                results = {"built-in ImageNet Lite0, live": stream(page, args.seconds)}
+                choose_model(page, taught)
+                page.wait_for_timeout(2000)
+                results["taught 2-class model, live"] = stream(page, args.seconds)
+                choose_model(page, "EfficientNet-Lite0")
+                results["built-in, snapshot (Take Photo)"] = snapshot(page)
+                page.get_by_role("tab", name="Live camera").click()
+                rss = [rss_mb(proc.pid)]
+                deadline = time.monotonic() + args.rss_minutes * 60
+                answers0 = page.locator(CAMERA).first.evaluate("r => r.__lightbox.answers")
+                while time.monotonic() < deadline:
+                    page.wait_for_timeout(5000)
+                    rss.append(rss_mb(proc.pid))
+                answers = page.locator(CAMERA).first.evaluate("r => r.__lightbox.answers") - answers0
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    load1 = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load0[0]:.1f} at start, {load1[0]:.1f} at the end")
+    print(f"{'path':34} {'answers/s':>9} {'median ms':>9} {'p90 ms':>8}")
+    for name, r in results.items():
+        print(f"{name:34} {r['answers_per_s']:9.2f} {r['median_ms']:9.0f} {r.get('p90_ms', float('nan')):8.0f}")
+    live, snap = results["built-in ImageNet Lite0, live"], results["built-in, snapshot (Take Photo)"]
+    print(f"live answers per snapshot answer (same model): {live['answers_per_s'] / snap['answers_per_s']:.1f}x")
+    third = max(1, len(rss) // 3)
+    print(
+        f"server RSS over {args.rss_minutes:g} min of streaming ({answers} answers): start {rss[0]:.0f} MB, "
+        f"first third mean {statistics.mean(rss[:third]):.0f} MB, "
+        f"last third mean {statistics.mean(rss[-third:]):.0f} MB, max {max(rss):.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+// Lightbox live camera: getUserMedia -> small square JPEG frames -> setTriggerValue("frame"), one in flight.
+// The server answers through `data` (ack, bars, note, heat); a new `data` re-invokes this function on the
+// same DOM, so the stream and its state live on the root element and survive every answer.
+
+const MESSAGES = {
+  NotAllowedError: "The browser may not use the camera here. Allow it (the camera icon in the address bar) and press Restart, or upload a photo instead.",
+  SecurityError: "The browser may not use the camera here. Allow it (the camera icon in the address bar) and press Restart, or upload a photo instead.",
+  NotFoundError: "No camera found. Plug one in and press Restart, or upload a photo instead.",
+  OverconstrainedError: "No camera found. Plug one in and press Restart, or upload a photo instead.",
+  NotReadableError: "The camera is busy in another app or tab. Close that, then press Restart.",
+  insecure: "The camera only works on a secure page (https:// or localhost). Upload a photo instead.",
+  ended: "The camera stopped (unplugged or switched off). Press Restart when it is back.",
+  timeout: "The camera did not start. Press Restart, or upload a photo instead.",
+};
+const NO_CAMERA = new Set(["NotFoundError", "OverconstrainedError", "insecure", "NotAllowedError", "SecurityError"]);
+const ANSWER_TIMEOUT_MS = 3000; // a frame whose answer never came stops blocking the next one after this...
+
+function answerTimeout(s) { // ...or after three times the usual round trip, on a slow server
+  const recent = s.latencies.slice(-10).sort((a, b) => a - b);
+  return Math.max(ANSWER_TIMEOUT_MS, 3 * (recent[recent.length >> 1] || 0));
+}
+
+function el(root, name) {
+  return root.querySelector(`[data-part="${name}"]`);
+}
+
+function say(s, text) {
+  const note = el(s.root, "message");
+  note.textContent = text || "";
+  note.hidden = !text;
+}
+
+function stopTracks(s) {
+  if (s.stream) s.stream.getTracks().forEach((t) => { t.onended = null; t.stop(); });
+  s.stream = null;
+  el(s.root, "video").srcObject = null;
+}
+
+async function start(s) {
+  stopTracks(s);
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    fail(s, "insecure");
+    return;
+  }
+  say(s, "Starting the camera...");
+  s.root.dataset.state = "opening";
+  const startedFor = ++s.starts;
+  const watchdog = setTimeout(() => { if (s.starts === startedFor && !s.stream) fail(s, "timeout"); }, 15000);
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { facingMode: { ideal: s.facing }, width: { ideal: 640 }, height: { ideal: 480 } },
+    });
+    clearTimeout(watchdog);
+    if (s.starts !== startedFor || s.stopped) { stream.getTracks().forEach((t) => t.stop()); return; }
+    s.stream = stream;
+    const track = stream.getVideoTracks()[0];
+    track.onended = () => { if (s.stream === stream) fail(s, "ended"); };
+    const video = el(s.root, "video");
+    video.srcObject = stream;
+    video.classList.toggle("mirror", (track.getSettings().facingMode || s.facing) === "user");
+    await video.play().catch(() => {});
+    say(s, "");
+    s.root.dataset.state = "live";
+    s.report("live");
+    const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+    el(s.root, "flip").hidden = devices.filter((d) => d.kind === "videoinput").length < 2;
+  } catch (err) {
+    clearTimeout(watchdog);
+    if (s.starts === startedFor) fail(s, err && err.name in MESSAGES ? err.name : "NotFoundError");
+  }
+}
+
+// The camera runs only while its element is on screen: a hidden browser tab, another Streamlit tab or a
+// collapsed section turns it off (no frames sent, the camera light goes out), showing it again restarts it.
+function watch(s) {
+  if (!s.root.isConnected) { shutdown(s); return; }
+  const wanted = !document.hidden && s.root.getClientRects().length > 0;
+  const state = s.root.dataset.state;
+  if (!wanted && (state === "live" || state === "opening")) {
+    s.starts += 1; // a start under way is dropped when it resolves
+    stopTracks(s);
+    s.root.dataset.state = "away";
+  } else if (wanted && (state === "away" || state === "idle")) {
+    start(s);
+  }
+  tick(s);
+}
+
+function fail(s, reason) {
+  stopTracks(s);
+  s.root.dataset.state = reason;
+  say(s, MESSAGES[reason] || MESSAGES.NotFoundError);
+  s.report(NO_CAMERA.has(reason) ? "none" : reason);
+}
+
+function grab(s) {
+  const video = el(s.root, "video");
+  const w = video.videoWidth, h = video.videoHeight;
+  if (!w || !h || video.readyState < 2) return null;
+  const side = Math.min(w, h);
+  const canvas = s.canvas;
+  canvas.width = canvas.height = s.size;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(video, (w - side) / 2, (h - side) / 2, side, side, 0, 0, s.size, s.size);
+  return canvas.toDataURL("image/jpeg", 0.85).split(",", 2)[1];
+}
+
+function tick(s) {
+  const now = performance.now();
+  if (s.stopped || !s.stream || s.paused || document.hidden) return;
+  if (s.inflight && now - s.inflight.at < answerTimeout(s)) return; // wait for the answer: never queue
+  if (now - s.lastSent < 1000 / s.fps) return;
+  const jpeg = grab(s);
+  if (!jpeg) return;
+  s.seq += 1;
+  s.lastSent = now;
+  s.inflight = { seq: s.seq, at: now };
+  s.send("frame", { stream: s.id, seq: s.seq, jpeg, hold: s.holding, still: false });
+}
+
+function answered(s, ack) {
+  if (!ack || ack.stream !== s.id || !s.inflight || ack.seq < s.inflight.seq) return;
+  const ms = performance.now() - s.inflight.at;
+  s.inflight = null;
+  s.latencies.push(ms);
+  if (s.latencies.length > 200) s.latencies.shift();
+  s.answers += 1;
+  const d = s.root.dataset;
+  d.answers = String(s.answers);
+  d.latencyMs = ms.toFixed(1);
+  d.firstAnswerAt = d.firstAnswerAt || String(Date.now());
+  setTimeout(() => tick(s), 0); // the next frame as soon as the pace allows
+}
+
+function drawBars(s, bars) {
+  const box = el(s.root, "bars");
+  while (box.children.length > bars.length) box.lastChild.remove();
+  while (box.children.length < bars.length) {
+    const row = document.createElement("div");
+    row.className = "bar";
+    row.innerHTML = '<div class="label"></div><div class="track"><div class="fill"></div></div><div class="pct"></div>';
+    box.appendChild(row);
+  }
+  bars.forEach(([label, p], i) => {
+    const row = box.children[i];
+    row.querySelector(".label").textContent = label; // text, never markup
+    row.querySelector(".fill").style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+    row.querySelector(".pct").textContent = `${Math.round(p * 100)}%`;
+    row.classList.toggle("top", i === 0);
+  });
+  s.root.dataset.top = bars.length ? bars[0][0] : "";
+}
+
+function render(s, data) {
+  if (Array.isArray(data.bars)) drawBars(s, data.bars);
+  const head = el(s.root, "headline");
+  head.textContent = data.headline || "";
+  el(s.root, "note").textContent = data.note || "";
+  const heat = el(s.root, "heat");
+  heat.hidden = !data.heat;
+  if (data.heat) heat.src = data.heat;
+  const hold = el(s.root, "hold");
+  hold.hidden = !data.hold_label;
+  hold.textContent = data.hold_label || "";
+  const shelf = el(s.root, "shelf");
+  shelf.textContent = "";
+  (data.thumbs || []).forEach((src) => {
+    const img = document.createElement("img");
+    img.src = src;
+    shelf.appendChild(img);
+  });
+  answered(s, data.ack);
+}
+
+function setPaused(s, paused) {
+  s.paused = paused;
+  const video = el(s.root, "video");
+  el(s.root, "pause").textContent = paused ? "▶ Go on" : "❚❚ Freeze";
+  el(s.root, "explain").hidden = !paused;
+  if (paused) {
+    video.pause();
+    const jpeg = s.stream ? grab(s) : null; // the frozen picture is the one answered and explained
+    if (jpeg) {
+      s.seq += 1;
+      s.inflight = { seq: s.seq, at: performance.now() };
+      s.send("frame", { stream: s.id, seq: s.seq, jpeg, hold: false, still: true });
+    }
+  } else {
+    video.play().catch(() => {});
+  }
+}
+
+function setup(root, data) {
+  const s = {
+    root, id: Math.random().toString(36).slice(2), seq: 0, inflight: null, lastSent: 0, answers: 0,
+    latencies: [], paused: false, holding: false, stopped: false, stream: null, starts: 0,
+    facing: data.facing || "user", size: data.size || 224, fps: data.fps || 8,
+    canvas: document.createElement("canvas"), send: () => {}, reported: null,
+  };
+  s.report = (state) => { if (state !== s.reported) { s.reported = state; s.send("status", state); } };
+  root.__lightbox = s;
+  el(root, "pause").onclick = () => setPaused(s, !s.paused);
+  el(root, "restart").onclick = () => { setPaused(s, false); start(s); };
+  el(root, "flip").onclick = () => { s.facing = s.facing === "user" ? "environment" : "user"; start(s); };
+  el(root, "explain").onclick = () => s.send("explain", { stream: s.id, seq: s.seq });
+  const hold = el(root, "hold");
+  const press = (e) => {
+    e.preventDefault();
+    if (s.paused) setPaused(s, false);
+    s.holding = true;
+    hold.classList.add("pressed");
+    try { hold.setPointerCapture(e.pointerId); } catch (_) { /* a synthetic event has no pointer */ }
+  };
+  const release = () => {
+    if (!s.holding) return;
+    s.holding = false;
+    hold.classList.remove("pressed");
+    s.send("release", { stream: s.id, seq: s.seq });
+  };
+  hold.addEventListener("pointerdown", press);
+  ["pointerup", "pointercancel", "lostpointercapture"].forEach((n) => hold.addEventListener(n, release));
+  hold.addEventListener("contextmenu", (e) => e.preventDefault()); // a long touch is a hold, not a menu
+  s.onVisibility = () => watch(s);
+  document.addEventListener("visibilitychange", s.onVisibility);
+  root.dataset.state = "idle";
+  s.timer = setInterval(() => watch(s), 40);
+  watch(s);
+  return s;
+}
+
+function shutdown(s) {
+  s.stopped = true;
+  clearInterval(s.timer);
+  document.removeEventListener("visibilitychange", s.onVisibility);
+  stopTracks(s);
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".lightbox-camera");
+  const opts = data || {};
+  const s = root.__lightbox || setup(root, opts);
+  s.send = (event, value) => setTriggerValue(event, value);
+  s.gen = (s.gen || 0) + 1;
+  const gen = s.gen;
+  if (opts.fps) s.fps = opts.fps;
+  render(s, opts);
+  // Streamlit calls only the newest cleanup, and only when the element goes; a re-invocation that was
+  // overtaken may call its own at once, so stop only if no newer invocation came.
+  return () => setTimeout(() => { if (s.gen === gen) shutdown(s); }, 300);
+}

@@ -1,0 +1,215 @@
+"""The live camera in Chromium: a fake webcam plays photo A for 3 s, then photo B for 3 s, in a loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, open_tab, screenshot
+
+pytestmark = pytest.mark.browser
+data = pytest.importorskip("skimage.data")
+
+SIZE = (320, 240)
+FPS = 10
+SCENE_S = 3
+COFFEE = {"espresso", "cup", "coffee mug", "consomme", "eggnog"}
+CAT = {"tabby", "tiger cat", "Egyptian cat", "lynx", "tiger"}
+
+
+def _yuv(image: Image.Image) -> bytes:
+    y, cb, cr = (np.asarray(c, dtype=np.uint8) for c in image.convert("RGB").resize(SIZE).convert("YCbCr").split())
+    return y.tobytes() + cb[::2, ::2].tobytes() + cr[::2, ::2].tobytes()
+
+
+def write_scenes(path: Path, *photos: Image.Image) -> Path:
+    """Write a Y4M video showing each photo for SCENE_S seconds (Chromium's fake camera loops it)."""
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{SIZE[0]} H{SIZE[1]} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for photo in photos:
+            frame = b"FRAME\n" + _yuv(photo)
+            f.write(frame * (FPS * SCENE_S))
+    return path
+
+
+def _means(*photos: Image.Image) -> list[np.ndarray]:
+    return [np.asarray(p.convert("RGB").resize((32, 32)), dtype=np.float32).reshape(-1, 3).mean(0) for p in photos]
+
+
+@pytest.fixture(scope="module")
+def live_browser(playwright, tmp_path_factory) -> Iterator[object]:
+    """A Chromium whose webcam films the coffee photo, then the cat, in a loop."""
+    video = write_scenes(
+        tmp_path_factory.mktemp("cam") / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea())
+    )
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
+    )
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def live_page(live_browser, server: str) -> Iterator[object]:
+    """A fresh 1280x720 tab (its own session) on that Chromium."""
+    page = open_tab(live_browser, server)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    yield page
+    page.context.close()
+
+
+def _camera(page):
+    return page.locator(".lightbox-camera").first
+
+
+def _wait_top(page, names: set[str], timeout_s: float = 60) -> str:
+    """Wait until the camera's top answer is one of `names`; return it."""
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while time.monotonic() < deadline:
+        seen = _camera(page).get_attribute("data-top")
+        if seen in names:
+            return seen
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the camera said {seen!r}, never one of {sorted(names)}")
+
+
+def _scene(page, means: list[np.ndarray]) -> int:
+    """Return which photo the camera shows now (index into `means`), by its mean colour."""
+    rgb = _camera(page).evaluate(
+        """root => { const v = root.querySelector('video'), c = document.createElement('canvas');
+        c.width = c.height = 32; const x = c.getContext('2d'); x.drawImage(v, 0, 0, 32, 32);
+        const d = x.getImageData(0, 0, 32, 32).data; const m = [0, 0, 0];
+        for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i + 1]; m[2] += d[i + 2]; }
+        return m.map(v => v / (d.length / 4)); }"""
+    )
+    return int(np.argmin([np.abs(np.asarray(rgb) - m).sum() for m in means]))
+
+
+def _when_scene_starts(page, means: list[np.ndarray], index: int) -> None:
+    """Wait until the camera has just switched to photo `index`."""
+    while _scene(page, means) == index:
+        page.wait_for_timeout(50)
+    while _scene(page, means) != index:
+        page.wait_for_timeout(50)
+
+
+def _count(page, name: str) -> int:
+    """Return the number of examples of class `name`, as the camera's note counts them ("Class 1: 3 · ...")."""
+    note = _camera(page).locator("[data-part=note]").inner_text()
+    counts = dict(part.rsplit(": ", 1) for part in note.split(" · ") if ": " in part)
+    return int(counts.get(name, 0))
+
+
+def test_home_to_a_live_answer_that_follows_the_scene(live_page) -> None:
+    page = live_page
+    page.goto(page.base_url)
+    page.get_by_role("button", name="Try the camera").click(timeout=180_000)  # the one click from Home
+    first = _wait_top(page, COFFEE | CAT, timeout_s=120)
+    second = _wait_top(page, CAT if first in COFFEE else COFFEE)
+    _wait_top(page, COFFEE if second in CAT else CAT)  # and back: the answer follows the scene
+    box = _camera(page).bounding_box()
+    assert box["y"] + box["height"] <= 720 + 1, box  # answer and video on one 1280x720 screen
+    assert int(_camera(page).get_attribute("data-answers")) >= 3
+    _camera(page).locator("[data-part=pause]").click()  # freeze, then ask where it looked
+    _camera(page).locator("[data-part=explain]").click()
+    _camera(page).locator("[data-part=heat]").wait_for(state="visible", timeout=60_000)
+    frozen = _answers(page)
+    page.wait_for_timeout(1500)
+    assert _answers(page) == frozen  # frozen: no frames sent
+    assert_no_error(page)
+    screenshot(page, "classify-live")
+    _camera(page).locator("[data-part=pause]").click()
+
+
+def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> None:
+    page = live_page
+    means = _means(Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
+    page.goto(f"{page.base_url}/teach")
+    hold = page.locator(".lightbox-camera [data-part=hold]").first
+    hold.wait_for()
+    _camera(page).locator("video").evaluate(
+        "v => new Promise(r => { const go = () => v.currentTime > 0.3 ? r() : setTimeout(go, 50); go(); })"
+    )
+    for index, name in enumerate(("Class 1", "Class 2")):
+        page.locator("[data-testid=stButtonGroup]").get_by_text(name, exact=True).first.click()  # record into
+        page.get_by_text(f"Hold to record {name}").wait_for()
+        for _ in range(6):  # a loaded machine answers slowly: hold again in the next loop of the video
+            _when_scene_starts(page, means, index)
+            page.wait_for_timeout(300)
+            hold.hover()
+            page.mouse.down()
+            page.wait_for_timeout(2200)  # inside the 3 s scene
+            page.mouse.up()
+            page.wait_for_timeout(1500)  # letting go reruns the page: the class lists show the new count
+            if _count(page, name) >= 2:
+                break
+        assert _count(page, name) >= 2, _camera(page).evaluate("r => ({...r.dataset, note: r.innerText})")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Trained on").wait_for(timeout=120_000)
+    seen: set[tuple[int, str | None]] = set()
+    deadline = time.monotonic() + 60
+    while not {(0, "Class 1"), (1, "Class 2")} <= seen and time.monotonic() < deadline:
+        seen.add((_scene(page, means), _camera(page).get_attribute("data-top")))
+        page.wait_for_timeout(100)
+    assert {(0, "Class 1"), (1, "Class 2")} <= seen, seen  # the taught model names each scene
+    assert_no_error(page)
+    screenshot(page, "teach-live")
+
+
+def _wait_until(page, ok, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(200)
+
+
+def _answers(page) -> int:
+    return int(_camera(page).get_attribute("data-answers") or 0)
+
+
+def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -> None:
+    first = live_page
+    second = open_tab(first.context.browser, first.base_url)
+    try:
+        for page in (first, second):
+            page.goto(f"{page.base_url}/classify")
+        for page in (first, second):
+            _wait_top(page, COFFEE | CAT, timeout_s=120)
+        before = [_answers(first), _answers(second)]
+        _wait_until(first, lambda: _answers(first) > before[0] and _answers(second) > before[1])  # both answered
+        second.evaluate(
+            "() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
+        _wait_until(second, lambda: _camera(second).get_attribute("data-state") == "away")
+        second.wait_for_timeout(3000)  # the frame already on its way may still be answered
+        hidden, shown = _answers(second), _answers(first)
+        second.wait_for_timeout(5000)
+        assert _answers(second) <= hidden + 1  # a hidden tab sends nothing (one may still be on its way)
+        _wait_until(first, lambda: _answers(first) > shown)  # the other visitor goes on
+    finally:
+        second.context.close()
+
+
+def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
+    page = open_tab(live_page.context.browser, live_page.base_url)
+    try:
+        page.goto(f"{page.base_url}/classify")
+        _wait_top(page, COFFEE | CAT, timeout_s=120)
+        _camera(page).evaluate("r => r.__lightbox.stream.getVideoTracks()[0].dispatchEvent(new Event('ended'))")
+        page.get_by_text("The camera stopped").wait_for()
+        page.context.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('none', 'NotFoundError'));"
+        )
+        page.goto(f"{page.base_url}/classify")  # a reload is a new session: its camera is now missing
+        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=60_000)  # the upload tab opens
+        page.locator("[data-testid=stCaptionContainer]").filter(has_text="No camera here").first.wait_for()
+        assert_no_error(page)
+    finally:
+        page.context.close()

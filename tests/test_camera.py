@@ -1,0 +1,97 @@
+"""The live camera's server side: a frame in, bars out; stale frames dropped; bad bytes a sentence."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+from streamlit.testing.v1 import AppTest
+
+from core import Predictor, load_dataset
+from core.config import DataConfig
+from dashboard import camera
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def _digit_jpeg(index: int) -> tuple[bytes, str]:
+    """A digits image as the camera would send it: a 224 px JPEG, dark ink on white paper."""
+    data = load_dataset(DataConfig("digits"))
+    image = ImageOps.invert(data.to_pil(index).convert("L")).resize((224, 224), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=90)
+    return buf.getvalue(), data.classes[int(data.labels[index])]
+
+
+def _payload(jpeg: bytes, seq: int, stream: str = "s1", **extra: object) -> dict[str, object]:
+    return {"stream": stream, "seq": seq, "jpeg": base64.b64encode(jpeg).decode(), **extra}
+
+
+def test_a_frame_comes_back_as_bars_in_the_predictors_classes(digits_cnn: Predictor) -> None:
+    live = camera.Live()
+    jpeg, truth = _digit_jpeg(0)
+    frame = camera.receive(live, _payload(jpeg, 1), camera.classify_answer(digits_cnn, 3))
+    assert frame is not None and frame.image.size == (224, 224)
+    answer = live.answer
+    assert answer["ack"] == {"stream": "s1", "seq": 1}
+    assert len(answer["bars"]) == 3 and answer["headline"] == answer["bars"][0][0] == truth
+    assert all(label in digits_cnn.classes for label, _ in answer["bars"])
+    assert answer["bars"][0][1] >= answer["bars"][1][1] >= answer["bars"][2][1]
+    assert live.frame == jpeg and live.answered == 1
+
+
+def test_a_stale_frame_is_dropped_and_a_new_stream_starts_over(digits_cnn: Predictor) -> None:
+    live = camera.Live()
+    answer = camera.classify_answer(digits_cnn, 2)
+    first, _ = _digit_jpeg(0)
+    second, _ = _digit_jpeg(1)
+    assert camera.receive(live, _payload(second, 5), answer) is not None
+    before = dict(live.answer)
+    assert camera.receive(live, _payload(first, 4), answer) is None  # older than the answer on screen
+    assert camera.receive(live, _payload(first, 5), answer) is None  # the same frame twice
+    assert live.answer == before and live.frame == second and live.answered == 1
+    assert camera.receive(live, _payload(first, 1, stream="s2"), answer) is not None  # the element restarted
+    assert live.answer["ack"] == {"stream": "s2", "seq": 1} and live.frame == first
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"stream": "s1", "seq": 3, "jpeg": base64.b64encode(b"not a picture at all").decode()},
+        {"stream": "s1", "seq": 3, "jpeg": "%%% not base64 %%%"},
+        {"stream": "s1", "seq": 3},
+        {"stream": "s1", "seq": 3, "jpeg": base64.b64encode(b"\xff" * (camera.MAX_FRAME_BYTES + 1)).decode()},
+    ],
+    ids=["text", "not-base64", "no-picture", "too-big"],
+)
+def test_bad_bytes_become_a_sentence_and_the_stream_goes_on(digits_cnn: Predictor, payload: dict) -> None:
+    live = camera.Live()
+    assert camera.receive(live, payload, camera.classify_answer(digits_cnn, 3)) is None
+    assert live.answer["note"] == camera.BAD_FRAME
+    assert live.answer["ack"] == {"stream": "s1", "seq": 3}  # answered, so the browser sends the next frame
+    assert live.frame is None and live.answered == 0
+
+
+def test_where_it_looked_on_the_frozen_frame(digits_cnn: Predictor) -> None:
+    live = camera.Live()
+    jpeg, _ = _digit_jpeg(2)
+    camera.receive(live, _payload(jpeg, 1, still=True), camera.classify_answer(digits_cnn, 3))
+    camera.explain_frame(live, digits_cnn)
+    heat = live.answer["heat"]
+    assert heat.startswith("data:image/jpeg;base64,")
+    picture = Image.open(io.BytesIO(base64.b64decode(heat.split(",", 1)[1])))
+    assert min(picture.size) >= 192 and "looked" in live.answer["note"]
+
+
+def test_classify_opens_on_the_live_camera_and_falls_back_to_uploads() -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/classify.py").run()
+    assert not at.exception and not at.error
+    assert not any(camera.NO_CAMERA_HELP in i.value for i in at.info)
+    at.session_state["camera_missing"] = True  # what the element reports when the browser has no camera
+    at.run()
+    assert any(camera.NO_CAMERA_HELP in i.value for i in at.info)
+    assert at.file_uploader(key="classify_upload") is not None
