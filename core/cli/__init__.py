@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("ship", "write a run's model as a .pt2 (torch.export), ONNX or TorchScript (old) file"),
     "bundle": ("ship", "write a run (settings, history, metrics, weights) as one .zip"),
     "restore": ("ship", "add the run in a bundle .zip to the kept runs"),
+    "quantize": ("ship", "make an int8 copy of a run (or of `imagenet`, the built-in model) as a new run"),
 }
 
 

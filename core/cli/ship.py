@@ -1,4 +1,5 @@
-"""The `export`, `bundle` and `restore` commands: ship a run's model, keep a run as a .zip, bring it back."""
+"""The `export`, `bundle`, `restore` and `quantize` commands: ship a run's model, keep a run as a .zip,
+bring it back, make an int8 copy."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", help="the .zip to write (default: lightbox-run-RUN_ID.zip here)")
     elif command == "restore":
         parser.add_argument("path", help="a bundle made by `bundle` or the dashboard's 'Run bundle' button")
+    elif command == "quantize":
+        parser.add_argument("run_id", help="a run id (see `runs`), or `imagenet` for the built-in model")
 
 
 def _export(args: argparse.Namespace, store: RunStore) -> int:
@@ -48,6 +51,26 @@ def _restore(args: argparse.Namespace, store: RunStore) -> int:
     return 0
 
 
+def _quantize(args: argparse.Namespace, store: RunStore) -> int:
+    from core.progress import ProgressBar
+    from core.quantize_runs import quantize_run
+
+    bar = ProgressBar(100, "quantize")
+    run = quantize_run(store, args.run_id, lambda stage, done: bar.update(int(done * 100), stage))
+    bar.close()
+    m = run.metrics
+    print(f"int8_of: {m['int8_of']}")
+    print(f"size_mb: {m['size_mb']:.3f}")
+    print(f"latency_ms: {m['latency_ms']:.3f}")
+    print(f"agreement: {m['agreement']:.4f}")
+    print(f"agreement_images: {m['agreement_images']}")
+    if "val_accuracy" in m:
+        print(f"val_accuracy: {m['val_accuracy']:.4f}")
+    print(f"run_id: {run.id}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the export, bundle or restore command; return the exit code."""
-    return {"export": _export, "bundle": _bundle, "restore": _restore}[args.command](args, RunStore(args.home))
+    """Run the export, bundle, restore or quantize command; return the exit code."""
+    commands = {"export": _export, "bundle": _bundle, "restore": _restore, "quantize": _quantize}
+    return commands[args.command](args, RunStore(args.home))
