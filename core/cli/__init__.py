@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bundle": ("ship", "write a run (settings, history, metrics, weights) as one .zip"),
     "restore": ("ship", "add the run in a bundle .zip to the kept runs"),
     "quantize": ("ship", "make an int8 copy of a run (or of `imagenet`, the built-in model) as a new run"),
+    "script": ("code", "write a standalone PyTorch script that trains the run again"),
+    "tensorboard": ("code", "write TensorBoard event files (curves, settings, confusion matrix) for runs"),
 }
 
 
