@@ -169,3 +169,6 @@ def agreement(fp32: nn.Module, int8: nn.Module, images: torch.Tensor, batch: int
     for x in images.split(batch):
         same += int((fp32(x).argmax(1) == int8(x).argmax(1)).sum())
     return same / max(len(images), 1)
+
+
+__all__ = ["BACKEND", "SCHEME", "agreement", "int8_meta", "model_size_mb", "quantize_model"]

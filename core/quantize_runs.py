@@ -143,3 +143,6 @@ def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> f
     """Return the share of images (N, C, H, W) the model labels right."""
     hits = sum(int((model(x).argmax(1) == y).sum()) for x, y in zip(images.split(64), labels.split(64), strict=True))
     return round(hits / max(len(labels), 1), 4)
+
+
+__all__ = ["IMAGENET", "int8_state_dict", "is_int8", "load_int8_model", "quantize_run"]

@@ -264,3 +264,6 @@ def training_script(run: RunInfo) -> str:
 def run_script(store: RunStore, run_id: str) -> str:
     """Return the training script of a kept run."""
     return training_script(store.get_run(run_id))
+
+
+__all__ = ["SCRIPT_DATASETS", "SCRIPT_MODELS", "run_script", "training_script"]

@@ -72,3 +72,6 @@ def write_tensorboard(store: RunStore, run_ids: list[str], out: str | Path) -> l
     except OSError as exc:
         raise LightboxError(f"Cannot create the folder '{out}' ({exc.strerror or exc}); choose another --out.") from exc
     return [write_run(store, run, out) for run in runs]
+
+
+__all__ = ["confusion_image", "write_tensorboard"]

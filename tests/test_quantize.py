@@ -54,3 +54,12 @@ def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str
     assert "already int8" in capsys.readouterr().err
     assert main(["quantize", "nope"]) == 2
     assert "There is no run 'nope'" in capsys.readouterr().err
+
+
+def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:
+    from dashboard.compare_charts import pareto_figure
+
+    fig = pareto_figure(["cnn", "cnn int8"], [2.0, 0.8], [0.98, 0.975], "latency (ms)", ["cnn", "cnn int8"], [(0, 1)])
+    (pair,) = [t for t in fig.data if t.name == "fp32 → int8"]
+    assert list(pair.x) == [2.0, 0.8] and list(pair.y) == [0.98, 0.975]
+    assert {t.name for t in fig.data} >= {"cnn", "cnn int8", "best trade-offs"}
