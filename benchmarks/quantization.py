@@ -3,6 +3,10 @@
 Also the top-1 agreement of int8 with fp32 on the fixed photo set (core.data.photos.check_photos: 216 crops,
 mirror images and brightness changes of 6 photos). Candidates are timed round-robin, medians.
 Run: python benchmarks/quantization.py [--threads 2]
+
+Measured 2026-12-02 on the 2-core dev VM under a load average near 20 (absolute times meaningless, ratios
+rough): int8 2.2x the reference at batch 1 and 4.7x at batch 32, our fp32 4.5x and 5.5x; int8 agrees
+with fp32 on 76% of the 216 photos; state dict 18.9 MB fp32, 9.0 MB int8 (the classifier stays fp32).
 """
 
 from __future__ import annotations
