@@ -194,18 +194,26 @@ def _load_weights(data: bytes) -> dict[str, torch.Tensor]:
             ) from exc
         raise WeightsError(f"The bundle's weights.pt cannot be read ({type(exc).__name__}); it is damaged.") from exc
     state = payload.get("state_dict") if isinstance(payload, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(v, (torch.Tensor, torch.dtype)) for v in state.values()):
         raise WeightsError("The bundle's weights.pt is not a Lightbox checkpoint.")
     return state
 
 
 def check_weights(state: dict[str, torch.Tensor], config: RunConfig, spec: InputSpec) -> None:
     """Check every tensor against the model the config builds; name the first one that does not fit."""
-    expected = build_model(config.model, spec).state_dict()
+    if config.model.quantization == "int8":
+        from core.quantize_runs import int8_state_dict
+
+        expected = int8_state_dict(config.model, spec)
+    else:
+        expected = build_model(config.model, spec).state_dict()
     for key, want in expected.items():
         if key not in state:
             raise WeightsError(f"The bundle's weights lack the tensor '{key}' that a {config.model.name} needs.")
-        if tuple(state[key].shape) != tuple(want.shape):
+        if not isinstance(want, torch.Tensor) or not isinstance(state[key], torch.Tensor):
+            if state[key] != want:  # an int8 model's dtype entries
+                raise WeightsError(f"The bundle's weights do not fit its model: '{key}' is {state[key]}, not {want}.")
+        elif tuple(state[key].shape) != tuple(want.shape):
             raise WeightsError(
                 f"The bundle's weights do not fit its model: tensor '{key}' has shape {tuple(state[key].shape)}, "
                 f"the {config.model.name} model for these images needs {tuple(want.shape)}."
@@ -245,7 +253,7 @@ def _parse(files: dict[str, bytes], limits: BundleLimits) -> tuple[RunInfo, list
             **{k: str(run_d[k]) if run_d.get(k) is not None else None for k in _RUN_FIELDS[6:]},
         )
         rows = [{**r, "epoch": int(r["epoch"])} for r in history]
-        if config.model.name not in MODELS:
+        if config.model.name not in MODELS and config.model.name != "imagenet_lite0":  # the int8 built-in model
             raise BundleError(f"The bundle holds a '{config.model.name}' model, which this Lightbox does not know.")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"The bundle's settings are damaged ({exc}). {_NOT_A_BUNDLE}") from exc
@@ -303,5 +311,9 @@ def restore_bundle(
     spec = InputSpec.from_dict(info.input_spec or {})
     check_weights(state, info.config, spec)
     meta = {"model": info.config.model.to_dict(), "input_spec": spec.to_dict()}  # what was checked, nothing else
+    if info.config.model.quantization == "int8":
+        from core.quantize import int8_meta
+
+        meta["int8"] = int8_meta(str(info.metrics.get("int8_of", "")))
     run_id = _insert_run(store, info, rows, {"state_dict": state, "meta": meta})
     return store.get_run(run_id)

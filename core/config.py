@@ -36,9 +36,10 @@ class DataConfig(_Settings):
 
 @dataclass(frozen=True)
 class ModelConfig(_Settings):
-    """Which architecture from the model registry."""
+    """Which architecture from the model registry, and whether its weights are an int8 copy."""
 
     name: str = "cnn"
+    quantization: str = ""  # "" for float weights, "int8" for a quantized copy of another run
 
 
 @dataclass(frozen=True)

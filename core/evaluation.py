@@ -171,7 +171,7 @@ def mcnemar(a_correct: Sequence[bool] | np.ndarray, b_correct: Sequence[bool] | 
 @torch.inference_mode()
 def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget_s: float = 1.5) -> float:
     """Return the median milliseconds for one image through the model on the CPU (batch 1)."""
-    device = next(model.parameters()).device
+    device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device  # int8: buffers only
     if device.type != "cpu":
         raise LightboxError("Latency is measured on the CPU; move the model there first.")
     was_training = model.training

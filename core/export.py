@@ -1,6 +1,7 @@
-"""Ship a run's model as one file other programs can run: TorchScript (PyTorch, C++) or ONNX (any runtime).
+"""Ship a run's model as one file other programs can run: a torch.export program (.pt2, today's PyTorch
+format), ONNX (any runtime) or TorchScript (the old PyTorch format, deprecated by torch).
 
-Both files take float images in [0, 1] shaped (B, C, H, W), normalisation included, and return logits
+Every file takes float images in [0, 1] shaped (B, C, H, W), normalisation included, and return logits
 (B, classes). Each carries its classes, input size and mean/std, and is checked after writing: loaded
 back, it must give the eager model's outputs on a random batch.
 """
@@ -27,10 +28,15 @@ from core.models.registry import InputSpec
 from core.runs import RunStore
 from core.version import code_version
 
-__all__ = ["export_bytes"]
+__all__ = ["EXPORT_FORMATS", "FORMAT_NOTES", "export_bytes"]
 
-EXPORT_FORMATS: dict[str, str] = {"torchscript": "pt", "onnx": "onnx"}  # format -> file extension
-METADATA_KEY = "lightbox.json"  # TorchScript extra file and ONNX metadata_props key holding the metadata
+EXPORT_FORMATS: dict[str, str] = {"pt2": "pt2", "onnx": "onnx", "torchscript": "pt"}  # format -> file extension
+FORMAT_NOTES: dict[str, str] = {
+    "pt2": "torch.export, today's PyTorch format: torch.export.load(f).module()",
+    "onnx": "for onnxruntime: servers, browsers, phones",
+    "torchscript": "the old PyTorch format (torch.jit, deprecated)",
+}
+METADATA_KEY = "lightbox.json"  # .pt2/TorchScript extra file and ONNX metadata_props key holding the metadata
 TOLERANCE = 1e-4  # largest allowed difference between exported and eager logits
 _CHECK_BATCH = 3  # differs from the traced batch of 2, so a batch size baked in by mistake is caught
 
@@ -49,6 +55,20 @@ def export_metadata(run_name: str, model: str, spec: InputSpec) -> dict[str, Any
         "dark_background": spec.dark_background,
         "code_version": code_version(),
     }
+
+
+def _export_pt2(model: nn.Module, example: torch.Tensor, meta: dict[str, Any], out: Path) -> None:
+    """Export with torch.export (batch dimension dynamic) and save the program with the metadata."""
+    batch = torch.export.Dim("batch", min=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(out), extra_files={METADATA_KEY: json.dumps(meta)})
+
+
+def _run_pt2(path: Path, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return torch.export.load(str(path)).module()(torch.from_numpy(x)).numpy()
 
 
 def _export_torchscript(model: nn.Module, example: torch.Tensor, meta: dict[str, Any], out: Path) -> None:
@@ -97,6 +117,7 @@ def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 _EXPORTERS: dict[str, tuple[Callable[..., None], Callable[[Path, np.ndarray], np.ndarray]]] = {
+    "pt2": (_export_pt2, _run_pt2),
     "torchscript": (_export_torchscript, _run_torchscript),
     "onnx": (_export_onnx, _run_onnx),
 }
@@ -163,13 +184,13 @@ def export_bytes(store: RunStore, run_id: str, fmt: str) -> bytes:
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Return the Lightbox metadata stored inside an exported TorchScript or ONNX file."""
+    """Return the Lightbox metadata stored inside an exported .pt2, TorchScript or ONNX file."""
     path = Path(path)
     if path.suffix == ".onnx":
         import onnx  # imported late: only ONNX files need it
 
         props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
         return json.loads(props[METADATA_KEY])
-    with zipfile.ZipFile(path) as zf:  # a TorchScript file is a zip; its extra files sit under <name>/extra/
+    with zipfile.ZipFile(path) as zf:  # .pt2 and TorchScript files are zips; extra files sit under <name>/extra/
         (member,) = [n for n in zf.namelist() if n.endswith(f"/extra/{METADATA_KEY}")]
         return json.loads(zf.read(member))

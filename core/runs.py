@@ -282,7 +282,8 @@ class RunStore:
     def save_weights(self, run_id: str, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
         """Write a run's weights and the metadata needed to rebuild its model, atomically."""
         path = self.weights_path(run_id)
-        payload = {"state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}, "meta": meta}
+        tensors = {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in state_dict.items()}
+        payload = {"state_dict": tensors, "meta": meta}  # int8 state dicts also hold dtypes
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, lambda f: torch.save(payload, f))

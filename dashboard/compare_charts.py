@@ -41,10 +41,31 @@ def selected_cell(event: object) -> tuple[int, int] | None:
 
 
 def pareto_figure(
-    names: Sequence[str], costs: Sequence[float], accuracies: Sequence[float], cost_label: str, models: Sequence[str]
+    names: Sequence[str],
+    costs: Sequence[float],
+    accuracies: Sequence[float],
+    cost_label: str,
+    models: Sequence[str],
+    pairs: Sequence[tuple[int, int]] = (),
 ) -> go.Figure:
-    """Accuracy against a cost (latency or size), one dot per run; the line joins the runs nothing beats."""
+    """Accuracy against a cost (latency or size), one dot per run; the line joins the runs nothing beats.
+
+    `pairs` (fp32 index, int8 index) are joined by a thin line, so each int8 copy stands beside its original.
+    """
     fig = go.Figure()
+    for n, (a, b) in enumerate(pairs):
+        fig.add_trace(
+            go.Scatter(
+                x=[costs[a], costs[b]],
+                y=[accuracies[a], accuracies[b]],
+                mode="lines",
+                name="fp32 → int8",
+                legendgroup="int8",
+                showlegend=n == 0,
+                line={"color": "#E8590C", "width": 1.5},
+                hoverinfo="skip",
+            )
+        )
     for i, model in enumerate(dict.fromkeys(models)):
         idx = [j for j, m in enumerate(models) if m == model]
         fig.add_trace(

@@ -91,7 +91,7 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
         "no other run beats on both at once: pick from the line, as far left as your accuracy needs allow."
     )
     measure_missing_ui(store, runs)
-    measured = [r for r in runs if "latency_ms" in r.metrics]
+    measured = [r for r in runs if "latency_ms" in r.metrics and "val_accuracy" in r.metrics]
     if not measured:
         st.info("None of these runs has a measured speed yet.", icon=":material/info:")
         return
@@ -108,7 +108,10 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     costs = [float(r.metrics[field]) for r in measured]
     accs = [float(r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0))) for r in measured]
     names = [f"{r.name} ({r.id[-4:]})" for r in measured]
-    st.plotly_chart(pareto_figure(names, costs, accs, label, [r.model for r in measured]), key="compare_pareto")
+    index = {r.id: i for i, r in enumerate(measured)}
+    pairs = [(index[r.metrics["int8_of"]], i) for i, r in enumerate(measured) if r.metrics.get("int8_of") in index]
+    models = [f"{r.model} int8" if r.config.model.quantization else r.model for r in measured]
+    st.plotly_chart(pareto_figure(names, costs, accs, label, models, pairs), key="compare_pareto")
     best = ", ".join(f"**{names[i]}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
     st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is each run's best epoch.")
 

@@ -1,16 +1,24 @@
-"""Keep or ship a run: download its model (TorchScript, ONNX) or the whole run as a bundle; restore a bundle."""
+"""Keep or ship a run: download its model (.pt2, ONNX, TorchScript) or the whole run as a bundle, make an int8
+copy, read the code that trains it again; restore a bundle."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
 from core import LightboxError, RunInfo, RunStore, bundle_bytes, bundle_file_name, export_bytes, restore_bundle
+from core.quantize_runs import is_int8, quantize_run
+from core.script import training_script
+from dashboard.text import plain
 from dashboard.widgets import user_errors
 
+_BINARY = "application/octet-stream"
 # (button label, format, file extension, MIME type, what the file is for)
 DOWNLOADS = (
-    ("TorchScript", "torchscript", "pt", "application/octet-stream", "The model for PyTorch or C++, no Lightbox."),
-    ("ONNX", "onnx", "onnx", "application/octet-stream", "The model for onnxruntime: servers, browsers, phones."),
+    ("PyTorch .pt2", "pt2", "pt2", _BINARY, "torch.export, today's format: torch.export.load(f).module()."),
+    ("ONNX", "onnx", "onnx", _BINARY, "The model for onnxruntime: servers, browsers, phones."),
+    ("TorchScript (old)", "torchscript", "pt", _BINARY, "The old PyTorch format (torch.jit, deprecated)."),
     ("Run bundle", "bundle", "zip", "application/zip", "The whole run (settings, curves, weights), to restore here."),
 )
 
@@ -20,39 +28,24 @@ def file_size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(n / 1e3, 0.1):.1f} KB"
 
 
-def _build(store: RunStore, run: RunInfo, fmt: str) -> bytes | str:
-    """Return one download's bytes, or the sentence that says why it cannot be made."""
-    try:
-        return bundle_bytes(store, run.id) if fmt == "bundle" else export_bytes(store, run.id, fmt)
-    except LightboxError as exc:
-        return str(exc)
+def download_data(store: RunStore, run_id: str, fmt: str) -> Callable[[], bytes]:
+    """Return a function that builds one download when clicked (nothing is kept in the session)."""
+
+    def build() -> bytes:
+        return bundle_bytes(store, run_id) if fmt == "bundle" else export_bytes(store, run_id, fmt)
+
+    return build
 
 
 def ship_ui(store: RunStore, run: RunInfo) -> None:
-    """Offer a run's model as TorchScript and ONNX and the run as a bundle, built only when asked for."""
-    version = f"{run.id}@{run.updated}"  # a run still training gets new weights: prepare again
-    prepared = st.session_state.get("ship_files")
-    if prepared is None or prepared[0] != version:
-        if not st.button(
-            "Prepare downloads",
-            key="ship_prepare",
-            icon=":material/package_2:",
-            help="Exports the model and checks that each file gives the same answers (seconds; longer for "
-            "pretrained models).",
-        ):
-            return
-        with st.spinner("Exporting the model and checking each file..."):
-            prepared = (version, {fmt: _build(store, run, fmt) for _, fmt, *_ in DOWNLOADS})
-        st.session_state["ship_files"] = prepared
-    for column, (label, fmt, ext, mime, what) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS, strict=True):
-        data = prepared[1][fmt]
+    """Offer a run's model as .pt2, ONNX and TorchScript and the run as a bundle, each built when clicked."""
+    st.caption("Each file is exported and checked (same answers as the model) when you click its button.")
+    downloads = [d for d in DOWNLOADS if d[1] == "bundle"] if is_int8(run) else DOWNLOADS
+    for column, (label, fmt, ext, mime, what) in zip(st.columns(len(downloads)), downloads, strict=True):
         with column:
-            if isinstance(data, str):
-                st.error(data, icon=":material/error:")
-                continue
             st.download_button(
-                f"{label} · {file_size(len(data))}",
-                data,
+                label,
+                download_data(store, run.id, fmt),
                 file_name=bundle_file_name(run) if fmt == "bundle" else f"lightbox-{run.id}.{ext}",
                 mime=mime,
                 key=f"ship_download_{fmt}",
@@ -60,6 +53,76 @@ def ship_ui(store: RunStore, run: RunInfo) -> None:
                 icon=":material/download:",
             )
             st.caption(what)
+    if is_int8(run):
+        st.caption("An int8 run ships as a bundle; export its fp32 original to .pt2 or ONNX.")
+    int8_ui(store, run)
+    code_ui(run)
+
+
+def _int8_metrics(run: RunInfo, original: RunInfo | None) -> None:
+    """Show an int8 run's size, latency and agreement beside its fp32 original's."""
+    m, o = run.metrics, (original.metrics if original else {})
+    size, latency, agree = st.columns(3)
+    size.metric("Size", f"{m['size_mb']:.2f} MB", _delta(m["size_mb"], o.get("size_mb"), "MB"), delta_color="inverse")
+    latency.metric(
+        "Latency, one image", f"{m['latency_ms']:.2f} ms", _delta(m["latency_ms"], o.get("latency_ms"), "ms"),
+        delta_color="inverse",
+    )  # fmt: skip
+    agree.metric(
+        "Same answer as fp32", f"{m['agreement']:.1%}", help=f"Top-1 agreement on {m['agreement_images']} images."
+    )
+
+
+def _delta(value: float, before: float | None, unit: str) -> str | None:
+    return None if before is None else f"{value - before:+.2f} {unit} vs fp32"
+
+
+def int8_ui(store: RunStore, run: RunInfo) -> None:
+    """Make an int8 copy of a finished run, with progress, then show what it costs and saves."""
+    note = st.session_state.pop("int8_note", None)
+    if note:
+        st.success(note, icon=":material/check_circle:")
+    if is_int8(run):
+        source = str(run.metrics.get("int8_of", ""))
+        original = next((r for r in store.list_runs() if r.id == source), None)
+        st.markdown(f"**int8 copy** of {plain(original.name) if original else 'run ' + plain(source)}")
+        _int8_metrics(run, original)
+        return
+    if run.status not in ("finished", "stopped"):
+        return
+    if not st.button(
+        "Make an int8 copy", key="int8_make", icon=":material/compress:",
+        help="Quantizes the weights and activations to 8-bit integers, calibrated on the run's training images, "
+        "and keeps the result as a new run (about a quarter of the size).",
+    ):  # fmt: skip
+        return
+    with st.status("Making an int8 copy...", expanded=True) as status:
+        bar = st.progress(0.0)
+        with user_errors():
+            new = quantize_run(store, run.id, lambda stage, done: bar.progress(min(max(done, 0.0), 1.0), text=stage))
+        status.update(label="int8 copy made", state="complete")
+    m = new.metrics
+    st.session_state["int8_note"] = (
+        f"Made '{plain(new.name)}' (run {new.id}): {m['size_mb']:.2f} MB, {m['latency_ms']:.2f} ms per image, "
+        f"same answer as fp32 on {m['agreement']:.1%} of {m['agreement_images']} validation images."
+    )
+    st.rerun()  # so the runs table lists it
+
+
+def code_ui(run: RunInfo) -> None:
+    """Show the standalone PyTorch script that trains this run again, with a download."""
+    with st.expander("Code: train this run again in plain PyTorch", icon=":material/code:"):
+        try:
+            script = training_script(run)
+        except LightboxError as exc:
+            st.info(str(exc), icon=":material/info:")
+            return
+        st.download_button(
+            "Download the script", script, file_name=f"train_{run.id}.py", mime="text/x-python",
+            key=f"code_download_{run.id}", on_click="ignore", icon=":material/download:",
+        )  # fmt: skip
+        st.caption("Needs only torch and torchvision (plus the data's loader); prints val_accuracy at the end.")
+        st.code(script, language="python", line_numbers=True)
 
 
 def restore_ui(store: RunStore) -> None:

@@ -132,7 +132,7 @@ if failed:
 st.subheader("Keep or ship a run")
 st.caption(
     "Streamlit Community Cloud forgets every file when the app restarts, so download a bundle of each run you "
-    "want to keep and restore it here later; TorchScript and ONNX files run the model without Lightbox."
+    "want to keep and restore it here later; .pt2 and ONNX files run the model without Lightbox."
 )
 if runs:
     by_id = {r.id: r for r in runs}

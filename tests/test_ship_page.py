@@ -9,7 +9,7 @@ import pytest
 from core import RunStore
 from core.bundle import bundle_bytes
 from tests.helpers.pages import button, open_page
-from tests.helpers.runs import RunLibrary
+from tests.helpers.runs import RunLibrary, trained_run
 
 
 def test_restore_a_bundle_on_an_empty_train_page(run_library: RunLibrary, tmp_path: Path, lightbox_home: Path) -> None:
@@ -42,12 +42,26 @@ def test_a_bad_bundle_is_one_sentence_and_changes_nothing(copy_runs, lightbox_ho
 
 
 @pytest.mark.slow
-def test_prepare_downloads_offers_three_files_with_their_sizes(copy_runs) -> None:
-    copy_runs("simple")
+def test_downloads_are_built_when_clicked_and_int8_and_code_are_offered(lightbox_home: Path, tmp_path: Path) -> None:
+    import torch
+
+    from dashboard.ship import download_data
+
+    store = RunStore(lightbox_home)
+    run = trained_run(store, "cnn", epochs=2)
     at = open_page("train")
-    assert not at.get("download_button")  # nothing is exported until asked for
-    button(at, "Prepare downloads").click().run()
     assert not at.exception and not at.error
     labels = [b.proto.label for b in at.get("download_button")]
-    assert [label.split(" · ")[0] for label in labels] == ["TorchScript", "ONNX", "Run bundle"]
-    assert all(label.split(" · ")[1].endswith(("KB", "MB")) for label in labels)
+    assert labels[:4] == ["PyTorch .pt2", "ONNX", "TorchScript (old)", "Run bundle"]
+    assert "Download the script" in labels  # the Code view
+    assert any("def train_one_epoch(" in c.value for c in at.code)
+    assert "ship_files" not in at.session_state  # no bytes kept in the session
+    path = tmp_path / "model.pt2"
+    path.write_bytes(download_data(store, run.id, "pt2")())  # what the button's callable returns on a click
+    assert torch.export.load(str(path)).module()(torch.rand(2, 1, 8, 8)).shape == (2, 10)
+
+    button(at, "Make an int8 copy").click().run()
+    assert not at.exception and not at.error
+    int8 = next(r for r in store.list_runs() if r.config.model.quantization == "int8")
+    assert int8.metrics["int8_of"] == run.id
+    assert f"(run {int8.id})" in at.success[0].value and "validation images" in at.success[0].value

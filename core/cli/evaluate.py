@@ -7,17 +7,15 @@ import argparse
 from core.evaluation import check_same_validation, ensemble, mcnemar, predict_validation
 from core.runs import RunStore
 
-COMMANDS = ("evaluate",)
+
+def configure(command: str, parser: argparse.ArgumentParser) -> None:
+    """Add the options of the evaluate command to its parser."""
+    parser.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs trained on the same data (see `runs`)")
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Add the evaluate subcommand to the command line's subparsers."""
-    e = sub.add_parser("evaluate", help="score runs on their validation images; two or more: McNemar and ensemble")
-    e.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs trained on the same data (see `runs`)")
-
-
-def run(args: argparse.Namespace, store: RunStore) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print accuracy and loss per run, then McNemar's test for two runs and the ensemble for two or more."""
+    store = RunStore(args.home)
     runs = [store.get_run(run_id) for run_id in args.run_ids]
     if len(runs) > 1:
         check_same_validation(runs)

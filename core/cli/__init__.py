@@ -1,0 +1,81 @@
+"""The command line: `python -m core COMMAND ...`, one module per group of commands.
+
+The table below names every command, its one-line help and the module that runs it. Only the chosen
+command's module is imported (and with it torch), so `python -m core --help` stays quick and light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+# command -> (module under core.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train", "train a model and keep the run"),
+    "lr-find": ("train", "sweep learning rates and suggest one"),
+    "runs": ("train", "list the kept runs"),
+    "datasets": ("data", "list the datasets and whether each is on this machine"),
+    "download": ("data", "download a standard dataset once and decode it for fast loading"),
+    "import-dataset": ("data", "keep a folder or .zip of class folders as a named dataset"),
+    "models": ("models", "list the models"),
+    "classify": ("models", "classify images with a trained run"),
+    "explain": ("explain", "save a Grad-CAM picture of where the model looked"),
+    "attack": ("explain", "save an image changed just enough to fool the model (FGSM)"),
+    "evaluate": ("evaluate", "score runs on their validation images; two or more: McNemar and ensemble"),
+    "export": ("ship", "write a run's model as a .pt2 (torch.export), ONNX or TorchScript (old) file"),
+    "bundle": ("ship", "write a run (settings, history, metrics, weights) as one .zip"),
+    "restore": ("ship", "add the run in a bundle .zip to the kept runs"),
+    "quantize": ("ship", "make an int8 copy of a run (or of `imagenet`, the built-in model) as a new run"),
+    "script": ("code", "write a standalone PyTorch script that trains the run again"),
+    "tensorboard": ("code", "write TensorBoard event files (curves, settings, confusion matrix) for runs"),
+}
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """Return the command named in argv (skipping --home's value), or None."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--home":
+            skip = True
+        elif token in COMMANDS:
+            return token
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Return the parser; only the command named in argv gets its options (and imports its module)."""
+    p = argparse.ArgumentParser(prog="python -m core", description="Lightbox: train and use image classifiers.")
+    p.add_argument("--home", help="folder that keeps runs (default: $LIGHTBOX_HOME or ~/.lightbox)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _chosen(argv)
+    for name, (module, text) in COMMANDS.items():
+        parser = sub.add_parser(name, help=text, description=text)
+        if name == chosen:
+            importlib.import_module(f"core.cli.{module}").configure(name, parser)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for a problem the user can fix)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    if args.home:  # runs, imported datasets and cached weights all live under one home
+        os.environ["LIGHTBOX_HOME"] = args.home
+    from core.errors import LightboxError
+
+    try:
+        return importlib.import_module(f"core.cli.{COMMANDS[args.command][0]}").run(args)
+    except LightboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

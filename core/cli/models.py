@@ -1,0 +1,44 @@
+"""The `models` and `classify` commands: list the architectures, classify image files."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.data.images import decode_image
+from core.inference import Predictor
+from core.models.registry import MODELS, InputSpec, build_model, count_parameters
+from core.runs import RunStore
+
+MODEL_HELP = "a run id (see `runs`), or `imagenet` for the built-in model"
+
+
+def configure(command: str, parser: argparse.ArgumentParser) -> None:
+    """Add the options of `command` to its parser."""
+    if command == "classify":
+        parser.add_argument("images", nargs="+", help="image files")
+        parser.add_argument("--model", required=True, help=MODEL_HELP)
+        parser.add_argument("--top-k", type=int, default=5)
+
+
+def _models(args: argparse.Namespace) -> int:
+    spec = InputSpec(3, 32, 32, tuple(str(i) for i in range(10)), (0.5,) * 3, (0.25,) * 3)
+    print(f"{'name':<10} {'params*':>10}  description")
+    for name, m in MODELS.items():
+        print(f"{name:<10} {count_parameters(build_model(name, spec)):>10,}  {m.title}: {m.summary}")
+    print("* for 32x32 colour images and 10 classes; the count changes with the dataset.")
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    predictor = Predictor.load(RunStore(args.home), args.model)
+    for path in args.images:
+        if len(args.images) > 1:
+            print(f"# {path}")
+        for p in predictor.predict(decode_image(path), top_k=args.top_k):
+            print(f"{p.label}\t{p.probability:.4f}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the models or classify command; return the exit code."""
+    return _models(args) if args.command == "models" else _classify(args)

@@ -1,0 +1,119 @@
+"""The `train`, `lr-find` and `runs` commands: train a model and keep the run, find a rate, list runs."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from core.data.augment import AUGMENTATIONS
+from core.devices import DEVICES, PRECISIONS
+from core.models.registry import MODELS
+from core.progress import FitProgress, ProgressBar
+from core.runs import RunStore
+from core.training import OPTIMIZERS, SCHEDULES
+
+_DEFAULTS = TrainConfig()
+
+
+def _add_settings(t: argparse.ArgumentParser) -> None:
+    """Add the options shared by `train` and `lr-find`: data, model and training settings."""
+    t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
+    t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
+    t.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
+    t.add_argument("--lr", type=float, default=_DEFAULTS.lr)
+    t.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
+    t.add_argument("--optimizer", default=_DEFAULTS.optimizer, help=f"one of: {', '.join(OPTIMIZERS)}")
+    t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
+    t.add_argument("--schedule", default=_DEFAULTS.schedule, help=f"one of: {', '.join(SCHEDULES)}")
+    t.add_argument("--augment", default=_DEFAULTS.augment, help=f"one of: {', '.join(AUGMENTATIONS)}")
+    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    t.add_argument("--precision", default=_DEFAULTS.precision, help=f"one of: {', '.join(PRECISIONS)}")
+    t.add_argument("--val-fraction", type=float, default=DataConfig().val_fraction)
+    t.add_argument("--image-size", type=int, help="pixels per side (generated and imported datasets)")
+    t.add_argument("--samples", type=int, help="number of images (generated datasets)")
+    t.add_argument("--name", default="", help="a name for the run")
+
+
+def configure(command: str, parser: argparse.ArgumentParser) -> None:
+    """Add the options of `command` to its parser."""
+    if command in ("train", "lr-find"):
+        _add_settings(parser)
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        data=DataConfig(
+            name=args.dataset, val_fraction=args.val_fraction, image_size=args.image_size, samples=args.samples
+        ),
+        model=ModelConfig(name=args.model),
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            seed=args.seed,
+            device=args.device,
+            schedule=args.schedule,
+            augment=args.augment,
+            precision=args.precision,
+        ),
+        name=args.name,
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core.experiment import train_distributed, train_run
+    from core.parallel import launched_by_torchrun
+
+    store = RunStore(args.home)
+    if launched_by_torchrun():  # one of several processes: rank 0 records and reports, the others stay quiet
+        run = train_distributed(_config(args), store, [FitProgress()])
+        if run is None:
+            return 0
+    else:
+        run = train_run(_config(args), store, [FitProgress()])
+    for key, value in run.metrics.items():
+        if isinstance(value, float):
+            print(f"{key}: {value:.4f}")
+        elif isinstance(value, int):
+            print(f"{key}: {value}")
+    print(f"params: {run.params}")
+    print(f"status: {run.status}")
+    print(f"run_id: {run.id}")
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from core.experiment import find_lr_for
+
+    bar = ProgressBar(100, "lr-find")
+    result = find_lr_for(_config(args), progress=lambda done, total: bar.update(done * 100 // max(total, 1)))
+    bar.close()
+    print(f"suggested_lr: {result.suggestion:.3g}" if result.suggestion else "suggested_lr: none")
+    print(result.explanation)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    runs = RunStore(args.home).list_runs()
+    if not runs:
+        print("No runs yet. Train one: python -m core train --dataset digits")
+        return 0
+    print(f"{'run_id':<21} {'status':<11} {'dataset':<12} {'model':<9} {'val_acc':>7} {'epochs':>6}  created")
+    for r in runs:
+        acc = r.metrics.get("val_accuracy")
+        acc_text = f"{acc:.4f}" if isinstance(acc, float) else "-"
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        dataset = Path(r.dataset).name[:12]
+        epochs = r.metrics.get("epochs_completed", "-")
+        print(f"{r.id:<21} {r.status:<11} {dataset:<12} {r.model:<9} {acc_text:>7} {epochs!s:>6}  {created}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the train, lr-find or runs command; return the exit code."""
+    return {"train": _train, "lr-find": _lr_find, "runs": _runs}[args.command](args)

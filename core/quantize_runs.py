@@ -1,0 +1,148 @@
+"""int8 runs: quantize a trained run (or the built-in ImageNet model) into a new run, and load one back.
+
+An int8 run keeps its float architecture's config and the quantized state dict (weights_only loading);
+loading rebuilds the float skeleton, converts it to the same int8 graph and loads the state dict into it.
+Its metrics say how it compares with its fp32 original: size, latency and top-1 agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from core.errors import WeightsError
+from core.evaluation import measure_latency
+from core.inference import Predictor, prepare_image
+from core.models.registry import Classifier, InputSpec, build_model, count_parameters
+from core.quantize import SCHEME, agreement, int8_meta, quantize_model
+from core.runs import RunInfo, RunStore
+from core.version import code_version
+
+IMAGENET = "imagenet"
+IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the built-in model
+CALIBRATION_IMAGES = 256  # training images the activation ranges are measured on
+Progress = Callable[[str, float], None]  # (stage, share done in [0, 1])
+
+
+def is_int8(run: RunInfo) -> bool:
+    """Say whether a run is an int8 copy of another."""
+    return run.config.model.quantization == "int8"
+
+
+def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
+    """Return the float model a saved int8 run was made from, with any weights (they are replaced)."""
+    if model.name == IMAGENET_MODEL:
+        from core.models.efficientnet_lite import efficientnet_lite0
+
+        return Classifier(efficientnet_lite0(len(spec.classes), pretrained=False), spec.mean, spec.std)
+    return build_model(ModelConfig(model.name), spec)
+
+
+def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], spec: InputSpec) -> nn.Module:
+    """Rebuild a saved int8 model: float skeleton, the same int8 conversion, then its state dict."""
+    model = quantize_model(
+        _float_skeleton(ModelConfig.from_dict(meta["model"]), spec), (spec.channels, spec.height, spec.width)
+    )
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        raise WeightsError(f"The int8 weights do not fit their model: {exc}") from exc
+    return model.eval()
+
+
+def int8_state_dict(model: ModelConfig, spec: InputSpec) -> dict[str, Any]:
+    """Return the state dict an int8 model of this config holds (placeholder values), to check a bundle against."""
+    skeleton = _float_skeleton(model, spec)
+    return quantize_model(skeleton, (spec.channels, spec.height, spec.width)).state_dict()
+
+
+def _images(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(255.0)  # uint8 (N, C, H, W) -> [0, 1]
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What quantizing needs: the fp32 model, the new run's config, calibration and check images in [0, 1]."""
+
+    fp32: Predictor
+    config: RunConfig
+    calibration: torch.Tensor  # (N, C, H, W)
+    check: torch.Tensor  # (M, C, H, W)
+    labels: torch.Tensor | None  # (M,) for validation images; None for the photo set
+    fingerprint: str | None = None
+
+
+def _imagenet_source() -> _Source:
+    """Return the built-in Lite0, calibrated on some photos and checked on the fixed photo set."""
+    from core.data.photos import calibration_photos, check_photos
+
+    fp32 = Predictor.pretrained(IMAGENET)
+    calibration = torch.cat([prepare_image(p, fp32.spec) for p in calibration_photos()])  # (32, 3, 224, 224)
+    check = torch.cat([prepare_image(p, fp32.spec) for p in check_photos()])  # (216, 3, 224, 224)
+    model = ModelConfig(IMAGENET_MODEL, quantization="int8")
+    config = RunConfig(DataConfig(name=IMAGENET), model, TrainConfig(epochs=1), name="EfficientNet-Lite0 · int8")
+    return _Source(fp32, config, calibration, check, None)
+
+
+def _run_source(store: RunStore, run_id: str) -> _Source:
+    """Return a trained run's model, calibrated on its own training images and checked on its validation set."""
+    from core.data.registry import load_dataset
+    from core.evaluation import validation_set
+
+    run = store.get_run(run_id)
+    if is_int8(run):
+        raise WeightsError(f"Run {run_id} is already int8; quantize its fp32 original instead.")
+    fp32 = Predictor.from_run(store, run_id, fast=False)
+    data = run.config.data
+    train = load_dataset(data).split(data.val_fraction, data.split_seed)[0]
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:CALIBRATION_IMAGES]
+    config = replace(run.config, model=replace(run.config.model, quantization="int8"), name=f"{run.name} · int8")
+    val = validation_set(run)
+    return _Source(fp32, config, _images(train.images[pick]), _images(val.images), val.labels, run.fingerprint)
+
+
+def quantize_run(store: RunStore, source: str, progress: Progress | None = None) -> RunInfo:
+    """Make an int8 copy of run `source` (or of `imagenet`, the built-in model) and keep it as a new run."""
+    say = progress or (lambda stage, done: None)
+    say("loading the fp32 model and images", 0.0)
+    src = _imagenet_source() if source == IMAGENET else _run_source(store, source)
+    spec, fp32 = src.fp32.spec, src.fp32.model
+    say("calibrating on photos" if src.labels is None else "calibrating on training images", 0.1)
+    int8 = quantize_model(fp32, (spec.channels, spec.height, spec.width), src.calibration.split(32))
+    say(f"comparing int8 with fp32 on {len(src.check)} images", 0.7)
+    share = agreement(fp32, int8, src.check)
+    run = store.create_run(
+        src.config, input_spec=spec.to_dict(), params=count_parameters(fp32), code_version=code_version(),
+        fingerprint=src.fingerprint, device="cpu",
+    )  # fmt: skip
+    meta = {"model": src.config.model.to_dict(), "input_spec": spec.to_dict(), "run_id": run.id}
+    path = store.save_weights(run.id, int8.state_dict(), {**meta, "int8": int8_meta(source)})
+    say("measuring latency", 0.9)
+    metrics: dict[str, Any] = {
+        "int8_of": source,
+        "agreement": round(share, 4),
+        "agreement_images": len(src.check),
+        "size_mb": round(path.stat().st_size / 1e6, 3),
+        "latency_ms": round(measure_latency(int8, spec), 3),
+        "quantization": SCHEME,
+    }
+    if src.labels is not None:
+        metrics["val_accuracy"] = _accuracy(int8, src.check, src.labels)
+    store.finish_run(run.id, "finished", metrics)
+    say("done", 1.0)
+    return store.get_run(run.id)
+
+
+@torch.no_grad()
+def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Return the share of images (N, C, H, W) the model labels right."""
+    hits = sum(int((model(x).argmax(1) == y).sum()) for x, y in zip(images.split(64), labels.split(64), strict=True))
+    return round(hits / max(len(labels), 1), 4)
+
+
+__all__ = ["IMAGENET", "int8_state_dict", "is_int8", "load_int8_model", "quantize_run"]

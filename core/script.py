@@ -1,0 +1,269 @@
+"""Show me the code: a run as one standalone PyTorch script that rebuilds its data, model and training.
+
+The script needs torch, torchvision and the one loader its data needs (scikit-learn's load_digits, or
+numpy and Pillow for the shapes generator, copied in); it never imports Lightbox. One function per phase.
+Run, it prints `val_accuracy: ...` close to the run's own (same split, seed, model, optimiser, schedule).
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+import time
+
+from core.data import augment, shapes
+from core.errors import LightboxError
+from core.models import small
+from core.runs import RunInfo, RunStore
+
+SCRIPT_MODELS = ("simple", "cnn", "resnet18")
+SCRIPT_DATASETS = ("digits", "shapes")
+
+_HEADER = '''"""{title}
+
+Written by Lightbox from run {run_id} ({created}); it needs no Lightbox, only the packages imported below.
+Lightbox reached val_accuracy {accuracy} with these settings. Run: python {file_name}
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+'''
+
+_DIGITS = '''
+
+def load_data() -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """Return scikit-learn's 1,797 digits as uint8 images (N, 1, 8, 8), white ink on black, and labels."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels = torch.from_numpy(bunch.images).float()  # (N, 8, 8) in 0..16
+    images = (pixels * (255.0 / 16.0)).round().to(torch.uint8).unsqueeze(1)  # (N, 1, 8, 8)
+    return images, torch.from_numpy(bunch.target).long(), tuple(str(d) for d in range(10))
+'''
+
+_SHAPES = '''
+
+def load_data() -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """Draw {samples} shape images of {size}x{size} pixels (seed 0), as uint8 (N, 3, H, W), and labels."""
+    rng = np.random.default_rng(0)
+    labels = np.arange({samples}) % len(SHAPES)
+    rng.shuffle(labels)
+    images = np.stack([draw_shape(SHAPES[k], {size}, rng) for k in labels])  # (N, H, W, 3)
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels).long(), SHAPES
+'''
+
+_SPLIT = '''
+
+def split(labels: torch.Tensor, classes: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return train and validation indices, stratified by class, the same for the same seed."""
+    gen = torch.Generator().manual_seed(seed)
+    train_idx, val_idx = [], []
+    for c in range(classes):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        n_val = min(max(round(len(idx) * val_fraction), 1), len(idx) - 1) if len(idx) > 1 else 0
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    return torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
+
+
+class Classifier(nn.Module):
+    """The network with its input normalisation built in: it takes images in [0, 1]."""
+
+    def __init__(self, net: nn.Module, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) in [0, 1] -> (B, classes)
+        return self.net((x - self.mean) / self.std)
+'''
+
+_AUGMENT = '''
+
+def augment(images: torch.Tensor, p: _Preset, generator: torch.Generator, flip: bool) -> torch.Tensor:
+    """Return a randomly shifted, zoomed (and, strong, rotated and colour-jittered) copy of a uint8 batch."""
+    u = torch.rand(len(images), 8, generator=generator)  # (B, 8)
+    x = images.float().div_(255.0)  # (B, C, H, W) in [0, 1]
+    theta = _random_affine(u[:, :5], p, flip, aspect=images.shape[2] / images.shape[3])  # (B, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if p.jitter > 0:
+        x = _jitter(x, 1.0 + p.jitter * (2.0 * u[:, 5:] - 1.0))
+    return x.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
+'''
+
+_TRAIN = '''
+
+def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    """Return the run's optimiser over every parameter."""
+    return {optimizer}
+
+
+def train_one_epoch(model, images, labels, optimizer, scheduler, generator) -> None:
+    """Run one shuffled pass over the training images, {augment_note}."""
+    model.train()
+    order = torch.randperm(len(images), generator=generator)
+    for start in range(0, len(order), BATCH_SIZE):
+        idx = order[start : start + BATCH_SIZE]
+        x = images[idx]{augment_call}
+        loss = F.cross_entropy(model(x.float().div(255.0)), labels[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Return the share of images the model labels right."""
+    model.eval()
+    logits = torch.cat([model(images[i : i + 512].float().div(255.0)) for i in range(0, len(images), 512)])
+    return (logits.argmax(dim=1) == labels).float().mean().item()
+
+
+def main() -> None:
+    images, labels, classes = load_data()
+    train_idx, val_idx = split(labels, len(classes), val_fraction={val_fraction}, seed={split_seed})
+    torch.manual_seed(SEED)  # the same initial weights as the run
+    model = Classifier(build_net(), mean={mean}, std={std})
+    optimizer = make_optimizer(model)
+    batches = math.ceil(len(train_idx) / BATCH_SIZE)
+    scheduler = {scheduler}
+    generator = torch.Generator().manual_seed(SEED)
+    for epoch in range(1, EPOCHS + 1):
+        train_one_epoch(model, images[train_idx], labels[train_idx], optimizer, scheduler, generator)
+        print(f"epoch {{epoch}}: val_accuracy {{evaluate(model, images[val_idx], labels[val_idx]):.4f}}")
+    print(f"val_accuracy: {{evaluate(model, images[val_idx], labels[val_idx]):.4f}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+_NETS: dict[str, tuple[object, ...]] = {
+    "simple": (small.SimpleNet,),
+    "cnn": (small._conv_block, small.SmallCNN),
+    "resnet18": (small.small_resnet18,),
+}
+_SHAPES_IMPORTS = "import colorsys\nimport math\n\nimport numpy as np\nfrom PIL import Image, ImageDraw\n"
+
+
+def _source(*objects: object) -> str:
+    """Return the source of functions and classes, separated as a module's top level is."""
+    return "\n\n" + "\n\n".join(textwrap.dedent(inspect.getsource(o)) for o in objects)  # type: ignore[arg-type]
+
+
+def _optimizer(run: RunInfo) -> str:
+    t = run.config.train
+    if t.optimizer == "sgd":
+        args = f"lr={t.lr!r}, momentum={t.momentum!r}, weight_decay={t.weight_decay!r}"
+        return f"torch.optim.SGD(model.parameters(), {args})"
+    name = {"adam": "Adam", "adamw": "AdamW"}[t.optimizer]
+    return f"torch.optim.{name}(model.parameters(), lr={t.lr!r}, weight_decay={t.weight_decay!r})"
+
+
+def _scheduler(run: RunInfo) -> str:
+    t = run.config.train
+    if t.schedule == "constant":
+        return "None  # a constant learning rate"
+    cycle = t.optimizer != "sgd" or t.momentum > 0
+    return (
+        f"torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[{t.lr!r}], total_steps=EPOCHS * batches, "
+        f"cycle_momentum={cycle})"
+    )
+
+
+def _check(run: RunInfo) -> None:
+    """Raise a LightboxError when no script can be written for this run yet."""
+    cfg = run.config
+    if cfg.model.name not in SCRIPT_MODELS or cfg.model.quantization:
+        kind = f"'{cfg.model.name}'" + (" (int8)" if cfg.model.quantization else "")
+        raise LightboxError(
+            f"A script is written for the {', '.join(SCRIPT_MODELS)} models trained here; this run's {kind} "
+            "model is not one of them yet."
+        )
+    if cfg.data.name not in SCRIPT_DATASETS:
+        names = " and ".join(SCRIPT_DATASETS)
+        raise LightboxError(f"A script is written for the {names} datasets; not yet for '{cfg.data.name}'.")
+
+
+def _header(run: RunInfo) -> str:
+    cfg, t = run.config, run.config.train
+    accuracy = run.metrics.get("val_accuracy")
+    text = _HEADER.format(
+        title=f"Train '{run.name}' again: {cfg.model.name} on {cfg.data.name}, {t.epochs} epochs.",
+        run_id=run.id,
+        created=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
+        accuracy=f"{accuracy:.4f}" if isinstance(accuracy, float) else "-",
+        file_name=f"train_{run.id}.py",
+    )
+    if cfg.data.name == "shapes":
+        text = text.replace("import math\n", _SHAPES_IMPORTS)
+    if cfg.model.name == "resnet18":
+        text += "from torchvision.models import resnet18\n"
+    if t.augment != "none":
+        text += "from dataclasses import dataclass\n\nfrom torchvision.transforms.v2 import functional as TF\n"
+    return text + f"\nEPOCHS = {t.epochs}\nBATCH_SIZE = {t.batch_size}\nSEED = {t.seed}\n"
+
+
+def _data(run: RunInfo) -> str:
+    data = run.config.data
+    if data.name == "digits":
+        return _DIGITS
+    shape_code = _source(shapes._polygon, shapes._colour, shapes.draw_shape)
+    return (
+        f"SHAPES = {shapes.SHAPES!r}\n_SUPERSAMPLE = {shapes._SUPERSAMPLE}"
+        + shape_code
+        + _SHAPES.format(samples=data.samples or 2000, size=data.image_size or 32)
+    )
+
+
+def _model(run: RunInfo) -> str:
+    spec, name = run.input_spec or {}, run.config.model.name
+    builder = _NETS[name][-1].__name__  # type: ignore[attr-defined]
+    shape = f"{spec.get('channels')}, {len(spec.get('classes', []))}, ({spec.get('height')}, {spec.get('width')})"
+    return _source(*_NETS[name]) + f"\n\n\ndef build_net() -> nn.Module:\n    return {builder}({shape})\n"
+
+
+def _augment(run: RunInfo) -> tuple[str, str, str]:
+    """Return the augmentation code, the line that calls it in the loop, and a note for the docstring."""
+    preset = run.config.train.augment
+    if preset == "none":
+        return "", "", "no augmentation"
+    flip = not (run.input_spec or {}).get("dark_background", False)
+    code = _source(augment._Preset, augment._random_affine, augment._jitter, augment._gray)
+    code += f"\n\nAUGMENT = {augment._PRESETS[preset]!r}\n" + _AUGMENT
+    call = f"\n        x = augment(x, AUGMENT, generator, flip={flip})  # '{preset}' augmentation"
+    return code, call, f"each batch augmented ('{preset}')"
+
+
+def training_script(run: RunInfo) -> str:
+    """Return the standalone script that trains this run's model again, or raise a LightboxError why not."""
+    _check(run)
+    spec, data = run.input_spec or {}, run.config.data
+    code, call, note = _augment(run)
+    loop = _TRAIN.format(
+        optimizer=_optimizer(run),
+        scheduler=_scheduler(run),
+        augment_call=call,
+        augment_note=note,
+        val_fraction=data.val_fraction,
+        split_seed=data.split_seed,
+        mean=[round(v, 6) for v in spec.get("mean", [])],
+        std=[round(v, 6) for v in spec.get("std", [])],
+    )
+    return _header(run) + _data(run) + _SPLIT + _model(run) + code + loop
+
+
+def run_script(store: RunStore, run_id: str) -> str:
+    """Return the training script of a kept run."""
+    return training_script(store.get_run(run_id))
+
+
+__all__ = ["SCRIPT_DATASETS", "SCRIPT_MODELS", "run_script", "training_script"]

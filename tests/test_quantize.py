@@ -1,0 +1,65 @@
+"""int8 copies of runs: the quantize command, loading them back, and restoring one from a bundle."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core import Predictor, RunStore, load_dataset
+from core.bundle import bundle_bytes, restore_bundle
+from core.cli import main
+from core.quantize_runs import is_int8
+from tests.helpers import trained_run
+
+
+def _values(out: str) -> dict[str, str]:
+    return dict(re.findall(r"^(\w+): (\S+)$", out, flags=re.M))
+
+
+def test_quantize_a_digits_cnn_then_restore_it_from_a_bundle(
+    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path
+) -> None:
+    fp32 = trained_run(store, "cnn", epochs=3)
+    assert main(["quantize", fp32.id]) == 0
+    out = _values(capsys.readouterr().out)
+    int8 = store.get_run(out["run_id"])
+    assert is_int8(int8) and int8.metrics["int8_of"] == fp32.id and out["int8_of"] == fp32.id
+    assert float(out["agreement"]) >= 0.95 and int(out["agreement_images"]) == 359  # digits' validation images
+    assert float(out["size_mb"]) < 0.5 * store.weights_path(fp32.id).stat().st_size / 1e6 + 0.02
+    assert float(out["latency_ms"]) > 0
+    assert abs(float(out["val_accuracy"]) - fp32.metrics["val_accuracy"]) < 0.03
+
+    _, val = load_dataset("digits").split(0.2, seed=0)
+    served = Predictor.from_run(store, int8.id)  # rebuilt from the store: weights_only loading
+    right = [served.predict(val.to_pil(i), top_k=1)[0].label == val.classes[int(val.labels[i])] for i in range(40)]
+    assert sum(right) >= 36
+    other = RunStore(tmp_path / "other-home")
+    restored = restore_bundle(other, bundle_bytes(store, int8.id))
+    assert is_int8(restored) and restored.metrics["agreement"] == int8.metrics["agreement"]
+    x = torch.rand(5, 1, 8, 8)  # (B, C, H, W)
+    with torch.no_grad():
+        a, b = served.model(x), Predictor.from_run(other, restored.id).model(x)
+    assert np.abs(a.numpy() - b.numpy()).max() == 0
+
+
+def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str], store: RunStore) -> None:
+    fp32 = trained_run(store, "simple", epochs=1)
+    assert main(["quantize", fp32.id]) == 0
+    int8_id = _values(capsys.readouterr().out)["run_id"]
+    assert main(["quantize", int8_id]) == 2
+    assert "already int8" in capsys.readouterr().err
+    assert main(["quantize", "nope"]) == 2
+    assert "There is no run 'nope'" in capsys.readouterr().err
+
+
+def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:
+    from dashboard.compare_charts import pareto_figure
+
+    fig = pareto_figure(["cnn", "cnn int8"], [2.0, 0.8], [0.98, 0.975], "latency (ms)", ["cnn", "cnn int8"], [(0, 1)])
+    (pair,) = [t for t in fig.data if t.name == "fp32 → int8"]
+    assert list(pair.x) == [2.0, 0.8] and list(pair.y) == [0.98, 0.975]
+    assert {t.name for t in fig.data} >= {"cnn", "cnn int8", "best trade-offs"}
