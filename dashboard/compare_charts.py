@@ -8,12 +8,13 @@ import plotly.graph_objects as go
 
 from core import pareto_front
 from dashboard.charts import PALETTE, _layout, confusion_figure
+from dashboard.text import chart_text
 
 
 def clickable_confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
     """The confusion heatmap with an invisible marker on every cell, so a click selects that cell."""
     fig = confusion_figure(matrix, classes)
-    labels = [str(c) for c in classes]
+    labels = [chart_text(c) for c in classes]
     cells = [(t, p) for t in range(len(labels)) for p in range(len(labels))]
     fig.add_trace(
         go.Scatter(
@@ -51,7 +52,7 @@ def pareto_figure(
             go.Scatter(
                 x=[costs[j] for j in idx],
                 y=[accuracies[j] for j in idx],
-                text=[names[j] for j in idx],
+                text=[chart_text(names[j]) for j in idx],
                 mode="markers",
                 name=model,
                 marker={"size": 13, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "white"}},
@@ -80,7 +81,7 @@ def ensemble_figure(names: Sequence[str], accuracies: Sequence[float]) -> go.Fig
     colours = [PALETTE[0]] * (len(names) - 1) + ["#E8590C"]
     fig = go.Figure(
         go.Bar(
-            x=list(names),
+            x=[chart_text(n) for n in names],
             y=list(accuracies),
             marker_color=colours,
             text=[f"{a:.1%}" for a in accuracies],

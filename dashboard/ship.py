@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import LightboxError, RunInfo, RunStore, bundle_bytes, bundle_file_name, export_bytes, restore_bundle
+from dashboard.text import plain
 from dashboard.widgets import user_errors
 
 # (button label, format, file extension, MIME type, what the file is for)
@@ -48,7 +49,7 @@ def ship_ui(store: RunStore, run: RunInfo) -> None:
         data = prepared[1][fmt]
         with column:
             if isinstance(data, str):
-                st.error(data, icon=":material/error:")
+                st.error(plain(data), icon=":material/error:")
                 continue
             st.download_button(
                 f"{label} · {file_size(len(data))}",
@@ -78,5 +79,5 @@ def restore_ui(store: RunStore) -> None:
     with user_errors():
         run = restore_bundle(store, upload)
     epochs = len(store.history(run.id))
-    st.session_state["restore_note"] = f"Restored '{run.name}' ({epochs} epochs, {run.status}) as run {run.id}."
+    st.session_state["restore_note"] = f"Restored '{plain(run.name)}' ({epochs} epochs, {run.status}) as run {run.id}."
     st.rerun()  # so the runs table above lists it

@@ -24,6 +24,7 @@ from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
+from dashboard.text import plain
 from dashboard.tour_parts import (
     CHANNELS,
     centre_crop,
@@ -82,7 +83,7 @@ def _learning_view(job_id: str) -> None:
     epoch = snap.history[-1]["epoch"] if snap.history else 0
     st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.error}", icon=":material/error:")
+        st.error(f"Training failed: {plain(snap.error)}", icon=":material/error:")
     if not snap.history or snap.run_id is None:
         return
     st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")
@@ -165,9 +166,11 @@ def standing_on_giants() -> None:
     with user_errors():
         result = get_predictor("imagenet").classify(image, top_k=5)
     left, right = st.columns([1, 2])
-    left.image(image, caption=name, width="stretch")
+    left.image(image, caption=plain(name), width="stretch")
     best = result.predictions[0]
-    right.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+    right.metric(
+        "It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off"
+    )
     right.plotly_chart(presenter.figure(topk_figure(result.predictions)), key="tour_giants_bars")
     link("classify", "Classify more photos with any model")
 
@@ -185,7 +188,9 @@ def teach_something_new() -> None:
     camera_args = ("tour_teach_camera", "teach_target")
     st.camera_input("Webcam", key="tour_teach_camera", on_change=teach.add_snapshot, args=camera_args)
     st.caption(
-        " · ".join(f"{name}: {len(files)} snapshot{'s' if len(files) != 1 else ''}" for name, files in examples.items())
+        " · ".join(
+            f"{plain(name)}: {len(files)} snapshot{'s' if len(files) != 1 else ''}" for name, files in examples.items()
+        )
     )
     teach.train_button(examples, key="tour_teach_train")
     link("teach", "Name the classes and add files on the Teach page")
@@ -196,7 +201,9 @@ def teach_something_new() -> None:
     if photo is not None:
         with user_errors():
             best = get_predictor(st.session_state["teach_run"]).predict(decode_image(photo.getvalue()), 1)[0]
-        st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+        st.metric(
+            "It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off"
+        )
 
 
 def how_it_decides() -> None:
@@ -218,8 +225,8 @@ def how_it_decides() -> None:
         )
         heat, label = predictor.explain(image, top[0].index if target is None else target)
     left, right = st.columns(2)
-    left.image(image, caption=name, width="stretch")
-    right.image(heat, caption=f"Where it saw '{label}'", width="stretch")
+    left.image(image, caption=plain(name), width="stretch")
+    right.image(heat, caption=f"Where it saw '{plain(label)}'", width="stretch")
     link("classify", "See every layer's view on the Classify page")
 
 
@@ -267,7 +274,7 @@ def _attack_view(result: Attack) -> None:
         column.image(enlarge(picture, scale), caption=caption, width=200)
     for column, title, top in ((columns[0], "Before", result.before), (columns[2], "After", result.after)):
         best = top.predictions[0]
-        column.metric(title, best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+        column.metric(title, plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
     verdict = "It fooled the network." if result.fooled else "Not enough yet: try a stronger change."
     st.markdown(
         f"The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} of full "

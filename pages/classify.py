@@ -8,6 +8,7 @@ from core import decode_image, draw_feature_maps, list_layers, model_view
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor
+from dashboard.text import plain
 from dashboard.widgets import explain, trained_model_ui, user_errors
 
 MAX_MAPS = 32
@@ -46,7 +47,7 @@ with user_errors():
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(image, caption=source.name, width="stretch")
+    st.image(image, caption=plain(source.name), width="stretch")
     spec = predictor.spec
     st.image(
         enlarge(model_view(image, spec), max(1, 128 // max(spec.width, spec.height))),
@@ -54,7 +55,7 @@ with left:
     )
 with right:
     best = predictions[0]
-    st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
+    st.metric("Prediction", plain(best.label), f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
     st.plotly_chart(topk_figure(predictions), key="classify_bars")
     st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")
 
@@ -67,7 +68,7 @@ options = [p.index for p in predictions]
 target = st.selectbox("Explain the class", options, format_func=lambda i: predictor.classes[i], key="classify_explain")
 with user_errors():
     heat, label = predictor.explain(image, target)
-st.image(heat, caption=f"Where the model saw '{label}'", width=320)
+st.image(heat, caption=f"Where the model saw '{plain(label)}'", width=320)
 
 st.subheader("Look inside: what each layer sees")
 st.caption(

@@ -9,6 +9,7 @@ from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pa
 from dashboard.nav import link
 from dashboard.resources import get_store
 from dashboard.tables import display_frame, runs_column_config, runs_frame
+from dashboard.text import plain
 from dashboard.widgets import explain, run_label, user_errors
 
 VIEWS = ("Curves", "Which model?", "Mistakes", "Two models", "Ensemble")
@@ -61,7 +62,7 @@ if view == "Curves":
     st.dataframe(table.drop(columns=["name"]).T)
     best = max(selected, key=lambda r: r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0)))
     st.caption(
-        f"Highest validation accuracy: **{best.name}** ({best.metrics.get('best_val_accuracy', 0):.2%} "
+        f"Highest validation accuracy: **{plain(best.name)}** ({best.metrics.get('best_val_accuracy', 0):.2%} "
         f"at epoch {best.metrics.get('best_epoch', '-')})."
     )
 elif view == "Which model?":

@@ -8,6 +8,7 @@ from core import available_pretrained, decode_image
 from dashboard import teach
 from dashboard.charts import topk_figure
 from dashboard.resources import get_predictor
+from dashboard.text import plain
 from dashboard.widgets import explain, user_errors
 
 st.title("Teach")
@@ -39,10 +40,10 @@ st.camera_input(
 for name, files in list(samples.items()):
     with st.container(border=True):
         head, remove = st.columns([4, 1])
-        head.markdown(f"**{name}** · {len(files)} image{'s' if len(files) != 1 else ''}")
+        head.markdown(f"**{plain(name)}** · {len(files)} image{'s' if len(files) != 1 else ''}")
         remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
         st.file_uploader(
-            f"Add images of {name}",
+            f"Add images of {plain(name)}",
             type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
             accept_multiple_files=True,
             key=teach.uploader_key(name),
@@ -82,5 +83,5 @@ if photo is None:
 with user_errors():
     result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
 best = result.predictions[0]
-st.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+st.metric("It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
 st.plotly_chart(topk_figure(result.predictions), key="teach_bars")
