@@ -14,7 +14,7 @@ from core.data.augment import AUGMENTATIONS, augment_batch, augment_preview
 from core.data.base import ImageDataset, tensor_to_pil
 from core.data.images import decode_image, fit_image
 from core.data.photos import SAMPLE_PHOTOS, sample_photo
-from core.data.registry import DATASETS, DatasetSpec, load_dataset
+from core.data.registry import DATASETS, DatasetSpec, default_train_config, load_dataset
 from core.data.samples import dataset_from_samples
 from core.data.standard import STANDARD, download_dataset, load_standard
 from core.data.user import (
@@ -163,6 +163,7 @@ __all__ = [
     "decode_image",
     "default_home",
     "default_max_jobs",
+    "default_train_config",
     "delete_user_dataset",
     "demo_items",
     "differentiable_model",

@@ -7,13 +7,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from core import cli_evaluate, cli_explain, cli_ship
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS
 from core.data.images import decode_image
-from core.data.registry import DATASETS
+from core.data.registry import DATASETS, default_train_config
 from core.data.standard import STANDARD, download_dataset
 from core.data.user import import_dataset, list_user_datasets
 from core.devices import DEVICES, PRECISIONS
@@ -27,6 +28,7 @@ from core.runs import RunStore
 from core.training import OPTIMIZERS, SCHEDULES
 
 _DEFAULTS = TrainConfig()
+_PER_DATASET = ("epochs", "batch_size", "lr", "optimizer", "schedule", "augment")
 
 
 def _settings_parser() -> argparse.ArgumentParser:
@@ -34,13 +36,14 @@ def _settings_parser() -> argparse.ArgumentParser:
     t = argparse.ArgumentParser(add_help=False)
     t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
     t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
-    t.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
-    t.add_argument("--lr", type=float, default=_DEFAULTS.lr)
-    t.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
-    t.add_argument("--optimizer", default=_DEFAULTS.optimizer, help=f"one of: {', '.join(OPTIMIZERS)}")
+    # None: the dataset's own default (default_train_config), the same the Train page starts from
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--optimizer", help=f"one of: {', '.join(OPTIMIZERS)}")
     t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
-    t.add_argument("--schedule", default=_DEFAULTS.schedule, help=f"one of: {', '.join(SCHEDULES)}")
-    t.add_argument("--augment", default=_DEFAULTS.augment, help=f"one of: {', '.join(AUGMENTATIONS)}")
+    t.add_argument("--schedule", help=f"one of: {', '.join(SCHEDULES)}")
+    t.add_argument("--augment", help=f"one of: {', '.join(AUGMENTATIONS)}")
     t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
     t.add_argument("--precision", default=_DEFAULTS.precision, help=f"one of: {', '.join(PRECISIONS)}")
@@ -83,16 +86,12 @@ def _config(args: argparse.Namespace) -> RunConfig:
             name=args.dataset, val_fraction=args.val_fraction, image_size=args.image_size, samples=args.samples
         ),
         model=ModelConfig(name=args.model),
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
+        train=replace(
+            default_train_config(args.dataset),
+            **{k: getattr(args, k) for k in _PER_DATASET if getattr(args, k) is not None},
             weight_decay=args.weight_decay,
             seed=args.seed,
             device=args.device,
-            schedule=args.schedule,
-            augment=args.augment,
             precision=args.precision,
         ),
         name=args.name,
