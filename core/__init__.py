@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from core.adversarial import LEVELS, SEARCH_EPSILONS, Attack, attack, differentiable_model, smallest_flip
 from core.bundle import bundle_bytes, bundle_file_name, restore_bundle, write_bundle
-from core.callbacks import EVENTS, HISTORY_COLUMNS, Callback, History, StopTraining, TrainState
+from core.callbacks import EVENTS, HISTORY_COLUMNS, Callback, History, Pace, StopTraining, TrainState
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.analysis import DuplicatePair, DuplicateReport, Projection, find_duplicates, project
 from core.data.augment import AUGMENTATIONS, augment_batch, augment_preview
@@ -124,6 +124,7 @@ __all__ = [
     "McNemarResult",
     "ModelConfig",
     "ModelSpec",
+    "Pace",
     "Prediction",
     "Predictor",
     "PreparedRun",

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +80,10 @@ class Job(Callback):
         store: RunStore,
         owner: str | None = None,
         on_done: Callable[[Job], None] | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self._callbacks = tuple(callbacks)
         self.owner = owner
         self._store = store
         self._on_done = on_done
@@ -143,7 +145,9 @@ class Job(Callback):
 
     def _run(self) -> None:
         try:
-            run = train_run(self._state["config"], self._store, [self], self._stop, on_created=self._created)
+            run = train_run(
+                self._state["config"], self._store, [self, *self._callbacks], self._stop, on_created=self._created
+            )
             self._update(status=run.status, error=run.error)
         except LightboxError as exc:
             self._update(status="failed", error=str(exc))
@@ -175,9 +179,9 @@ class JobManager:
         self.max_running = max(1, self.max_running or default_max_jobs())
         self.interrupted = self.store.mark_interrupted()
 
-    def start(self, config: RunConfig, owner: str | None = None) -> str:
-        """Queue training `config` for `owner`, starting it now if a slot is free; return the job id."""
-        job = Job(config, self.store, owner, on_done=self._finished)
+    def start(self, config: RunConfig, owner: str | None = None, callbacks: Sequence[Callback] = ()) -> str:
+        """Queue training `config` for `owner`, with extra `callbacks`; start it when a slot is free; return its id."""
+        job = Job(config, self.store, owner, on_done=self._finished, callbacks=callbacks)
         with self._lock:
             self._forget_old()
             self.jobs[job.id] = job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from core import (
     Attack,
     DataConfig,
     ModelConfig,
+    Pace,
     Predictor,
     RunConfig,
     TrainConfig,
@@ -43,6 +45,7 @@ FIRST_NETWORK = RunConfig(
     TrainConfig(epochs=15, batch_size=32, lr=0.01, optimizer="sgd"),  # plain SGD: slow enough to watch it learn
     name="tour: a first network",
 )
+EPOCH_SECONDS = 0.4  # 15 epochs take half a second on a laptop: paced, the audience watches it learn for 6 s
 
 
 def what_a_computer_sees() -> None:
@@ -60,7 +63,8 @@ def what_a_computer_sees() -> None:
     )  # fmt: skip
     crop = centre_crop(pixels, side)  # (side, side, C)
     left, right = st.columns([1, 2])
-    left.image(enlarge(dataset.to_pil(0), max(1, 256 // pixels.shape[1])), caption=f"A '{dataset.classes[0]}'")
+    label = dataset.classes[int(dataset.labels[0])]  # the picture's own label, not the first class
+    left.image(enlarge(dataset.to_pil(0), max(1, 256 // pixels.shape[1])), caption=f"A '{plain(label)}'")
     channels, height, width = dataset.images.shape[1:]
     left.markdown(f"Tensor shape: **{channels} x {height} x {width}**: {channels * height * width:,} numbers.")
     if channels == 1:
@@ -73,8 +77,10 @@ def what_a_computer_sees() -> None:
 
 def _start_first_network() -> None:
     lr = st.session_state.get("tour_lr", FIRST_NETWORK.train.lr)  # the advanced choice, when shown
-    config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr))
-    st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner())
+    seed = random.randrange(2**31)  # each press a new start: other random weights, another path to the answer
+    config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr, seed=seed))
+    jobs = get_jobs()
+    st.session_state["tour_job"] = jobs.start(config, owner=session_owner(), callbacks=[Pace(EPOCH_SECONDS)])
 
 
 def _learning_view(job_id: str) -> None:
@@ -96,7 +102,7 @@ def _learning_view(job_id: str) -> None:
     prediction_strip(predictor, digits_val(snap.config.data))
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=0.5)
 def _live_learning(job_id: str) -> None:
     _learning_view(job_id)
     if not get_jobs().snapshot(job_id).active:

@@ -52,8 +52,14 @@ def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
         title=title,
         height=120 + 22 * height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        yaxis={"autorange": "reversed", "scaleanchor": "x", "showticklabels": False},
-        xaxis={"showticklabels": False},
+        yaxis={
+            "autorange": "reversed",
+            "scaleanchor": "x",
+            "showticklabels": False,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        xaxis={"showticklabels": False, "showgrid": False, "zeroline": False},
     )
     return presenter.figure(fig)
 
