@@ -164,4 +164,5 @@ def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
         xaxis={"title": "predicted class", "type": "category"},
         yaxis={"title": "true class", "type": "category", "autorange": "reversed"},
     )
-    return _layout(fig, 120 + 28 * len(labels)).update_layout(hovermode="closest")  # one cell, not a column
+    height = max(300, 120 + 28 * len(labels))  # two classes stay a square, not a strip
+    return _layout(fig, height).update_layout(hovermode="closest")  # one cell, not a column

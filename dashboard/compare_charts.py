@@ -27,6 +27,9 @@ def clickable_confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequenc
             showlegend=False,
         )
     )
+    n = len(labels)  # the invisible markers would pad the axes: hold them to the cells
+    fig.update_xaxes(range=[-0.5, n - 0.5], autorange=False)
+    fig.update_yaxes(range=[n - 0.5, -0.5], autorange=False)
     fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
 
@@ -71,7 +74,9 @@ def pareto_figure(
         )
     )
     fig.update_xaxes(title_text=f"{cost_label} (log scale, left is cheaper)", type="log")
-    fig.update_yaxes(title_text="validation accuracy", tickformat=".0%")
+    span = max(accuracies, default=1.0) - min(accuracies, default=0.0)
+    decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2  # enough digits that no two ticks read the same
+    fig.update_yaxes(title_text="validation accuracy", tickformat=f".{decimals}%")
     fig.update_layout(hovermode="closest")
     return _layout(fig, 420)
 
@@ -85,7 +90,8 @@ def ensemble_figure(names: Sequence[str], accuracies: Sequence[float]) -> go.Fig
             y=list(accuracies),
             marker_color=colours,
             text=[f"{a:.1%}" for a in accuracies],
-            textposition="outside",
+            textposition="inside",  # inside the bar: a 100% bar has no room above it
+            insidetextanchor="end",
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
         )
     )

@@ -197,15 +197,21 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
         f"({vp.probabilities[i, vp.predictions[i]]:.0%})"
         for i in worst
     ]
+    with user_errors():
+        predictor = get_predictor(run.id)
     if not st.toggle(
         "Show where the model looked (Grad-CAM)",
         key=f"mistakes_cam_{run.id}",
-        help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least.",
+        disabled=not predictor.can_explain,
+        help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least."
+        if predictor.can_explain
+        else "Grad-CAM follows a convolutional network's feature maps; a fully connected network has none.",
     ):
+        if not predictor.can_explain:
+            st.caption("Where the model looked needs a convolutional network: this one is fully connected.")
         _gallery(val, worst, captions)
         return
     with user_errors():
-        predictor = get_predictor(run.id)
         overlays = [
             predictor.explain(val.to_pil(int(i)), int(vp.predictions[i]), min_side=GALLERY_SIDE)[0] for i in worst
         ]

@@ -43,9 +43,10 @@ st.dataframe(
 )
 st.caption("Click a column header to sort. Pick the runs to look at closely below.")
 by_id = {r.id: r for r in shown}
-chosen = st.multiselect(
-    "Runs", list(by_id), default=list(by_id)[:3], format_func=lambda rid: run_label(by_id[rid]), key="compare_runs"
-)
+newest = shown[0].dataset if shown else None  # runs of one dataset compare; across datasets they mislead
+kept = [rid for rid in st.session_state.get("compare_runs", []) if rid in by_id]  # a filter may drop some
+st.session_state["compare_runs"] = kept or [r.id for r in shown if r.dataset == newest][:3]
+chosen = st.multiselect("Runs", list(by_id), format_func=lambda rid: run_label(by_id[rid]), key="compare_runs")
 if not chosen:
     st.info("Pick one or more runs above.", icon=":material/info:")
     st.stop()
