@@ -280,6 +280,9 @@ def _insert_run(store: RunStore, info: RunInfo, rows: list[dict[str, Any]], payl
     return run_id
 
 
+RESTORED = " (restored)"
+
+
 def restore_bundle(
     store: RunStore, source: bytes | str | os.PathLike[str] | BinaryIO, limits: BundleLimits | None = None
 ) -> RunInfo:
@@ -291,5 +294,7 @@ def restore_bundle(
     spec = InputSpec.from_dict(info.input_spec or {})
     check_weights(state, info.config, spec)
     meta = {"model": info.config.model.to_dict(), "input_spec": spec.to_dict()}  # what was checked, nothing else
+    if not info.name.endswith(RESTORED):  # told apart from its original in every list
+        info = replace(info, name=info.name + RESTORED)
     run_id = _insert_run(store, info, rows, {"state_dict": state, "meta": meta})
     return store.get_run(run_id)

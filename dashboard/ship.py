@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import LightboxError, RunInfo, RunStore, bundle_bytes, bundle_file_name, export_bytes, restore_bundle
-from dashboard.text import plain
+from dashboard.text import plain, sentence
 from dashboard.widgets import user_errors
 
 # (button label, format, file extension, MIME type, what the file is for)
@@ -49,7 +49,7 @@ def ship_ui(store: RunStore, run: RunInfo) -> None:
         data = prepared[1][fmt]
         with column:
             if isinstance(data, str):
-                st.error(plain(data), icon=":material/error:")
+                st.error(sentence(data), icon=":material/error:")
                 continue
             st.download_button(
                 f"{label} · {file_size(len(data))}",

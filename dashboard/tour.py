@@ -26,7 +26,7 @@ from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
-from dashboard.text import plain
+from dashboard.text import plain, sentence
 from dashboard.tour_parts import (
     CHANNELS,
     centre_crop,
@@ -89,7 +89,7 @@ def _learning_view(job_id: str) -> None:
     epoch = snap.history[-1]["epoch"] if snap.history else 0
     st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
     if snap.status == "failed":
-        st.error(f"Training failed: {plain(snap.error)}", icon=":material/error:")
+        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
     if not snap.history or snap.run_id is None:
         return
     st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")

@@ -35,7 +35,7 @@ from core import (
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
 from dashboard.resources import get_store, network_online
-from dashboard.text import plain
+from dashboard.text import sentence
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -51,7 +51,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except LightboxError as exc:
-        st.error(plain(str(exc)), icon=":material/error:")  # messages quote names people typed
+        st.error(sentence(str(exc)), icon=":material/error:")  # messages quote names people typed
         st.stop()
 
 

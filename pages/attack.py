@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import streamlit as st
+from PIL import ImageOps
 from streamlit.delta_generator import DeltaGenerator
 
 from core import LEVELS, SAMPLE_PHOTOS, SEARCH_EPSILONS, Attack, attack, decode_image, sample_photo, smallest_flip
@@ -83,7 +84,8 @@ def _show(column: DeltaGenerator, title: str, result: Attack, after: bool) -> No
 scale = max(1, 192 // max(result.original.size))
 left, middle, right = st.columns(3)
 left.image(enlarge(result.original, scale), caption="The picture", width="stretch")
-middle.image(enlarge(result.perturbation, scale), caption="The change, amplified (grey: none)", width="stretch")
+change = ImageOps.expand(enlarge(result.perturbation, scale), border=2, fill="#9aa5b1")  # an edge on a white page
+middle.image(change, caption="The change, amplified (grey: none)", width="stretch")
 right.image(enlarge(result.adversarial, scale), caption="Picture + change", width="stretch")
 _show(left, "Before", result, after=False)
 _show(right, "After", result, after=True)

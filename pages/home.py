@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.nav import link
+from dashboard.nav import link, page
 
 st.title("Lightbox")
 st.markdown(
@@ -22,11 +22,13 @@ steps = [
     ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
     ("attack", "6 · Fool it", "Change a photo by less than the eye can see and watch the model get it wrong."),
 ]
-link("tour", "Presenting? Take the 7-step tour: the whole story in ten minutes")
-for column, (page, title, text) in zip(st.columns(len(steps)), steps, strict=True):
-    with column.container(border=True):
-        link(page, title)
-        st.caption(text)
+if st.button("Take the 7-step tour: the whole story in ten minutes", type="primary", icon=":material/tour:"):
+    st.switch_page(page("tour"))  # the first thing a newcomer sees, and the best start for a talk
+for row in (steps[:3], steps[3:]):  # three cards a row: six side by side cut titles short at 1280 px
+    for column, (name, title, text) in zip(st.columns(3), row, strict=True):
+        with column.container(border=True):
+            link(name, title)
+            st.caption(text)
 
 st.info(
     "New here? **Classify** names the objects in any photo straight away with a network pretrained on a "

@@ -12,7 +12,7 @@ from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, session_owner
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
-from dashboard.text import plain
+from dashboard.text import sentence
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, explain, model_ui, run_label, train_settings_ui, user_errors
 
@@ -75,7 +75,7 @@ def _show_job(snap: JobSnapshot) -> None:
     elif snap.status == "cancelled":
         st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
     else:
-        st.error(f"Training failed: {plain(snap.error)}", icon=":material/error:")
+        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
     if snap.history:
         st.plotly_chart(
             presenter.figure(curves_figure({snap.config.name or "this run": list(snap.history)})),
