@@ -13,6 +13,7 @@ CSS = """<style>
 .stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
 .stMain [data-testid="stSliderThumbValue"] p, .stMain [data-testid="stTickBar"] p { font-size: inherit; }
 .stMain h1 { font-size: 3.2rem; }
+.stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 1rem; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }
 </style>"""

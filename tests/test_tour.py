@@ -177,3 +177,12 @@ def test_step_5_teaches_three_classes_from_webcam_snapshots(lightbox_home: Path)
     probe = _shape_files("star", 1, 99, "JPEG")[0]
     at.camera_input(key="tour_teach_try").set_value(("try.jpg", probe, "image/jpeg")).run()
     assert at.metric[0].value in {"Class 1", "Class 2", "Class 3"}
+
+
+def test_presenter_mode_shows_each_step_as_a_slide_with_slim_navigation() -> None:
+    at = _open_tour(step="3", presenter="1")
+    assert not at.title and not at.get("progress")  # no page title, help box or progress bar above the step
+    assert at.markdown[0].value == f"**3/{len(STEPS)} · Why convolutions**"
+    at.button(key="tour_next").click().run()
+    assert not at.exception, at.exception
+    assert at.markdown[0].value.startswith(f"**4/{len(STEPS)} · ")
