@@ -300,6 +300,9 @@ def _insert_run(store: RunStore, info: RunInfo, rows: list[dict[str, Any]], payl
     return run_id
 
 
+RESTORED = " (restored)"
+
+
 def restore_bundle(
     store: RunStore, source: bytes | str | os.PathLike[str] | BinaryIO, limits: BundleLimits | None = None
 ) -> RunInfo:
@@ -315,5 +318,7 @@ def restore_bundle(
         from core.quantize import int8_meta
 
         meta["int8"] = int8_meta(str(info.metrics.get("int8_of", "")))
+    if not info.name.endswith(RESTORED):  # told apart from its original in every list
+        info = replace(info, name=info.name + RESTORED)
     run_id = _insert_run(store, info, rows, {"state_dict": state, "meta": meta})
     return store.get_run(run_id)

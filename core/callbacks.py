@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
-__all__ = ["Callback", "TrainState"]
+__all__ = ["Callback", "Pace", "TrainState"]
 
 EVENTS: tuple[str, ...] = ("fit_start", "epoch_start", "batch_end", "epoch_end", "fit_end")
 HISTORY_COLUMNS: tuple[str, ...] = (
@@ -86,6 +87,20 @@ class Callback:
 
     def on_fit_end(self, state: TrainState) -> None:
         """Called once at the end, also when training stopped early."""
+
+
+class Pace(Callback):
+    """Make every epoch last at least `seconds`, so an audience can watch a fast fit unfold (the tour)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._started = 0.0
+
+    def on_epoch_start(self, state: TrainState) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        time.sleep(max(0.0, self.seconds - (time.perf_counter() - self._started)))
 
 
 def fire(callbacks: list[Callback] | tuple[Callback, ...], event: str, state: TrainState) -> None:

@@ -202,6 +202,11 @@ class Predictor:
         probs = self.probabilities(image)
         return top_classes(probs, self.classes, top_k, (time.perf_counter() - start) * 1000)
 
+    @property
+    def can_explain(self) -> bool:
+        """Say whether Grad-CAM can show where this model looked (it needs a convolution)."""
+        return any(isinstance(m, nn.Conv2d) for m in self.model.modules())
+
     def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
         """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.
 

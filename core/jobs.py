@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +87,10 @@ class Job(Callback):
         owner: str | None = None,
         on_done: Callable[[Job], None] | None = None,
         max_seconds: float | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self._callbacks = tuple(callbacks)
         self.owner = owner
         self.max_seconds = max_seconds  # fair use: stopped (and kept) after this long
         self._began = 0.0
@@ -160,7 +162,9 @@ class Job(Callback):
     def _run(self) -> None:
         self._began = time.monotonic()
         try:
-            run = train_run(self._state["config"], self._store, [self], self._stop, on_created=self._created)
+            run = train_run(
+                self._state["config"], self._store, [self, *self._callbacks], self._stop, on_created=self._created
+            )
             self._update(status=run.status, error=self._limit_hit or run.error)
         except LightboxError as exc:
             self._update(status="failed", error=str(exc))
@@ -219,8 +223,8 @@ class JobManager:
             )
         Workspaces(self.store.home).check_disk(owner, limits.disk_mb)
 
-    def start(self, config: RunConfig, owner: str | None = None) -> str:
-        """Queue training `config` for `owner`, starting it now if a slot is free; return the job id.
+    def start(self, config: RunConfig, owner: str | None = None, callbacks: Sequence[Callback] = ()) -> str:
+        """Queue training `config` for `owner` with extra `callbacks`, starting it when a slot is free; return its id.
 
         On a private server the run is `owner`'s, and a job past a fair-use limit raises LimitError.
         """
@@ -229,7 +233,7 @@ class JobManager:
             limits = self.limits or Limits()
             self._check_fair_use(config, owner, limits)
             store, seconds = self.store.scoped(owner), limits.seconds
-        job = Job(config, store, owner, on_done=self._finished, max_seconds=seconds)
+        job = Job(config, store, owner, on_done=self._finished, max_seconds=seconds, callbacks=callbacks)
         with self._lock:
             self._forget_old()
             self.jobs[job.id] = job

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from core import Projection
+from dashboard.text import chart_text
 
 PALETTE = qualitative.Plotly + qualitative.D3  # 20 distinct colours, enough for one legend entry per class
 HOVER = "class %{customdata[1]}<br>image #%{customdata[0]}<extra></extra>"
@@ -22,7 +23,7 @@ def _axis_titles(proj: Projection) -> tuple[str, str]:
 
 def projection_figure(proj: Projection, height: int = 520) -> go.Figure:
     """One dot per image, coloured by class; hovering shows its class and index."""
-    names = np.asarray(proj.classes, dtype=object)[proj.labels]  # (n,)
+    names = np.asarray([chart_text(c) for c in proj.classes], dtype=object)[proj.labels]  # (n,)
     custom = np.stack([proj.indices, names], axis=1)  # (n, 2): index, class name
     fig = go.Figure()
     if len(proj.classes) <= len(PALETTE):
@@ -33,7 +34,7 @@ def projection_figure(proj: Projection, height: int = 520) -> go.Figure:
                     x=proj.points[mask, 0],
                     y=proj.points[mask, 1],
                     mode="markers",
-                    name=name,
+                    name=chart_text(name),
                     marker={"size": 6, "color": PALETTE[c], "opacity": 0.75},
                     customdata=custom[mask],
                     hovertemplate=HOVER,

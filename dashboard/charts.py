@@ -9,6 +9,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from core import Prediction
+from dashboard.text import chart_text
 
 PALETTE = qualitative.Plotly
 
@@ -26,7 +27,8 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
 def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height: int = 360) -> go.Figure:
     """Loss and accuracy per epoch, train dashed and validation solid, one colour per run."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"))
-    for i, (label, rows) in enumerate(histories.items()):
+    for i, (raw, rows) in enumerate(histories.items()):
+        label = chart_text(raw)
         colour = PALETTE[i % len(PALETTE)]
         epochs = [r["epoch"] for r in rows]
         for col, metric in ((1, "loss"), (2, "accuracy")):
@@ -56,7 +58,10 @@ def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Fig
     """Images per class as bars, with the mean as a dotted line."""
     fig = go.Figure(
         go.Bar(
-            x=list(classes), y=list(counts), marker_color=PALETTE[0], hovertemplate="%{x}: %{y} images<extra></extra>"
+            x=[chart_text(c) for c in classes],
+            y=list(counts),
+            marker_color=PALETTE[0],
+            hovertemplate="%{x}: %{y} images<extra></extra>",
         )
     )
     if counts:
@@ -71,7 +76,7 @@ def topk_figure(predictions: Sequence[Prediction]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[p.probability for p in preds],
-            y=[p.label for p in preds],
+            y=[chart_text(p.label) for p in preds],
             orientation="h",
             marker_color=[PALETTE[0] if p is predictions[0] else "#9aa5b1" for p in preds],
             text=[f"{p.probability:.1%}" for p in preds],
@@ -142,7 +147,7 @@ def schedule_figure(lrs: Sequence[float], batches_per_epoch: int) -> go.Figure:
 
 def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
     """Counts of (true class, predicted class) as a heatmap; the diagonal is what the model got right."""
-    labels = [str(c) for c in classes]
+    labels = [chart_text(c) for c in classes]
     fig = go.Figure(
         go.Heatmap(
             z=[list(row) for row in matrix],
@@ -159,4 +164,5 @@ def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
         xaxis={"title": "predicted class", "type": "category"},
         yaxis={"title": "true class", "type": "category", "autorange": "reversed"},
     )
-    return _layout(fig, 120 + 28 * len(labels)).update_layout(hovermode="closest")  # one cell, not a column
+    height = max(300, 120 + 28 * len(labels))  # two classes stay a square, not a strip
+    return _layout(fig, height).update_layout(hovermode="closest")  # one cell, not a column

@@ -8,12 +8,13 @@ import plotly.graph_objects as go
 
 from core import pareto_front
 from dashboard.charts import PALETTE, _layout, confusion_figure
+from dashboard.text import chart_text
 
 
 def clickable_confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
     """The confusion heatmap with an invisible marker on every cell, so a click selects that cell."""
     fig = confusion_figure(matrix, classes)
-    labels = [str(c) for c in classes]
+    labels = [chart_text(c) for c in classes]
     cells = [(t, p) for t in range(len(labels)) for p in range(len(labels))]
     fig.add_trace(
         go.Scatter(
@@ -26,6 +27,9 @@ def clickable_confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequenc
             showlegend=False,
         )
     )
+    n = len(labels)  # the invisible markers would pad the axes: hold them to the cells
+    fig.update_xaxes(range=[-0.5, n - 0.5], autorange=False)
+    fig.update_yaxes(range=[n - 0.5, -0.5], autorange=False)
     fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
 
@@ -72,7 +76,7 @@ def pareto_figure(
             go.Scatter(
                 x=[costs[j] for j in idx],
                 y=[accuracies[j] for j in idx],
-                text=[names[j] for j in idx],
+                text=[chart_text(names[j]) for j in idx],
                 mode="markers",
                 name=model,
                 marker={"size": 13, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "white"}},
@@ -91,7 +95,9 @@ def pareto_figure(
         )
     )
     fig.update_xaxes(title_text=f"{cost_label} (log scale, left is cheaper)", type="log")
-    fig.update_yaxes(title_text="validation accuracy", tickformat=".0%")
+    span = max(accuracies, default=1.0) - min(accuracies, default=0.0)
+    decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2  # enough digits that no two ticks read the same
+    fig.update_yaxes(title_text="validation accuracy", tickformat=f".{decimals}%")
     fig.update_layout(hovermode="closest")
     return _layout(fig, 420)
 
@@ -101,11 +107,12 @@ def ensemble_figure(names: Sequence[str], accuracies: Sequence[float]) -> go.Fig
     colours = [PALETTE[0]] * (len(names) - 1) + ["#E8590C"]
     fig = go.Figure(
         go.Bar(
-            x=list(names),
+            x=[chart_text(n) for n in names],
             y=list(accuracies),
             marker_color=colours,
             text=[f"{a:.1%}" for a in accuracies],
-            textposition="outside",
+            textposition="inside",  # inside the bar: a 100% bar has no room above it
+            insidetextanchor="end",
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
         )
     )

@@ -28,6 +28,7 @@ from dashboard.charts import confusion_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure, selected_cell
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_predictions
+from dashboard.text import plain
 from dashboard.widgets import run_label, user_errors
 
 GALLERY_SIDE = 112  # pixels: tiny digits are enlarged to about this
@@ -112,7 +113,7 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     pairs = [(index[r.metrics["int8_of"]], i) for i, r in enumerate(measured) if r.metrics.get("int8_of") in index]
     models = [f"{r.model} int8" if r.config.model.quantization else r.model for r in measured]
     st.plotly_chart(pareto_figure(names, costs, accs, label, models, pairs), key="compare_pareto")
-    best = ", ".join(f"**{names[i]}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
+    best = ", ".join(f"**{plain(names[i])}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
     st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is each run's best epoch.")
 
 
@@ -180,7 +181,9 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
     true, pred = _cell_picker(run, vp, event)
     cell = vp.cell(true, pred)
     more = " (first 24 shown)" if len(cell) > 24 else ""
-    st.caption(f"{len(cell)} validation image(s) of **{vp.classes[true]}** called **{vp.classes[pred]}**{more}.")
+    st.caption(
+        f"{len(cell)} validation image(s) of **{plain(vp.classes[true])}** called **{plain(vp.classes[pred])}**{more}."
+    )
     _gallery(val, cell[:24], [f"#{i}" for i in cell[:24]])
     top_losses_ui(run, vp, val)
 
@@ -194,19 +197,25 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
         return
     st.caption("The validation images whose true class the model thought least likely: often mislabelled or odd.")
     captions = [
-        f"true {vp.classes[vp.labels[i]]} · said {vp.classes[vp.predictions[i]]} "
+        f"true {plain(vp.classes[vp.labels[i]])} · said {plain(vp.classes[vp.predictions[i]])} "
         f"({vp.probabilities[i, vp.predictions[i]]:.0%})"
         for i in worst
     ]
+    with user_errors():
+        predictor = get_predictor(run.id)
     if not st.toggle(
         "Show where the model looked (Grad-CAM)",
         key=f"mistakes_cam_{run.id}",
-        help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least.",
+        disabled=not predictor.can_explain,
+        help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least."
+        if predictor.can_explain
+        else "Grad-CAM follows a convolutional network's feature maps; a fully connected network has none.",
     ):
+        if not predictor.can_explain:
+            st.caption("Where the model looked needs a convolutional network: this one is fully connected.")
         _gallery(val, worst, captions)
         return
     with user_errors():
-        predictor = get_predictor(run.id)
         overlays = [
             predictor.explain(val.to_pil(int(i)), int(vp.predictions[i]), min_side=GALLERY_SIDE)[0] for i in worst
         ]
@@ -269,7 +278,8 @@ def two_models_ui(runs: Sequence[RunInfo]) -> None:
         val,
         shown,
         [
-            f"true {va.classes[va.labels[i]]} · A {va.classes[va.predictions[i]]} · B {vb.classes[vb.predictions[i]]}"
+            f"true {plain(va.classes[va.labels[i]])} · A {plain(va.classes[va.predictions[i]])} "
+            f"· B {plain(vb.classes[vb.predictions[i]])}"
             for i in shown
         ],
     )

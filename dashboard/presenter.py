@@ -17,6 +17,7 @@ CSS = """<style>
 .stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
 .stMain [data-testid="stSliderThumbValue"] p, .stMain [data-testid="stTickBar"] p { font-size: inherit; }
 .stMain h1 { font-size: 3.2rem; }
+.stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 1rem; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }
 </style>"""
@@ -65,7 +66,21 @@ def presenter_ui() -> None:
 def figure(fig: go.Figure) -> go.Figure:
     """Return the figure with larger text and animated updates in presenter mode (unchanged otherwise)."""
     if is_on():
-        fig.update_layout(font={"size": FONT_SIZE}, transition={"duration": 500, "easing": "cubic-in-out"})
+        enlarge_text(fig)
+        fig.update_layout(transition={"duration": 500, "easing": "cubic-in-out"})
         if fig.layout.height:
             fig.update_layout(height=int(fig.layout.height * 1.3))
+    return fig
+
+
+def enlarge_text(fig: go.Figure, size: int = FONT_SIZE) -> go.Figure:
+    """Set every text of the figure to `size` px: ticks, axis titles, legend, subplot titles and value labels."""
+    # Streamlit's chart theme replaces the layout font, so each text that shows gets its size by name
+    fig.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    fig.update_annotations(font_size=size)
+    for trace in fig.data:
+        if "textfont" in trace:  # bar and heatmap value labels
+            trace.textfont.size = size
     return fig

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import JobManager, RunInfo, RunStore
 from dashboard.charts import curves_figure
+from dashboard.text import plain
 
 
 def runs_elsewhere(store: RunStore, jobs: JobManager) -> list[RunInfo]:
@@ -44,7 +45,7 @@ def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...
     )
     for run in runs:
         rows = store.history(run.id)
-        st.markdown(f"**{run.name}** · `{run.id}`")
+        st.markdown(f"**{plain(run.name)}** · `{run.id}`")
         st.caption(_run_caption(run, len(rows)))
         if rows:
             st.plotly_chart(curves_figure({run.name: rows}), key=f"elsewhere_{run.id}")

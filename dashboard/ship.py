@@ -141,5 +141,5 @@ def restore_ui(store: RunStore) -> None:
     with user_errors():
         run = restore_bundle(store, upload)
     epochs = len(store.history(run.id))
-    st.session_state["restore_note"] = f"Restored '{run.name}' ({epochs} epochs, {run.status}) as run {run.id}."
+    st.session_state["restore_note"] = f"Restored '{plain(run.name)}' ({epochs} epochs, {run.status}) as run {run.id}."
     st.rerun()  # so the runs table above lists it

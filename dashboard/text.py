@@ -9,11 +9,27 @@ import re
 # a meaning to; CommonMark lets any ASCII punctuation be escaped with a backslash.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=\"'/])")
 _SPACES = re.compile(r"\s+")
+# GFM turns bare addresses into links after escapes are resolved ("http://x", "www.x", "a@b.c"), so break
+# each pattern with an invisible word joiner that neither its regular expressions nor a reader sees.
+_AUTOLINK = re.compile(r"(://|(?<![^\W_])www(?=\.)|@)", re.IGNORECASE)
+_JOINER = "\u2060"
+_RISKY = re.compile(r"([\\`*\[\]<>$~|])")
 
 
 def plain(text: object) -> str:
     """Return `text` escaped so that st.markdown, captions, labels and metrics show it literally."""
-    return _MARKDOWN.sub(r"\\\1", _SPACES.sub(" ", str(text)))
+    unlinked = _AUTOLINK.sub(lambda m: m.group(1)[0] + _JOINER + m.group(1)[1:], _SPACES.sub(" ", str(text)))
+    return _MARKDOWN.sub(r"\\\1", unlinked)
+
+
+def sentence(text: object) -> str:
+    """Return an error message that may quote typed names, with only what could link, fetch or style escaped.
+
+    Links, images, colour directives, HTML, code, maths and bare addresses need one of these characters, so
+    the sentence's own punctuation (quotes, dots, dashes, underscores in names like LIGHTBOX_HOME) stays as is.
+    """
+    unlinked = _AUTOLINK.sub(lambda m: m.group(1)[0] + _JOINER + m.group(1)[1:], str(text))
+    return _RISKY.sub(r"\\\1", unlinked)
 
 
 def chart_text(text: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ from core import (
     DataConfig,
     LightboxError,
     ModelConfig,
+    Pace,
     Predictor,
     RunConfig,
     TrainConfig,
@@ -24,7 +26,7 @@ from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
-from dashboard.text import plain
+from dashboard.text import plain, sentence
 from dashboard.tour_parts import (
     CHANNELS,
     centre_crop,
@@ -43,6 +45,7 @@ FIRST_NETWORK = RunConfig(
     TrainConfig(epochs=15, batch_size=32, lr=0.01, optimizer="sgd"),  # plain SGD: slow enough to watch it learn
     name="tour: a first network",
 )
+EPOCH_SECONDS = 0.4  # 15 epochs take half a second on a laptop: paced, the audience watches it learn for 6 s
 
 
 def what_a_computer_sees() -> None:
@@ -60,7 +63,8 @@ def what_a_computer_sees() -> None:
     )  # fmt: skip
     crop = centre_crop(pixels, side)  # (side, side, C)
     left, right = st.columns([1, 2])
-    left.image(enlarge(dataset.to_pil(0), max(1, 256 // pixels.shape[1])), caption=f"A '{dataset.classes[0]}'")
+    label = dataset.classes[int(dataset.labels[0])]  # the picture's own label, not the first class
+    left.image(enlarge(dataset.to_pil(0), max(1, 256 // pixels.shape[1])), caption=f"A '{plain(label)}'")
     channels, height, width = dataset.images.shape[1:]
     left.markdown(f"Tensor shape: **{channels} x {height} x {width}**: {channels * height * width:,} numbers.")
     if channels == 1:
@@ -73,11 +77,12 @@ def what_a_computer_sees() -> None:
 
 def _start_first_network() -> None:
     lr = st.session_state.get("tour_lr", FIRST_NETWORK.train.lr)  # the advanced choice, when shown
-    config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr))
+    seed = random.randrange(2**31)  # each press a new start: other random weights, another path to the answer
+    config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr, seed=seed))
     try:
-        st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner())
+        st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner(), callbacks=[Pace(EPOCH_SECONDS)])
     except LightboxError as exc:  # a private server's fair-use limit: say which, at the top of the page
-        st.error(str(exc), icon=":material/error:")
+        st.error(sentence(str(exc)), icon=":material/error:")
 
 
 def _learning_view(job_id: str) -> None:
@@ -86,7 +91,7 @@ def _learning_view(job_id: str) -> None:
     epoch = snap.history[-1]["epoch"] if snap.history else 0
     st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.error}", icon=":material/error:")
+        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
     if not snap.history or snap.run_id is None:
         return
     st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")
@@ -99,7 +104,7 @@ def _learning_view(job_id: str) -> None:
     prediction_strip(predictor, digits_val(snap.config.data))
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=0.5)
 def _live_learning(job_id: str) -> None:
     _learning_view(job_id)
     if not get_jobs().snapshot(job_id).active:
@@ -181,9 +186,11 @@ def standing_on_giants() -> None:
     with user_errors():
         result = get_predictor("imagenet").classify(image, top_k=5)
     left, right = st.columns([1, 2])
-    left.image(image, caption=name, width="stretch")
+    left.image(image, caption=plain(name), width="stretch")
     best = result.predictions[0]
-    right.metric("It thinks this is", best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+    right.metric(
+        "It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off"
+    )
     right.plotly_chart(presenter.figure(topk_figure(result.predictions)), key="tour_giants_bars")
     link("classify", "Classify more photos with any model")
 
@@ -241,8 +248,8 @@ def how_it_decides() -> None:
         )
         heat, label = predictor.explain(image, top[0].index if target is None else target)
     left, right = st.columns(2)
-    left.image(image, caption=name, width="stretch")
-    right.image(heat, caption=f"Where it saw '{label}'", width="stretch")
+    left.image(image, caption=plain(name), width="stretch")
+    right.image(heat, caption=f"Where it saw '{plain(label)}'", width="stretch")
     link("classify", "See every layer's view on the Classify page")
 
 
@@ -290,7 +297,7 @@ def _attack_view(result: Attack) -> None:
         column.image(enlarge(picture, scale), caption=caption, width=200)
     for column, title, top in ((columns[0], "Before", result.before), (columns[2], "After", result.after)):
         best = top.predictions[0]
-        column.metric(title, best.label, f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
+        column.metric(title, plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
     verdict = "It fooled the network." if result.fooled else "Not enough yet: try a stronger change."
     st.markdown(
         f"The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} of full "

@@ -26,6 +26,7 @@ from core import (
 from dashboard import presenter
 from dashboard.images import enlarge
 from dashboard.resources import get_store
+from dashboard.text import plain
 
 PICTURES = {**{name: f"Sample: {caption.lower()}" for name, caption in SAMPLE_PHOTOS.items()}}
 PICTURES.update(camera="Your webcam", upload="Your photo")
@@ -53,8 +54,14 @@ def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
         title=title,
         height=120 + 22 * height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        yaxis={"autorange": "reversed", "scaleanchor": "x", "showticklabels": False},
-        xaxis={"showticklabels": False},
+        yaxis={
+            "autorange": "reversed",
+            "scaleanchor": "x",
+            "showticklabels": False,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        xaxis={"showticklabels": False, "showgrid": False, "zeroline": False},
     )
     return presenter.figure(fig)
 
@@ -101,10 +108,10 @@ def prediction_strip(predictor: Predictor, val: ImageDataset, count: int = 12) -
     for i in range(min(count, len(val))):
         image, truth = val.to_pil(i), val.classes[int(val.labels[i])]
         guess = predictor.predict(image, top_k=1)[0]
-        verdict = "right" if guess.label == truth else f"wrong, it is {truth}"
+        verdict = "right" if guess.label == truth else f"wrong, it is {plain(truth)}"
         with columns[i % 6]:
             st.image(enlarge(image, max(1, 96 // image.width)), width="stretch")
-            st.caption(f"**{guess.label}** ({verdict})")
+            st.caption(f"**{plain(guess.label)}** ({verdict})")
 
 
 def tour_config(model: str) -> RunConfig:

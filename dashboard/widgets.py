@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -25,6 +26,7 @@ from core import (
     UserDatasetInfo,
     available_devices,
     available_pretrained,
+    default_train_config,
     download_dataset,
     pretrained_label,
     supported_precisions,
@@ -33,6 +35,7 @@ from core.sharing import SERVER
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
 from dashboard.resources import get_store, is_private, network_online, user_datasets
+from dashboard.text import sentence
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -48,7 +51,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except LightboxError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(sentence(str(exc)), icon=":material/error:")  # messages quote names people typed
         st.stop()
 
 
@@ -100,7 +103,7 @@ def dataset_ui(key: str) -> DataConfig:
         )
         samples = c2.select_slider(
             "Images",
-            [500, 1000, 2000, 5000, 10000],
+            [500, 1000, 2000, 4000, 5000, 10000],
             value=spec.default_samples,
             key=f"{key}_samples",
         )
@@ -164,15 +167,31 @@ def model_ui(key: str) -> ModelConfig:
     return ModelConfig(name=name)
 
 
-def train_settings_ui(key: str) -> TrainConfig:
-    """Choose epochs, learning rate, batch size, optimiser, seed and device; return the TrainConfig."""
-    d = TrainConfig()
+def _reset_to_defaults(key: str, dataset: str) -> TrainConfig:
+    """Return `dataset`'s default settings, and put them in the widgets when the dataset has just changed."""
+    d = default_train_config(dataset)
+    if st.session_state.get(f"{key}_defaults_for") != dataset:  # each dataset starts from what works on it
+        st.session_state[f"{key}_defaults_for"] = dataset
+        for name in ("epochs", "lr", "batch_size", "optimizer", "schedule", "augment"):
+            st.session_state[f"{key}_{_WIDGETS.get(name, name)}"] = getattr(d, name)
+    return d
+
+
+_WIDGETS = {"batch_size": "batch", "optimizer": "opt"}  # TrainConfig field -> widget key suffix
+
+
+def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
+    """Choose epochs, learning rate, batch size, optimiser, seed and device; return the TrainConfig.
+
+    The widgets start at `dataset`'s defaults (default_train_config, as the command line does) and return
+    there whenever another dataset is chosen.
+    """
+    d = _reset_to_defaults(key, dataset)
     c1, c2 = st.columns(2)
-    epochs = c1.slider("Epochs", 1, 50, d.epochs, key=f"{key}_epochs", help="Passes over all training images.")
+    epochs = c1.slider("Epochs", 1, 50, key=f"{key}_epochs", help="Passes over all training images.")
     lr = c2.select_slider(
         "Learning rate",
         LEARNING_RATES,
-        value=d.lr,
         key=f"{key}_lr",
         format_func=lambda v: f"{v:g}",
         help="How big a step the optimiser takes after each batch. Too big diverges, too small crawls.",
@@ -181,20 +200,18 @@ def train_settings_ui(key: str) -> TrainConfig:
     batch = c3.select_slider(
         "Batch size",
         [8, 16, 32, 64, 128, 256],
-        value=d.batch_size,
         key=f"{key}_batch",
         help="Images per optimiser step.",
     )
     optimizer = c4.selectbox(
         "Optimiser",
         list(OPTIMIZERS),
-        index=list(OPTIMIZERS).index(d.optimizer),
         key=f"{key}_opt",
         format_func=lambda n: {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}.get(n, n),
         help="The rule that turns gradients into weight updates.",
     )
     if not advanced_visible():  # presenter mode: the defaults for the rest, fewer knobs on screen
-        return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, optimizer=optimizer)
+        return replace(d, epochs=epochs, batch_size=batch, lr=lr, optimizer=optimizer)
     advanced = st.expander("Advanced settings", icon=":material/tune:")
     c5, c6 = advanced.columns(2)
     schedule = c5.selectbox(
@@ -267,7 +284,12 @@ def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
     if len(runs) < len(ended):
         st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
     hidden = [PRETRAINED[n].split(" · ")[0] for n in PRETRAINED if n not in pretrained and n != "imagenet"]
-    offline = f" {', '.join(hidden)}: offline now, they appear once they can be downloaded." if hidden else ""
+    offline = (  # a tooltip, not a paragraph: being offline is normal on a demo laptop
+        f" {', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "
+        "right now; they appear here as soon as it can download them."
+        if hidden
+        else ""
+    )
     if not choices:
         st.info("No trained models yet. Train one on the **Train** page, then come back.", icon=":material/info:")
         link("train", "Go to Train")

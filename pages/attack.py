@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import streamlit as st
+from PIL import ImageOps
 from streamlit.delta_generator import DeltaGenerator
 
 from core import (
@@ -20,6 +21,7 @@ from core import (
 )
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_samples
+from dashboard.text import plain
 from dashboard.widgets import explain, progress_callback, trained_model_ui, user_errors
 
 SOURCES = {"sample": "A sample picture", "upload": "Upload an image", "camera": "Take a snapshot"}
@@ -84,19 +86,20 @@ with user_errors():
 def _show(column: DeltaGenerator, title: str, result: Attack, after: bool) -> None:
     """Draw one side's top prediction as a metric and the runners-up as a caption."""
     top = (result.after if after else result.before).predictions
-    column.metric(title, top[0].label, f"{top[0].probability:.1%} sure", delta_color="off", delta_arrow="off")
-    column.caption(" · ".join(f"{p.label} {p.probability:.0%}" for p in top[1:]))
+    column.metric(title, plain(top[0].label), f"{top[0].probability:.1%} sure", delta_color="off", delta_arrow="off")
+    column.caption(" · ".join(f"{plain(p.label)} {p.probability:.0%}" for p in top[1:]))
 
 
 scale = max(1, 192 // max(result.original.size))
 left, middle, right = st.columns(3)
 left.image(enlarge(result.original, scale), caption="The picture", width="stretch")
-middle.image(enlarge(result.perturbation, scale), caption="The change, amplified (grey: none)", width="stretch")
+change = ImageOps.expand(enlarge(result.perturbation, scale), border=2, fill="#9aa5b1")  # an edge on a white page
+middle.image(change, caption="The change, amplified (grey: none)", width="stretch")
 right.image(enlarge(result.adversarial, scale), caption="Picture + change", width="stretch")
 _show(left, "Before", result, after=False)
 _show(right, "After", result, after=True)
 if truth:
-    left.caption(f"The right answer: '{truth}'.")
+    left.caption(f"The right answer: '{plain(truth)}'.")
 
 before, after = result.before.predictions[0], result.after.predictions[0]
 steps = round(result.epsilon * LEVELS)
@@ -105,14 +108,14 @@ if steps == 0:
 elif result.fooled:
     st.markdown(
         f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-        f"steps. Yet the model, which said **{before.label}** ({before.probability:.0%} sure), now says "
-        f"**{after.label}** ({after.probability:.0%} sure)."
+        f"steps. Yet the model, which said **{plain(before.label)}** ({before.probability:.0%} sure), now says "
+        f"**{plain(after.label)}** ({after.probability:.0%} sure)."
     )
 else:
     was, now = result.probability(result.label)
     st.markdown(
         f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-        f"steps. The model still says **{before.label}**, but less sure: {was:.0%} before, {now:.0%} after."
+        f"steps. The model still says **{plain(before.label)}**, but less sure: {was:.0%} before, {now:.0%} after."
     )
 
 png = io.BytesIO()
@@ -140,6 +143,6 @@ if st.button("Find the smallest change that fools it", key="attack_search", icon
     else:
         st.success(
             f"A change of {flip.epsilon:.3f} ({round(flip.epsilon * LEVELS)} of 255 steps) is enough: "
-            f"'{flip.before.predictions[0].label}' becomes '{flip.after.predictions[0].label}'.",
+            f"'{plain(flip.before.predictions[0].label)}' becomes '{plain(flip.after.predictions[0].label)}'.",
             icon=":material/check:",
         )

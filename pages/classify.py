@@ -81,7 +81,7 @@ with left:
     )
 with right:
     best = predictions[0]
-    st.metric("Prediction", best.label, f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
+    st.metric("Prediction", plain(best.label), f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
     st.plotly_chart(topk_figure(predictions), key="classify_bars")
     st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")
 
@@ -94,7 +94,7 @@ options = [p.index for p in predictions]
 target = st.selectbox("Explain the class", options, format_func=lambda i: predictor.classes[i], key="classify_explain")
 with user_errors():
     heat, label = predictor.explain(image, target)
-st.image(heat, caption=f"Where the model saw '{label}'", width=320)
+st.image(heat, caption=f"Where the model saw '{plain(label)}'", width=320)
 
 st.subheader("Look inside: what each layer sees")
 st.caption(

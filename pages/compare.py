@@ -9,6 +9,7 @@ from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pa
 from dashboard.nav import link
 from dashboard.resources import get_store
 from dashboard.tables import display_frame, runs_column_config, runs_frame
+from dashboard.text import plain
 from dashboard.widgets import explain, run_label, user_errors
 
 VIEWS = ("Curves", "Which model?", "Mistakes", "Two models", "Ensemble")
@@ -42,9 +43,10 @@ st.dataframe(
 )
 st.caption("Click a column header to sort. Pick the runs to look at closely below.")
 by_id = {r.id: r for r in shown}
-chosen = st.multiselect(
-    "Runs", list(by_id), default=list(by_id)[:3], format_func=lambda rid: run_label(by_id[rid]), key="compare_runs"
-)
+newest = shown[0].dataset if shown else None  # runs of one dataset compare; across datasets they mislead
+kept = [rid for rid in st.session_state.get("compare_runs", []) if rid in by_id]  # a filter may drop some
+st.session_state["compare_runs"] = kept or [r.id for r in shown if r.dataset == newest][:3]
+chosen = st.multiselect("Runs", list(by_id), format_func=lambda rid: run_label(by_id[rid]), key="compare_runs")
 if not chosen:
     st.info("Pick one or more runs above.", icon=":material/info:")
     st.stop()
@@ -61,7 +63,7 @@ if view == "Curves":
     st.dataframe(table.drop(columns=["name"]).T)
     best = max(selected, key=lambda r: r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0)))
     st.caption(
-        f"Highest validation accuracy: **{best.name}** ({best.metrics.get('best_val_accuracy', 0):.2%} "
+        f"Highest validation accuracy: **{plain(best.name)}** ({best.metrics.get('best_val_accuracy', 0):.2%} "
         f"at epoch {best.metrics.get('best_epoch', '-')})."
     )
 elif view == "Which model?":

@@ -21,6 +21,7 @@ from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
+from dashboard.text import plain
 from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
 
 st.title("Data")
@@ -57,7 +58,8 @@ with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
         st.session_state["data_dataset"] = imported.name  # show it right away, below
         where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
         st.success(
-            f"Imported **{imported.name}**: {len(imported):,} images in {len(imported.classes)} classes. {where}",
+            f"Imported **{plain(imported.name)}**: {len(imported):,} images in {len(imported.classes)} classes. "
+            f"{where}",
             icon=":material/check_circle:",
         )
         if imported.skipped:
@@ -68,7 +70,7 @@ config = dataset_ui("data")
 if config.name not in DATASETS and config.owner == workspace():  # a visitor's own, or any when shared
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     confirm = c1.checkbox(
-        f"Delete **{config.name}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
+        f"Delete **{plain(config.name)}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
     )
     if c2.button("Delete dataset", icon=":material/delete:", disabled=not confirm, key="data_delete"):
         with user_errors():
@@ -97,7 +99,7 @@ labels = dataset.labels.numpy()
 for c, name in enumerate(dataset.classes[:20]):
     idx = np.flatnonzero(labels == c)
     picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
-    st.markdown(f"**{name}** · {len(idx):,} images")
+    st.markdown(f"**{plain(name)}** · {len(idx):,} images")
     if len(picks):
         st.image(contact_strip([dataset.to_pil(int(i)) for i in picks], scale))
 if len(dataset.classes) > 20:
@@ -114,7 +116,9 @@ index = int(rng.integers(len(dataset)))
 flip = not dataset.dark_background
 versions = augment_preview(dataset.images[index], preset, n=7, seed=index, flip=flip)  # (7, C, H, W)
 strip = [dataset.to_pil(index)] + [tensor_to_pil(v) for v in versions]
-c2.image(contact_strip(strip, scale), caption=f"Original ({dataset.classes[int(labels[index])]}), then 7 augmented")
+c2.image(
+    contact_strip(strip, scale), caption=f"Original ({plain(dataset.classes[int(labels[index])])}), then 7 augmented"
+)
 
 left, right = st.columns(2)
 with left:

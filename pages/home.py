@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import nav
-from dashboard.nav import link
+from dashboard.nav import link, page
 from dashboard.resources import is_private
 
 st.title("Lightbox")
@@ -22,9 +21,6 @@ if is_private():
 else:
     st.caption("Everyone using this server sees the runs and datasets made here: it is one shared workspace.")
 
-if st.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
-    st.switch_page(nav.page("classify"))  # Classify opens on the live camera: one click to a live answer
-
 steps = [
     ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),
     ("train", "2 · Train", "Choose a network and settings, press Start and watch the curves move."),
@@ -33,11 +29,16 @@ steps = [
     ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
     ("attack", "6 · Fool it", "Change a photo by less than the eye can see and watch the model get it wrong."),
 ]
-link("tour", "Presenting? Take the 7-step tour: the whole story in ten minutes")
-for column, (page, title, text) in zip(st.columns(len(steps)), steps, strict=True):
-    with column.container(border=True):
-        link(page, title)
-        st.caption(text)
+tour, camera = st.columns([3, 2])
+if tour.button("Take the 7-step tour: the whole story in ten minutes", type="primary", icon=":material/tour:"):
+    st.switch_page(page("tour"))  # the first thing a newcomer sees, and the best start for a talk
+if camera.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
+    st.switch_page(page("classify"))  # Classify opens on the live camera: one click to a live answer
+for row in (steps[:3], steps[3:]):  # three cards a row: six side by side cut titles short at 1280 px
+    for column, (name, title, text) in zip(st.columns(3), row, strict=True):
+        with column.container(border=True):
+            link(name, title)
+            st.caption(text)
 
 st.info(
     "New here? **Classify** names the objects in any photo straight away with a network pretrained on a "

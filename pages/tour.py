@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import presenter
 from dashboard.tour import STEPS
 from dashboard.widgets import explain
 
@@ -23,6 +24,23 @@ def _current_step() -> int:
     _go(step)
     return step
 
+
+def _slide_bar(step: int, title: str) -> None:
+    """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
+    back, middle, forward = st.columns([1, 10, 1], vertical_alignment="center")
+    back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back",
+                help="Previous step")  # fmt: skip
+    middle.markdown(f"**{step}/{len(STEPS)} · {title}**")
+    forward.button("", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
+                   key="tour_next", type="primary", help="Next step")  # fmt: skip
+
+
+if presenter.is_on():  # slides, not pages: the step's picture and answer above the fold
+    step = _current_step()
+    title, render = STEPS[step - 1]
+    _slide_bar(step, title)
+    render()
+    st.stop()
 
 st.title("Tour")
 explain(

@@ -12,6 +12,7 @@ from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, is_private, session_owner
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
+from dashboard.text import sentence
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, explain, model_ui, run_label, train_settings_ui, user_errors
 
@@ -34,7 +35,7 @@ with st.container(border=True):
         model_config = model_ui("train")
         name = st.text_input("Run name (optional)", key="train_name", max_chars=80)
     with right:
-        train_config = train_settings_ui("train")
+        train_config = train_settings_ui("train", data_config.name)
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
     layer_groups_ui(config)
     schedule_preview_ui(config)
@@ -76,7 +77,7 @@ def _show_job(snap: JobSnapshot) -> None:
     elif snap.status == "cancelled":
         st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
     else:
-        st.error(f"Training failed: {snap.error}", icon=":material/error:")
+        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
     if snap.history:
         st.plotly_chart(
             presenter.figure(curves_figure({snap.config.name or "this run": list(snap.history)})),

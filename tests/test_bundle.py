@@ -65,7 +65,8 @@ def test_round_trip_gives_an_equal_run_and_identical_predictions(store: RunStore
     before = origin.get_run(run_id)
     assert restored.id == run_id  # the id was free here, so it is kept
     assert (restored.config, restored.metrics, restored.status) == (before.config, before.metrics, "finished")
-    assert (restored.name, restored.created, restored.input_spec) == (before.name, before.created, before.input_spec)
+    assert restored.name == before.name + " (restored)"  # told apart from the original in every dropdown
+    assert (restored.created, restored.input_spec) == (before.created, before.input_spec)
     assert store.history(restored.id) == origin.history(run_id) and len(store.history(restored.id)) == 2
     _, val = load_dataset(DataConfig()).split(0.2, seed=0)
     for i in range(3):

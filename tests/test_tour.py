@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import RunStore
-from dashboard.tour import STEPS
+from core import Prediction, RunStore, load_dataset
+from dashboard import presenter
+from dashboard.charts import curves_figure, topk_figure
+from dashboard.text import plain
+from dashboard.tour import EPOCH_SECONDS, STEPS
 from tests.helpers import wait_until
 from tests.helpers.images import shape_files
 from tests.helpers.pages import APP, button, open_page
@@ -52,8 +57,46 @@ def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
     assert len(at.get("plotly_chart")) == 1
     at.radio(key="tour_sees").set_value("shapes").run()
     assert not at.exception
-    assert any("3 x 32 x 32" in m.value and "3,072" in m.value for m in at.markdown)
+    assert any("3 x 16 x 16" in m.value and "768" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 3  # red, green and blue
+
+
+@pytest.mark.parametrize("kind", ["digits", "shapes"])
+def test_step_1_captions_the_picture_with_its_own_label(kind: str) -> None:
+    at = _open_tour(step="1")
+    at.radio(key="tour_sees").set_value(kind).run()
+    dataset = load_dataset(kind)
+    label = dataset.classes[int(dataset.labels[0])]
+    (caption,) = [i.caption for image in at.image for i in image.proto.imgs]
+    assert caption == f"A '{plain(label)}'"
+    for chart in at.get("plotly_chart"):  # the pixel grid alone: no grid lines or zero lines around it
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["xaxis"]["showgrid"] is False and layout["yaxis"]["zeroline"] is False
+
+
+def test_step_2_paces_its_epochs_and_draws_a_new_seed_each_press(lightbox_home: Path) -> None:
+    at = _open_tour(step="2")
+    store = RunStore(lightbox_home)
+    for presses, label in enumerate(("Train the network", "Train it again"), start=1):
+        button(at, label).click().run()
+        deadline = time.monotonic() + 120
+        while sum(r.status == "finished" for r in store.list_runs()) < presses:
+            assert time.monotonic() < deadline, "the tour's training did not finish"
+            time.sleep(0.2)
+        at.run()
+    runs = store.list_runs()
+    assert all(r.metrics["train_seconds"] >= 15 * EPOCH_SECONDS for r in runs)  # seconds to watch, not half of one
+    assert runs[0].config.train.seed != runs[1].config.train.seed
+
+
+def test_presenter_mode_sizes_every_chart_text() -> None:
+    size = presenter.FONT_SIZE
+    fig = presenter.enlarge_text(topk_figure([Prediction("cat", 0, 0.9), Prediction("dog", 1, 0.1)]))
+    assert fig.layout.yaxis.tickfont.size == size and fig.layout.xaxis.tickfont.size == size
+    assert fig.layout.legend.font.size == size and fig.data[0].textfont.size == size
+    rows = [{"epoch": 1, **dict.fromkeys(("train_loss", "val_loss", "train_accuracy", "val_accuracy"), 0.5)}]
+    curves = presenter.enlarge_text(curves_figure({"run": rows}))
+    assert all(a.font.size == size for a in curves.layout.annotations)  # the subplot titles
 
 
 def test_step_2_trains_a_real_run_and_shows_its_predictions(lightbox_home: Path) -> None:
@@ -136,3 +179,12 @@ def test_step_5_trains_with_the_two_classes_a_teacher_recorded(lightbox_home: Pa
     assert not at.exception and not at.error
     assert "Trained on 6 images" in at.success[0].value
     assert not at.get("progress")[1:]  # no training bar left behind
+
+
+def test_presenter_mode_shows_each_step_as_a_slide_with_slim_navigation() -> None:
+    at = _open_tour(step="3", presenter="1")
+    assert not at.title and not at.get("progress")  # no page title, help box or progress bar above the step
+    assert at.markdown[0].value == f"**3/{len(STEPS)} · Why convolutions**"
+    at.button(key="tour_next").click().run()
+    assert not at.exception, at.exception
+    assert at.markdown[0].value.startswith(f"**4/{len(STEPS)} · ")

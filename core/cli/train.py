@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -15,19 +16,21 @@ from core.runs import RunStore
 from core.training import OPTIMIZERS, SCHEDULES
 
 _DEFAULTS = TrainConfig()
+_PER_DATASET = ("epochs", "batch_size", "lr", "optimizer", "schedule", "augment")
 
 
 def _add_settings(t: argparse.ArgumentParser) -> None:
     """Add the options shared by `train` and `lr-find`: data, model and training settings."""
     t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
     t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
-    t.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
-    t.add_argument("--lr", type=float, default=_DEFAULTS.lr)
-    t.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
-    t.add_argument("--optimizer", default=_DEFAULTS.optimizer, help=f"one of: {', '.join(OPTIMIZERS)}")
+    # None: the dataset's own default (default_train_config), the same the Train page starts from
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--optimizer", help=f"one of: {', '.join(OPTIMIZERS)}")
     t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
-    t.add_argument("--schedule", default=_DEFAULTS.schedule, help=f"one of: {', '.join(SCHEDULES)}")
-    t.add_argument("--augment", default=_DEFAULTS.augment, help=f"one of: {', '.join(AUGMENTATIONS)}")
+    t.add_argument("--schedule", help=f"one of: {', '.join(SCHEDULES)}")
+    t.add_argument("--augment", help=f"one of: {', '.join(AUGMENTATIONS)}")
     t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
     t.add_argument("--precision", default=_DEFAULTS.precision, help=f"one of: {', '.join(PRECISIONS)}")
@@ -44,21 +47,19 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
+    from core.data.registry import default_train_config
+
     return RunConfig(
         data=DataConfig(
             name=args.dataset, val_fraction=args.val_fraction, image_size=args.image_size, samples=args.samples
         ),
         model=ModelConfig(name=args.model),
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
+        train=replace(
+            default_train_config(args.dataset),
+            **{k: getattr(args, k) for k in _PER_DATASET if getattr(args, k) is not None},
             weight_decay=args.weight_decay,
             seed=args.seed,
             device=args.device,
-            schedule=args.schedule,
-            augment=args.augment,
             precision=args.precision,
         ),
         name=args.name,

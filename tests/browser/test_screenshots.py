@@ -1,0 +1,38 @@
+"""Screenshots of every page at 1280x720 into docs/screenshots/ (rerun after changing a page: the lead retakes them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.browser import ROOT
+
+pytestmark = pytest.mark.browser
+SHOTS = ROOT / "docs" / "screenshots"
+PAGES = (
+    ("home", ""),
+    ("tour-presenter", "tour?step=1&presenter=1"),
+    ("data", "data"),
+    ("train", "train"),
+    ("compare", "compare"),
+    ("classify", "classify"),
+    ("attack", "attack"),
+    ("teach", "teach"),
+)
+
+
+def test_screenshot_every_page_at_1280x720(browser, server: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, permissions=["camera"])
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    for name, path in PAGES:
+        page.goto(f"{server}/{path}")
+        page.wait_for_selector('[data-testid="stApp"]')
+        page.wait_for_selector("h1, [data-testid='stMarkdownContainer']")
+        page.wait_for_timeout(800)
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=90_000)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+        assert Path(SHOTS / f"{name}.png").stat().st_size > 10_000
+    context.close()
