@@ -202,7 +202,7 @@ def _load_weights(data: bytes) -> dict[str, torch.Tensor]:
 def check_weights(state: dict[str, torch.Tensor], config: RunConfig, spec: InputSpec) -> None:
     """Check every tensor against the model the config builds; name the first one that does not fit."""
     if config.model.quantization == "int8":
-        from core.quantize_runs import int8_state_dict
+        from core.quantize import int8_state_dict
 
         expected = int8_state_dict(config.model, spec)
     else:

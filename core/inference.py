@@ -150,7 +150,7 @@ class Predictor:
         state_dict, meta = store.load_weights(run_id)
         spec = InputSpec.from_dict(meta.get("input_spec") or run.input_spec or {})
         if "int8" in meta:  # a quantized copy: rebuilt by its own module, already as fast as it gets
-            from core.quantize_runs import load_int8_model
+            from core.quantize import load_int8_model
 
             return cls(load_int8_model(state_dict, meta, spec), spec, name=run.name)
         model = build_model(ModelConfig.from_dict(meta.get("model") or run.config.model.to_dict()), spec)

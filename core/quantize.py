@@ -25,9 +25,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.config import ModelConfig
+from core.errors import WeightsError
 from core.models.efficientnet_lite import ConvBNAct, EfficientNetLite
-from core.models.registry import Classifier
+from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import BACKBONE_SIZE, TransferNet
+
+__all__ = [
+    "BACKEND",
+    "SCHEME",
+    "agreement",
+    "int8_meta",
+    "int8_state_dict",
+    "load_int8_model",
+    "model_size_mb",
+    "quantize_model",
+]
+
+IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the built-in model
 
 BACKEND = "onednn"  # oneDNN int8 kernels (VNNI/AMX here); full 8-bit activations, no reduce_range
 SCHEME = "int8 static (torch.ao FX, oneDNN backend, per-channel weights, last layer fp32)"
@@ -171,4 +186,40 @@ def agreement(fp32: nn.Module, int8: nn.Module, images: torch.Tensor, batch: int
     return same / max(len(images), 1)
 
 
-__all__ = ["BACKEND", "SCHEME", "agreement", "int8_meta", "model_size_mb", "quantize_model"]
+__all__ = [
+    "BACKEND",
+    "SCHEME",
+    "agreement",
+    "int8_meta",
+    "int8_state_dict",
+    "load_int8_model",
+    "model_size_mb",
+    "quantize_model",
+]
+
+
+def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
+    """Return the float model a saved int8 run was made from, with any weights (they are replaced)."""
+    if model.name == IMAGENET_MODEL:
+        from core.models.efficientnet_lite import efficientnet_lite0
+
+        return Classifier(efficientnet_lite0(len(spec.classes), pretrained=False), spec.mean, spec.std)
+    return build_model(ModelConfig(model.name), spec)
+
+
+def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], spec: InputSpec) -> nn.Module:
+    """Rebuild a saved int8 model: float skeleton, the same int8 conversion, then its state dict."""
+    model = quantize_model(
+        _float_skeleton(ModelConfig.from_dict(meta["model"]), spec), (spec.channels, spec.height, spec.width)
+    )
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        raise WeightsError(f"The int8 weights do not fit their model: {exc}") from exc
+    return model.eval()
+
+
+def int8_state_dict(model: ModelConfig, spec: InputSpec) -> dict[str, Any]:
+    """Return the state dict an int8 model of this config holds (placeholder values), to check a bundle against."""
+    skeleton = _float_skeleton(model, spec)
+    return quantize_model(skeleton, (spec.channels, spec.height, spec.width)).state_dict()

@@ -18,13 +18,12 @@ from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.errors import WeightsError
 from core.evaluation import measure_latency
 from core.inference import Predictor, prepare_image
-from core.models.registry import Classifier, InputSpec, build_model, count_parameters
-from core.quantize import SCHEME, agreement, int8_meta, quantize_model
+from core.models.registry import count_parameters
+from core.quantize import IMAGENET_MODEL, SCHEME, agreement, int8_meta, quantize_model
 from core.runs import RunInfo, RunStore
 from core.version import code_version
 
 IMAGENET = "imagenet"
-IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the built-in model
 CALIBRATION_IMAGES = 256  # training images the activation ranges are measured on
 Progress = Callable[[str, float], None]  # (stage, share done in [0, 1])
 
@@ -32,33 +31,6 @@ Progress = Callable[[str, float], None]  # (stage, share done in [0, 1])
 def is_int8(run: RunInfo) -> bool:
     """Say whether a run is an int8 copy of another."""
     return run.config.model.quantization == "int8"
-
-
-def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
-    """Return the float model a saved int8 run was made from, with any weights (they are replaced)."""
-    if model.name == IMAGENET_MODEL:
-        from core.models.efficientnet_lite import efficientnet_lite0
-
-        return Classifier(efficientnet_lite0(len(spec.classes), pretrained=False), spec.mean, spec.std)
-    return build_model(ModelConfig(model.name), spec)
-
-
-def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], spec: InputSpec) -> nn.Module:
-    """Rebuild a saved int8 model: float skeleton, the same int8 conversion, then its state dict."""
-    model = quantize_model(
-        _float_skeleton(ModelConfig.from_dict(meta["model"]), spec), (spec.channels, spec.height, spec.width)
-    )
-    try:
-        model.load_state_dict(state_dict)
-    except RuntimeError as exc:
-        raise WeightsError(f"The int8 weights do not fit their model: {exc}") from exc
-    return model.eval()
-
-
-def int8_state_dict(model: ModelConfig, spec: InputSpec) -> dict[str, Any]:
-    """Return the state dict an int8 model of this config holds (placeholder values), to check a bundle against."""
-    skeleton = _float_skeleton(model, spec)
-    return quantize_model(skeleton, (spec.channels, spec.height, spec.width)).state_dict()
 
 
 def _images(x: torch.Tensor) -> torch.Tensor:
@@ -145,4 +117,4 @@ def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> f
     return round(hits / max(len(labels), 1), 4)
 
 
-__all__ = ["IMAGENET", "int8_state_dict", "is_int8", "load_int8_model", "quantize_run"]
+__all__ = ["IMAGENET", "is_int8", "quantize_run"]

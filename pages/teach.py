@@ -102,7 +102,7 @@ for position, (name, files) in enumerate(list(samples.items())):
 
 if run_id is not None and camera.camera_missing():
     st.subheader("Try it on a photo")
-    photo = st.file_uploader("A photo to try", type=["png", "jpg", "jpeg", "webp"], key="teach_try_upload")
+    photo = st.file_uploader("A photo to try", type=UPLOAD_TYPES, key="teach_try_upload")
     if photo is not None:
         with user_errors():
             result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
