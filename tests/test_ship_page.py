@@ -8,6 +8,7 @@ import pytest
 
 from core import RunStore
 from core.bundle import bundle_bytes
+from dashboard.text import plain
 from tests.helpers.pages import button, open_page
 from tests.helpers.runs import RunLibrary, trained_run
 
@@ -21,7 +22,7 @@ def test_restore_a_bundle_on_an_empty_train_page(run_library: RunLibrary, tmp_pa
     button(at, "Restore this run").click().run()
     assert not at.exception and not at.error
     (restored,) = RunStore(lightbox_home).list_runs()
-    assert f"Restored '{name}' (2 epochs, finished)" in at.success[0].value
+    assert f"Restored '{plain(name + ' (restored)')}' (2 epochs, finished)" in at.success[0].value
     assert restored.id in at.success[0].value
     assert at.selectbox(key="ship_run").value == restored.id  # listed, ready to download again
     assert len(at.dataframe[0].value) == 1
