@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core import DATASETS, TrainConfig, default_train_config
-from core.cli import _config, _parser
+from core.cli import build_parser
+from core.cli.train import _config
 from tests.helpers.pages import open_page
 
 FIELDS = ("epochs", "lr", "batch_size", "optimizer", "schedule", "augment")
@@ -11,8 +12,12 @@ WIDGETS = {"epochs": "slider", "lr": "select_slider", "batch_size": "select_slid
 KEYS = {"batch_size": "batch", "optimizer": "opt"}
 
 
+def _args(argv: list[str]):
+    return build_parser(argv).parse_args(argv)
+
+
 def _cli(dataset: str) -> TrainConfig:
-    return _config(_parser().parse_args(["train", "--dataset", dataset])).train
+    return _config(_args(["train", "--dataset", dataset])).train
 
 
 def _page_values(at) -> dict[str, object]:
@@ -29,7 +34,7 @@ def test_shapes_has_its_own_defaults_and_the_cli_uses_them() -> None:
     assert shapes.schedule == "onecycle"
     assert _cli("shapes") == shapes
     assert _cli("digits") == default_train_config("digits") == TrainConfig()
-    args = _parser().parse_args(["train", "--dataset", "shapes", "--epochs", "2", "--lr", "0.1"])
+    args = _args(["train", "--dataset", "shapes", "--epochs", "2", "--lr", "0.1"])
     assert (_config(args).train.epochs, _config(args).train.lr, _config(args).train.schedule) == (2, 0.1, "onecycle")
 
 

@@ -12,7 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from PIL import Image
 
 from core import DataConfig, Prediction, RunConfig, RunStore, train_run
-from core.data.user import save_user_dataset
+from core.data.registry import save_user_dataset
 from dashboard.charts import class_counts_figure, confusion_figure, curves_figure, topk_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure
 from dashboard.text import chart_text, plain

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from core import DataConfig, RunConfig, RunStore, train_run
-from core.data.user import save_user_dataset
+from core.data.registry import save_user_dataset
 from tests.helpers import quick_config
 from tests.helpers.browser import open_tab, start_server
 from tests.helpers.markup import DATASET, EVIL_RUN, evil_dataset
