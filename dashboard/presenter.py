@@ -67,9 +67,8 @@ def figure(fig: go.Figure) -> go.Figure:
     """Return the figure with larger text and animated updates in presenter mode (unchanged otherwise)."""
     if is_on():
         enlarge_text(fig)
+        # same height: larger text, not taller charts, so each Tour slide still fits a 1280x720 projector
         fig.update_layout(transition={"duration": 500, "easing": "cubic-in-out"})
-        if fig.layout.height:
-            fig.update_layout(height=int(fig.layout.height * 1.3))
     return fig
 
 

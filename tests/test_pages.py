@@ -34,7 +34,7 @@ def test_data_page_shows_samples_balance_and_statistics() -> None:
     assert len(at.dataframe[0].value) == 1  # one grey channel
     at.selectbox(key="data_dataset").set_value("shapes").run()
     assert not at.exception
-    assert [m.value for m in at.metric][:4] == ["2,000", "5", "32 x 32 px", "3 (colour)"]
+    assert [m.value for m in at.metric][:4] == ["4,000", "5", "16 x 16 px", "3 (colour)"]
     assert len(at.dataframe[0].value) == 3
 
 
