@@ -62,17 +62,17 @@ def server_threads() -> int:
 
 
 def session_owner() -> str:
-    """Return this visitor's workspace id: the jobs it starts and, in private mode, everything it makes.
+    """Return this visitor's workspace id: its jobs and Teach examples and, in private mode, everything it makes.
 
-    In private mode the id rides in the URL (?ws=...), so a reload of the same tab finds the same
-    workspace; a missing or malformed token gets a new, random one.
+    The id rides in the URL (?ws=...), so a reload of the same tab (mid-talk, say) finds the same workspace;
+    a missing or malformed token gets a new, random one.
     """
     owner = st.session_state.get("lightbox_owner")
     if owner is None:
-        token = st.query_params.get(WORKSPACE_PARAM) if is_private() else None
+        token = st.query_params.get(WORKSPACE_PARAM)
         owner = token if is_workspace(token) else new_workspace()
         st.session_state["lightbox_owner"] = owner
-    if is_private() and st.query_params.get(WORKSPACE_PARAM) != owner:
+    if st.query_params.get(WORKSPACE_PARAM) != owner:
         st.query_params[WORKSPACE_PARAM] = owner  # a page switch dropped it: put it back
     return owner
 

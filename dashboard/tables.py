@@ -48,7 +48,13 @@ def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
                 "run id": r.id,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # A run stopped in its first epoch has no metrics yet: NaN (an empty cell), never the word "None"
+    numbers = [c for c in _FORMATS if c in frame]
+    frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")
+    if "device" in frame:
+        frame["device"] = frame["device"].fillna("-")
+    return frame
 
 
 _FORMATS = {

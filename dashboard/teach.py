@@ -114,7 +114,7 @@ def live_teach(key: str, target: str | None) -> None:
     page, so the class lists show what was recorded.
     """
     classes = samples()
-    run_id = st.session_state.get("teach_run")
+    run_id = (taught() or (None, ""))[0]
     with user_errors():
         predictor = get_predictor(run_id) if run_id else None
 
@@ -177,8 +177,13 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
     return run, summary
 
 
+def taught() -> tuple[str, str] | None:
+    """Return this visitor's taught run id and its summary (kept on the server: a reload keeps them), or None."""
+    return teach_examples().taught(session_owner())
+
+
 def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> None:
-    """Draw the Train button; on a click, train and keep the run and its summary in the session."""
+    """Draw the Train button; on a click, train and keep the run and its summary with the examples."""
     if not st.button("Train", type="primary", icon=":material/model_training:", key=key):
         return
     bar = st.progress(0.0, text="Looking at every example once...")
@@ -188,5 +193,5 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
         bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
         st.error(str(exc), icon=":material/error:")
         return
-    st.session_state["teach_run"], st.session_state["teach_summary"] = run.id, summary
+    teach_examples().set_taught(session_owner(), run.id, summary)
     bar.empty()

@@ -23,6 +23,7 @@ class Workspace:
 
     classes: dict[str, list[bytes]] = field(default_factory=lambda: {name: [] for name in DEFAULT_CLASSES})
     touched: float = field(default_factory=time.monotonic)
+    taught: tuple[str, str] | None = None  # the run trained on them and its summary, kept across reloads
 
 
 class ExampleStore:
@@ -36,6 +37,17 @@ class ExampleStore:
 
     def classes(self, owner: str) -> dict[str, list[bytes]]:
         """Return the owner's classes, a dict the caller may change in place (two empty classes to start)."""
+        return self._space(owner).classes
+
+    def taught(self, owner: str) -> tuple[str, str] | None:
+        """Return the owner's taught run id and its summary, or None before the first Train."""
+        return self._space(owner).taught
+
+    def set_taught(self, owner: str, run_id: str, summary: str) -> None:
+        """Keep the run the owner's examples trained (a page reload shows it again)."""
+        self._space(owner).taught = (run_id, summary)
+
+    def _space(self, owner: str) -> Workspace:
         now = time.monotonic()
         with self._lock:
             space = self._spaces.pop(owner, None) or Workspace()
@@ -45,7 +57,7 @@ class ExampleStore:
                 del self._spaces[stale]
             while len(self._spaces) > self.max_owners:
                 self._spaces.popitem(last=False)
-            return space.classes
+            return space
 
     def forget(self, owner: str) -> None:
         """Drop an owner's examples (its workspace ended)."""

@@ -222,8 +222,8 @@ def teach_something_new() -> None:
     else:
         _teach_live(target)
     teach.train_button(examples, key="tour_teach_train")
-    if st.session_state.get("teach_run") is not None:
-        st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+    if (done := teach.taught()) is not None:
+        st.success(done[1], icon=":material/check_circle:")
     else:
         st.caption(" · ".join(f"{plain(name)}: {len(files)}" for name, files in examples.items()))
     link("teach", "Rename the classes, add more or add files on the Teach page")

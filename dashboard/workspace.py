@@ -57,10 +57,10 @@ def keep_work_ui() -> None:
 
 
 def workspace_ui() -> None:
-    """In private mode: tie the tab to its workspace, note the visitor, sweep gone ones, offer a download."""
+    """Tie the tab to its workspace; in private mode also note the visitor, sweep gone ones, offer a download."""
+    session_owner()  # puts ?ws=... in the URL on every page, so a reload finds the same workspace
     if not is_private():
         return
-    session_owner()  # puts ?ws=... in the URL, so a reload finds the same workspace
     _touch()
     sweep_workspaces()
     _heartbeat()

@@ -44,9 +44,9 @@ else:
     live_view(target)
 
 teach.train_button(samples)
-run_id = st.session_state.get("teach_run")
+run_id, summary = teach.taught() or (None, "")
 if run_id is not None:
-    st.success(st.session_state["teach_summary"], icon=":material/check_circle:")
+    st.success(summary, icon=":material/check_circle:")
 else:
     st.caption("Record or add at least two examples of each of two classes, then press **Train**.")
 

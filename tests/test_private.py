@@ -157,7 +157,6 @@ def test_shared_mode_everyone_sees_everything(tmp_path: Path) -> None:
     data.run()
     button(data, "Import").click().run()
     assert "It is now in every dataset list" in data.success[0].value
-    assert "ws" not in data.query_params
     other = open_page("train")
     assert "team-pets" in _options(other, "selectbox", "train_dataset")
     assert any("Runs are shared" in c.value for c in other.caption)

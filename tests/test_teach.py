@@ -71,3 +71,22 @@ def test_removing_an_example_and_a_class(lightbox_home) -> None:
     assert not any("Class 2" in m.value for m in at.markdown)
     button(at, "Train").click().run()
     assert "at least two classes" in at.error[0].value  # a clear sentence, not a traceback
+
+
+@pytest.mark.slow
+def test_a_reload_of_the_tab_keeps_the_examples_and_the_taught_model(lightbox_home) -> None:
+    at = open_page("teach")
+    token = at.query_params["ws"]
+    token = token[0] if isinstance(token, list) else token  # the tab's workspace rides in its URL
+    for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
+        files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 3, seed))]
+        next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
+    button(at, "Train").click().run()
+    summary = at.success[0].value
+
+    reloaded = open_page("teach", ws=token)  # a new browser session: the same tab, reloaded mid-talk
+    assert not reloaded.exception
+    assert "**Class 1** · 3 images" in [m.value for m in reloaded.markdown]
+    assert reloaded.success[0].value == summary  # the taught model is still there
+    stranger = open_page("teach")  # another tab: its own, empty workspace
+    assert "**Class 1** · 0 images" in [m.value for m in stranger.markdown] and not stranger.success
