@@ -110,6 +110,7 @@ def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path)
     path = tmp_path / "coffee.jpg"
     Image.fromarray(data.coffee()).save(path)
     goto(page, "classify", "Classify", "Upload an image")
+    page.get_by_role("tab", name="Upload an image").click()  # Classify opens on the live camera when there is one
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model sees").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in {"espresso", "cup"}
@@ -144,8 +145,11 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     page.get_by_text("Tensor shape").first.wait_for()
     settle(page)
     assert page.get_by_role("heading", name="Tour").count() == 0
-    label = "getComputedStyle(document.querySelector('.stMain p')).fontSize"
-    assert float(page.evaluate(label).removesuffix("px")) >= 20  # presenter mode's larger text (1.3rem)
+    digits = load_dataset("digits")
+    label = digits.classes[int(digits.labels[0])]  # the picture step 1 shows first
+    page.get_by_text(f"A '{label}'", exact=True).first.wait_for()  # its caption names its own label
+    text = "parseFloat(getComputedStyle(document.querySelector('.stMain p')).fontSize)"
+    page.wait_for_function(f"{text} >= 20", timeout=30_000)  # presenter mode's larger text (1.3rem)
     screenshot(page, "tour-step-1")
     bottoms, ticks = {1: _slide_bottoms(page)}, _tick_sizes(page)
     for number in range(2, 8):

@@ -127,10 +127,11 @@ def test_home_to_a_live_answer_that_follows_the_scene(live_page) -> None:
     _camera(page).locator("[data-part=pause]").click()
 
 
-def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> None:
+@pytest.mark.parametrize("path", ["teach", "tour?step=5&presenter=1"])  # the Teach page, and the Tour's step 5
+def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path: str) -> None:
     page = live_page
     means = _means(Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
-    page.goto(f"{page.base_url}/teach")
+    page.goto(f"{page.base_url}/{path}")
     hold = page.locator(".lightbox-camera [data-part=hold]").first
     hold.wait_for()
     _camera(page).locator("video").evaluate(
@@ -159,7 +160,7 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page) -> N
         page.wait_for_timeout(100)
     assert {(0, "Class 1"), (1, "Class 2")} <= seen, seen  # the taught model names each scene
     assert_no_error(page)
-    screenshot(page, "teach-live")
+    screenshot(page, "teach-live" if path == "teach" else "tour-step-5-taught")
 
 
 def _wait_until(page, ok, timeout_s: float = 60) -> None:
