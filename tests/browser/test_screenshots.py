@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import ROOT
+from tests.helpers.browser import ROOT, settle
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "docs" / "screenshots"
@@ -30,9 +30,12 @@ def test_screenshot_every_page_at_1280x720(browser, server: str) -> None:
     for name, path in PAGES:
         page.goto(f"{server}/{path}")
         page.wait_for_selector('[data-testid="stApp"]')
-        page.wait_for_selector("h1, [data-testid='stMarkdownContainer']")
-        page.wait_for_timeout(800)
-        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=90_000)
+        page.wait_for_selector(".stMain h1, .stMain [data-testid='stMarkdownContainer']")  # the page, not the sidebar
+        settle(page)
+        page.wait_for_function("!document.querySelector('.stMain [data-testid=\"stSkeleton\"]')")  # all drawn
+        page.wait_for_timeout(500)
+        if name == "classify":  # the live camera's first answer, beside the video
+            page.wait_for_selector(".lightbox-camera [data-part=bars] .label", timeout=60_000)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
         assert Path(SHOTS / f"{name}.png").stat().st_size > 10_000
     context.close()
