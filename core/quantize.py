@@ -186,18 +186,6 @@ def agreement(fp32: nn.Module, int8: nn.Module, images: torch.Tensor, batch: int
     return same / max(len(images), 1)
 
 
-__all__ = [
-    "BACKEND",
-    "SCHEME",
-    "agreement",
-    "int8_meta",
-    "int8_state_dict",
-    "load_int8_model",
-    "model_size_mb",
-    "quantize_model",
-]
-
-
 def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
     """Return the float model a saved int8 run was made from, with any weights (they are replaced)."""
     if model.name == IMAGENET_MODEL:
