@@ -24,19 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from benchmarks.serving import tree  # noqa: E402
 from core import RunStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_server  # noqa: E402
-
-
-def _tree(pid: int) -> list[int]:
-    """Return pid and all its descendants."""
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            todo.extend(int(c) for c in task.read_text().split())
-    return pids
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, start_server  # noqa: E402
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -56,12 +46,12 @@ class Sampler(threading.Thread):
 
     def rss(self) -> float:
         try:
-            return sum(_status_kb(p, "VmRSS") for p in _tree(self.pid)) / 1024
+            return sum(_status_kb(p, "VmRSS") for p in tree(self.pid)) / 1024
         except (FileNotFoundError, ProcessLookupError):
             return 0.0
 
     def hwm(self) -> float:
-        return sum(_status_kb(p, "VmHWM") for p in _tree(self.pid)) / 1024
+        return sum(_status_kb(p, "VmHWM") for p in tree(self.pid)) / 1024
 
     def run(self) -> None:
         while not self.done.is_set():
