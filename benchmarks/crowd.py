@@ -36,6 +36,8 @@ from benchmarks.serving import (
     stop,
 )
 
+SHOTS: Path | None = None  # --shots DIR: a screenshot of every visitor left without an answer
+
 
 async def _visit(browser, url: str, photo: Path, timeout_s: float) -> float | None:
     """Open Classify, upload the photo, wait for the answer; return the seconds it took, or None."""
@@ -50,6 +52,8 @@ async def _visit(browser, url: str, photo: Path, timeout_s: float) -> float | No
         await page.get_by_text("What the model sees").first.wait_for()
         return time.monotonic() - began
     except Exception:  # a visitor who never got an answer counts as unanswered
+        if SHOTS is not None:
+            await page.screenshot(path=str(SHOTS / f"unanswered-{time.monotonic():.0f}.png"))
         return None
     finally:
         await context.close()
@@ -114,7 +118,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a visitor waits before giving up")
+    p.add_argument("--shots", type=Path, help="folder for screenshots of visitors left without an answer")
     args = p.parse_args()
+    global SHOTS
+    SHOTS = args.shots
     from PIL import Image
     from skimage import data
 

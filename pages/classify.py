@@ -40,16 +40,18 @@ def live_view(model: str, k: int) -> None:
 
 
 no_camera = camera.camera_missing()
+if no_camera and not st.session_state.get("classify_tabs_moved"):
+    # Once, to the upload tab. The same tabs (same key) stay on screen: a file chosen meanwhile is kept.
+    st.session_state["classify_tabs"] = "Upload an image"
+st.session_state["classify_tabs_moved"] = no_camera
 live_tab, upload_tab, camera_tab = st.tabs(
-    ["Live camera", "Upload an image", "Take a snapshot"],
-    default="Upload an image" if no_camera else "Live camera",
-    key="classify_tabs_upload" if no_camera else "classify_tabs",  # a new key: the new default tab opens
+    ["Live camera", "Upload an image", "Take a snapshot"], key="classify_tabs", on_change="rerun"
 )
 with live_tab:
     if no_camera:
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
         st.button("Try the camera again", on_click=camera.forget_missing, key="classify_camera_retry")
-    else:
+    elif live_tab.open:  # the camera streams only while its tab is shown
         live_view(model_name, top_k)
 with upload_tab:
     if no_camera:
