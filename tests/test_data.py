@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -91,3 +92,24 @@ def test_a_config_names_one_split_and_training_and_evaluation_use_it() -> None:
     assert torch.equal(train.labels, expected_train.labels) and torch.equal(val.images, expected_val.images)
     config = replace(quick_config(batch_size=100), data=data)
     assert batches_per_epoch(config) == -(-len(train) // 100)
+
+
+def test_digits_match_scikit_learn_without_importing_it() -> None:
+    """The server reads the digits' CSV itself: importing sklearn costs ~140 MB (scipy, pandas, pyarrow)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from core.data.digits import load_digits_dataset as load; load(); print('sklearn' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"
+
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    digits = load_dataset("digits")
+    expected = (torch.from_numpy(bunch.images).float() * (255.0 / 16.0)).round().to(torch.uint8).unsqueeze(1)
+    assert torch.equal(digits.images, expected)
+    assert torch.equal(digits.labels, torch.from_numpy(bunch.target).long())
