@@ -36,3 +36,23 @@ def test_unknown_model_is_a_clear_error() -> None:
     spec = InputSpec(1, 8, 8, ("a", "b"), (0.5,), (0.5,))
     with pytest.raises(UnknownNameError, match="simple, cnn, resnet18"):
         build_model("vgg99", spec)
+
+
+def test_small_resnet18_is_torchvisions_layout_without_importing_it() -> None:
+    """Our ResNet-18 loads torchvision's weights (3x3 stem, no max-pool) and answers identically."""
+    from torch import nn
+    from torchvision.models import resnet18
+
+    from core.models.small import small_resnet18
+
+    ours = small_resnet18(1, 10, (8, 8)).eval()
+    theirs = resnet18(weights=None, num_classes=10)
+    theirs.conv1 = nn.Conv2d(1, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    theirs.maxpool = nn.Identity()
+    theirs.eval()
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [
+        (k, v.shape) for k, v in theirs.state_dict().items()
+    ]
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(3, 1, 8, 8)
+    assert torch.equal(ours(x), theirs(x))

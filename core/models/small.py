@@ -53,11 +53,59 @@ class SmallCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-def small_resnet18(in_channels: int, num_classes: int, image_size: tuple[int, int]) -> nn.Module:
-    """Return torchvision's ResNet-18 with a 3x3 stem and no max-pool, so 8-32 pixel images keep detail."""
-    from torchvision.models import resnet18  # imported here: torchvision.models costs ~1 s and 170 MB to import
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions and a shortcut: ResNet-18's block, named as in torchvision so weights load alike."""
 
-    model = resnet18(weights=None, num_classes=num_classes)
-    model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    model.maxpool = nn.Identity()
-    return model
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample: nn.Module | None = None  # a 1x1 convolution where the shape changes
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, cin, H, W) -> (B, cout, H/stride, W/stride)
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + shortcut)
+
+
+class ResNet18(nn.Module):
+    """ResNet-18 with a 3x3 stem and no max-pool, so 8-32 pixel images keep their detail.
+
+    The same layers and names as torchvision's `resnet18` with `conv1` and `maxpool` replaced this way
+    (a test loads one's weights into the other), written out here because importing `torchvision.models`
+    costs a server about 1 s and 160 MB.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity()
+        self.layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))
+        self.layer2 = nn.Sequential(BasicBlock(64, 128, 2), BasicBlock(128, 128))
+        self.layer3 = nn.Sequential(BasicBlock(128, 256, 2), BasicBlock(256, 256))
+        self.layer4 = nn.Sequential(BasicBlock(256, 512, 2), BasicBlock(512, 512))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, num_classes)
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, classes)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (B, 512, H/8, W/8)
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def small_resnet18(in_channels: int, num_classes: int, image_size: tuple[int, int]) -> nn.Module:
+    """Return ResNet-18 with a 3x3 stem and no max-pool, so 8-32 pixel images keep detail."""
+    return ResNet18(in_channels, num_classes)
