@@ -3,12 +3,15 @@
 Community Cloud gives an app about 1 GB; this machine's CUDA build of torch costs about 300 MB more than
 the CPU build a Cloud app installs, hence 1.3 GB here. The cap is a cgroup v1 memory limit (needs root):
 `/sys/fs/cgroup/memory/<name>` with `memory.limit_in_bytes`, the server's PID written to `cgroup.procs`.
-Three Chromium contexts (one browser) act for `--minutes`, in private sharing mode:
+Three Chromium contexts (one browser, whose fake webcam films a coffee cup, then a cat, in a loop) act for
+`--minutes`, in private sharing mode:
 - a trainer: Train, ResNet-18 on the digits, Start training; again whenever the job has ended;
-- a classifier: Classify, a photo uploaded every few seconds (cat, coffee, astronaut in turn);
+- a teacher: Teach, holds the record button for two classes, trains, watches the taught model live; then
+  Classify: the live camera for a while, and a photo uploaded (cat, coffee, astronaut in turn);
 - a viewer: Compare, then the Tour, back and forth.
-Reported: the cgroup's peak memory, its limit hits (failcnt) and OOM kills, whether the server died, the
-number of error boxes (Streamlit's exception box, and st.error) each visitor saw, and what each got done.
+Reported: the cgroup's peak memory, the server's peak RSS against a bare `import torch`, the cgroup's limit
+hits (failcnt) and OOM kills, whether the server died, the number of error boxes (Streamlit's exception
+box, and st.error) each visitor saw, and what each got done.
 
 Run (as root): python benchmarks/cloud_rehearsal.py [--minutes 10] [--cap-mb 1300]
 """
@@ -25,7 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.serving import CHROMIUM, CHROMIUM_FLAGS, ROOT, bare_torch_rss, load_average, start_app, stop
+from benchmarks.serving import ROOT, bare_torch_rss, load_average, rss_mb, start_app, stop
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS  # with a fake webcam
+from tests.helpers.images import write_scenes
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
 EXCEPTION = '[data-testid="stException"]'
@@ -67,21 +72,48 @@ async def trainer(v: Visitor, browser, url: str, until: float) -> None:
             v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
 
 
-async def classifier(v: Visitor, browser, url: str, until: float, photos: list[Path]) -> None:
+async def _hold(page, seconds: float) -> None:
+    await page.locator(".lightbox-camera [data-part=hold]").first.hover()
+    await page.mouse.down()
+    await page.wait_for_timeout(seconds * 1000)
+    await page.mouse.up()
+    await page.wait_for_timeout(1500)  # letting go reruns the page
+
+
+async def teach(page, url: str) -> None:
+    """Teach two classes by holding the button, train, and watch the taught model on the live camera."""
+    await _open(page, f"{url}/teach", "Teach")
+    await page.locator(".lightbox-camera [data-part=hold]").first.wait_for()
+    for name in ("Class 1", "Class 2"):
+        await page.locator("[data-testid=stButtonGroup]").get_by_text(name, exact=True).first.click()
+        await page.get_by_text(f"Hold to record {name}").wait_for()
+        await _hold(page, 2.5)
+    await page.get_by_role("button", name="Train", exact=True).click()
+    await page.get_by_text("Trained on").wait_for()
+    await page.wait_for_timeout(10_000)  # the taught model answers live
+
+
+async def classify(page, url: str, photo: Path) -> None:
+    """Watch the live camera on Classify for a while, then upload a photo and wait for the answer."""
+    await _open(page, f"{url}/classify", "Classify")
+    await page.wait_for_timeout(10_000)
+    await page.get_by_role("tab", name="Upload an image").click()
+    await page.locator('input[type="file"]').set_input_files(str(photo))
+    await page.get_by_text("What the model sees").first.wait_for()
+
+
+async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path]) -> None:
     page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
     page.set_default_timeout(300_000)
     i = 0
     while time.monotonic() < until:
         try:
-            await _open(page, f"{url}/classify", "Classify")
-            await page.locator('input[type="file"]').set_input_files(str(photos[i % len(photos)]))
-            await page.get_by_text("What the model sees").first.wait_for()
-            await page.wait_for_timeout(3000)
+            await (teach(page, url) if i % 2 == 0 else classify(page, url, photos[(i // 2) % len(photos)]))
             await v.look(page)
             v.done += 1
-            i += 1
         except Exception as exc:
             v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        i += 1
 
 
 async def viewer(v: Visitor, browser, url: str, until: float) -> None:
@@ -98,16 +130,17 @@ async def viewer(v: Visitor, browser, url: str, until: float) -> None:
                 v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
 
 
-async def rehearse(url: str, minutes: float, photos: list[Path], proc) -> list[Visitor]:
+async def rehearse(url: str, minutes: float, photos: list[Path], video: Path) -> list[Visitor]:
     from playwright.async_api import async_playwright
 
     until = time.monotonic() + minutes * 60
-    visitors = [Visitor("trainer"), Visitor("classifier"), Visitor("viewer")]
+    visitors = [Visitor("trainer"), Visitor("teacher"), Visitor("viewer")]
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
         await asyncio.gather(
             trainer(visitors[0], browser, url, until),
-            classifier(visitors[1], browser, url, until, photos),
+            teacher(visitors[1], browser, url, until, photos),
             viewer(visitors[2], browser, url, until),
         )
         await browser.close()
@@ -145,15 +178,20 @@ def main() -> None:
                 ROOT / "dashboard" / "app.py", home, {"LIGHTBOX_SHARING": "private"}, prefix=enter
             )
             try:
-                visitors = asyncio.run(rehearse(url, args.minutes, photos, proc))
+                scenes = [Image.open(photos[1]), Image.open(photos[0])]  # coffee, then the cat
+                video = write_scenes(Path(tmp) / "scenes.y4m", *scenes)
+                visitors = asyncio.run(rehearse(url, args.minutes, photos, video))
                 died = proc.poll() is not None
+                rss_peak = 0.0 if died else rss_mb(proc.pid, "VmHWM")
             finally:
                 stop(proc)
         print(f"load average after: {load_average()}")
         peak = int(_read(cgroup, "memory.max_usage_in_bytes")) >> 20
         oom = dict(line.split() for line in _read(cgroup, "memory.oom_control").splitlines())
         print(f"  server healthy after {healthy:.1f} s; died during the rehearsal: {died}")
-        print(f"  peak memory {peak} MB of {args.cap_mb} MB (bare `import torch`: {bare_torch_rss():.0f} MB)")
+        bare = bare_torch_rss()
+        print(f"  peak memory {peak} MB of {args.cap_mb} MB (the cgroup's count, page cache included)")
+        print(f"  server peak RSS {rss_peak:.0f} MB; bare `import torch` {bare:.0f} MB: +{rss_peak - bare:.0f} MB")
         print(f"  limit hits (failcnt) {_read(cgroup, 'memory.failcnt')}, OOM kills {oom.get('oom_kill', '?')}")
         for v in visitors:
             print(

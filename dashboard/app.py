@@ -16,5 +16,5 @@ from dashboard.sidebar import sidebar_ui  # noqa: E402
 
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
 page = st.navigation(all_pages())
-sidebar_ui()  # presenter mode and the warm-up status, on every page
+sidebar_ui(page)  # presenter mode and the warm-up status, on every page
 page.run()

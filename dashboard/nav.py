@@ -18,6 +18,10 @@ _PAGES: dict[str, tuple[str, str]] = {  # file stem -> (title, icon)
     "teach": ("Teach", ":material/school:"),
 }
 
+# A timer that reruns part of a page can drop a file the visitor is uploading (see dashboard/warm.py), so
+# timers that only inform are kept to the pages without a file picker.
+WITHOUT_FILE_PICKERS = ("home", "compare")
+
 
 def page(name: str) -> st.Page:
     """Return the st.Page for a page file stem, e.g. "train"."""
@@ -34,3 +38,8 @@ def link(name: str, label: str | None = None) -> None:
     """Draw a link to a page."""
     title, icon = _PAGES[name]
     st.page_link(page(name), label=label or title, icon=icon)
+
+
+def without_file_pickers(current: st.Page) -> bool:
+    """Say whether the page being drawn has no file picker (so a ticking status line cannot drop an upload)."""
+    return current.title in {_PAGES[name][0] for name in WITHOUT_FILE_PICKERS}

@@ -1,4 +1,11 @@
-"""Warm start: the demo's model and datasets load in the background; the sidebar says what is still loading."""
+"""Warm start: the demo's model and datasets load in the background; the sidebar says what is still loading.
+
+A fragment that reruns on a timer makes Streamlit drop a file that a visitor uploads while it runs (seen
+here: 3 of 12 visitors at once lost their upload, none without the timer), and a cold server is exactly
+when a class opens the link and uploads photos. So the browser asks once, a second after it drew the first
+page, to start the warm-up; the status line follows the loading live only on pages without a file picker,
+and elsewhere is redrawn with the page.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,19 @@ import streamlit as st
 from dashboard.resources import start_warmup, warmup
 from dashboard.workspace import start_showcase
 
-_DRAWN = "warm_status_drawn"  # this session has shown the status line once: its first page is on screen
+_DRAWN = "warm_status_drawn"  # this session has drawn a page
+START_AFTER_MS = 1000  # the first page is on screen by then, so the warm-up's torch import cannot delay it
+_starter = st.components.v2.component(
+    "lightbox_warm_start",
+    html="<span hidden></span>",
+    js=(
+        "export default function ({ parentElement, setTriggerValue }) {\n"
+        "  if (parentElement.__asked) return;\n"
+        "  parentElement.__asked = true;  // once per element\n"
+        f"  setTimeout(() => setTriggerValue('drawn', true), {START_AFTER_MS});\n"
+        "}\n"
+    ),
+)
 
 
 def loading_line(pending: list[str]) -> str:
@@ -15,22 +34,42 @@ def loading_line(pending: list[str]) -> str:
     return f"Getting ready: loading {' and '.join(pending[:2])}{'...' if len(pending) > 2 else ''}"
 
 
-@st.fragment(run_every=1.0)
-def _status() -> None:
-    # The browser asks for this fragment's first tick a second after it drew the page: the first page has
-    # been served, so the warm-up can start without delaying it (its torch import takes a core for seconds).
-    if st.session_state.get(_DRAWN):
-        start_warmup()
-        start_showcase()
-    st.session_state[_DRAWN] = True
-    pending = warmup().pending()
-    if not pending:
-        st.rerun(scope="app")  # once: the line goes and this fragment stops ticking
+def _start() -> None:
+    start_warmup()
+    start_showcase()
+
+
+@st.fragment
+def _ask_to_start() -> None:
+    # A fragment, so the browser's one request reruns only this (it draws nothing visible).
+    _starter(key="warm_start", on_drawn_change=_start)
+
+
+def _line(pending: list[str]) -> None:
     st.caption(loading_line(pending), help="Loaded once per server so the first demo step answers at once.")
 
 
-def warm_status_ui() -> None:
-    """While the demo's models and data load (or wait to), show a small status line in the sidebar."""
-    if warmup().pending():
+@st.fragment(run_every=1.0)
+def _live_line() -> None:
+    pending = warmup().pending()
+    if not pending:
+        st.rerun(scope="app")  # once: the line goes and this fragment stops ticking
+    _line(pending)
+
+
+def warm_status_ui(live: bool) -> None:
+    """Until the warm-up has started, ask the browser to start it; while it loads, say what is still loading.
+
+    `live`: the line follows the loading every second (only where the page has no file picker).
+    """
+    if not warmup().started:
+        if st.session_state.get(_DRAWN):  # any later run of this session: its first page is on screen
+            _start()
+        else:
+            st.session_state[_DRAWN] = True
+            with st.sidebar:
+                _ask_to_start()
+    pending = warmup().pending()
+    if pending:
         with st.sidebar:
-            _status()
+            _live_line() if live else _line(pending)

@@ -9,6 +9,7 @@ from dashboard import camera
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor
+from dashboard.tabs import open_tab
 from dashboard.text import plain
 from dashboard.widgets import explain, trained_model_ui, user_errors
 
@@ -35,23 +36,21 @@ def live_view(model: str, k: int) -> None:
     with user_errors():
         predictor = get_predictor(model)
     live = camera.live_camera("classify_live", camera.classify_answer(predictor, k), predictor=predictor)
-    if camera.no_camera(live):
-        st.rerun(scope="app")  # the page opens on the upload tab with a sentence
+    if camera.no_camera(live) or camera.camera_missing():
+        open_tab("Upload an image", key="classify_to_upload")  # the browser switches: no rerun, no upload lost
 
 
 no_camera = camera.camera_missing()
-if no_camera and not st.session_state.get("classify_tabs_moved"):
-    # Once, to the upload tab. The same tabs (same key) stay on screen: a file chosen meanwhile is kept.
-    st.session_state["classify_tabs"] = "Upload an image"
-st.session_state["classify_tabs_moved"] = no_camera
 live_tab, upload_tab, camera_tab = st.tabs(
-    ["Live camera", "Upload an image", "Take a snapshot"], key="classify_tabs", on_change="rerun"
+    ["Live camera", "Upload an image", "Take a snapshot"],
+    default="Upload an image" if no_camera else "Live camera",
+    key="classify_tabs",
 )
 with live_tab:
     if no_camera:
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
         st.button("Try the camera again", on_click=camera.forget_missing, key="classify_camera_retry")
-    elif live_tab.open:  # the camera streams only while its tab is shown
+    else:
         live_view(model_name, top_k)
 with upload_tab:
     if no_camera:

@@ -51,7 +51,7 @@ def test_the_home_page_and_sidebar_are_drawn_before_torch_is_imported() -> None:
         "at = AppTest.from_file('dashboard/app.py', default_timeout=120).run()\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules and m not in before]\n"
         "first_run_started = r.warmup().started\n"
-        "at.run()  # the next run of the session (the status line's tick): the first page is on screen\n"
+        "at.run()  # the session's next run (a browser asks for one a second after drawing): the page is on screen\n"
         "print(json.dumps({'heavy': heavy, 'errors': [e.value for e in at.exception], 'title': at.title[0].value,\n"
         "  'toggle': [t.label for t in at.sidebar.toggle], 'captions': [c.value for c in at.sidebar.caption],\n"
         "  'started': [first_run_started, r.warmup().started]}))"

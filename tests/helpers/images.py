@@ -50,3 +50,28 @@ def digit_photo(index: int = 0) -> tuple[Image.Image, str]:
     photo = Image.new("RGB", (400, 300), "white")
     photo.paste(ImageOps.invert(scan).convert("RGB"), (80, 30))
     return photo, val.classes[int(val.labels[index])]
+
+
+VIDEO_SIZE = (320, 240)
+VIDEO_FPS = 10
+SCENE_S = 3  # each photo stays this long on the fake webcam
+
+
+def _yuv(image: Image.Image) -> bytes:
+    y, cb, cr = (
+        np.asarray(c, dtype=np.uint8) for c in image.convert("RGB").resize(VIDEO_SIZE).convert("YCbCr").split()
+    )
+    return y.tobytes() + cb[::2, ::2].tobytes() + cr[::2, ::2].tobytes()
+
+
+def write_scenes(path, *photos: Image.Image):
+    """Write a Y4M video showing each photo for SCENE_S seconds, for Chromium's fake webcam (it loops the file).
+
+    Chromium takes it with `--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
+    --use-file-for-fake-video-capture=PATH`.
+    """
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{VIDEO_SIZE[0]} H{VIDEO_SIZE[1]} F{VIDEO_FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for photo in photos:
+            f.write((b"FRAME\n" + _yuv(photo)) * (VIDEO_FPS * SCENE_S))
+    return path
