@@ -209,8 +209,9 @@ def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
             "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('none', 'NotFoundError'));"
         )
         page.goto(f"{page.base_url}/classify")  # a reload is a new session: its camera is now missing
-        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=60_000)  # the upload tab opens
-        page.locator("[data-testid=stCaptionContainer]").filter(has_text="No camera here").first.wait_for()
+        page.locator("[role=tab][aria-selected=true]").filter(has_text="Upload an image").wait_for(timeout=60_000)
+        page.locator('[data-testid="stFileUploader"]').first.wait_for()  # the upload tab opened by itself
+        assert "No camera found" in _camera(page).locator("[data-part=message]").text_content()
         assert_no_error(page)
     finally:
         page.context.close()
