@@ -8,10 +8,12 @@ fair-use limits hold per visitor: one job at a time, bounded epochs, images, sec
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +118,7 @@ class Job(Callback):
         self._update(status="starting", queue_position=None)
         try:
             self.thread.start()
+            _alive.add(self)
         except RuntimeError as exc:  # "can't start new thread": the server is out of threads or memory
             self._update(
                 status="failed",
@@ -175,6 +178,25 @@ class Job(Callback):
             self.done.set()
             if self._on_done is not None:
                 self._on_done(self)
+
+
+EXIT_WAIT_S = 30.0  # at exit, how long to wait for training threads to finish their batch
+_alive: weakref.WeakSet[Job] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Stop training after the current batch (the run is kept, stopped) before torch is torn down under it.
+
+    A process that exits while a daemon thread is inside torch aborts ("terminate called without an
+    active exception"); a server stopped with Ctrl-C during a job did.
+    """
+    jobs = [job for job in list(_alive) if job.thread.is_alive()]
+    for job in jobs:
+        job.stop()
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for job in jobs:
+        job.thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @dataclass

@@ -10,6 +10,7 @@ import streamlit as st
 from core import LightboxError, RunInfo, RunStore, bundle_bytes, bundle_file_name, export_bytes, restore_bundle
 from core.quantize_runs import is_int8, quantize_run
 from core.script import training_script
+from dashboard.resources import check_room
 from dashboard.text import plain
 from dashboard.widgets import user_errors
 
@@ -139,6 +140,7 @@ def restore_ui(store: RunStore) -> None:
     if upload is None or not st.button("Restore this run", key="restore_button", icon=":material/restore:"):
         return
     with user_errors():
+        check_room()  # a private server's disk limit per visitor
         run = restore_bundle(store, upload)
     epochs = len(store.history(run.id))
     st.session_state["restore_note"] = f"Restored '{plain(run.name)}' ({epochs} epochs, {run.status}) as run {run.id}."

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core import RunStore
 from core.cache import LoadCache, single_flight
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +149,19 @@ def test_first_requests_during_the_warm_up_share_its_loads_and_all_succeed(tmp_p
         "print('ok')\n"
     )
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+def test_exiting_while_a_job_trains_is_clean(tmp_path: Path) -> None:
+    """A process that exits while a training job runs stops it after its batch, keeps the run, and ends cleanly."""
+    done = _run(
+        "import core, time\n"
+        f"store = core.RunStore({str(tmp_path)!r})\n"
+        "jobs = core.JobManager(store)\n"
+        "job = jobs.start(core.RunConfig(train=core.TrainConfig(epochs=50)))\n"
+        "while jobs.snapshot(job).status != 'running': time.sleep(0.01)\n"
+        "time.sleep(0.5)  # inside training; exit at once\n"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr and "Traceback" not in done.stderr
+    (run,) = RunStore(tmp_path).list_runs()
+    assert run.status == "stopped"

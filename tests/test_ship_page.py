@@ -42,6 +42,23 @@ def test_a_bad_bundle_is_one_sentence_and_changes_nothing(copy_runs, lightbox_ho
     assert sorted(p.name for p in (lightbox_home / "runs").iterdir()) == [kept.id]
 
 
+def test_a_full_private_workspace_restores_nothing_more_and_says_why(
+    run_library: RunLibrary, tmp_path: Path, lightbox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (run,) = run_library.copy_into("simple", tmp_path / "elsewhere")
+    data = bundle_bytes(RunStore(tmp_path / "elsewhere"), run.id)
+    monkeypatch.setenv("LIGHTBOX_SHARING", "private")
+    monkeypatch.setenv("LIGHTBOX_WORKSPACE_MB", "0.001")  # one restored run fills it
+    at = open_page("train")
+    at.file_uploader(key="restore_upload").set_value(("kept.zip", data, "application/zip")).run()
+    button(at, "Restore this run").click().run()
+    assert not at.exception and not at.error
+    button(at, "Restore this run").click().run()
+    assert not at.exception
+    assert "the most one visitor may keep on this server" in at.error[0].value
+    assert len([r for r in RunStore(lightbox_home).list_runs() if r.owner != "server"]) == 1
+
+
 @pytest.mark.slow
 def test_downloads_are_built_when_clicked_and_int8_and_code_are_offered(lightbox_home: Path, tmp_path: Path) -> None:
     import torch
