@@ -33,6 +33,7 @@ from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS  # with a fake webcam
 from tests.helpers.images import write_scenes
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+SHOTS: Path | None = None  # --shots DIR: a screenshot of every failed step
 EXCEPTION = '[data-testid="stException"]'
 ERROR = '[data-testid="stAlertContentError"]'
 
@@ -42,6 +43,12 @@ class Visitor:
 
     def __init__(self, name: str) -> None:
         self.name, self.done, self.exceptions, self.errors, self.failures = name, 0, 0, 0, []
+
+    async def failed(self, page, exc: Exception) -> None:
+        """Note a step that failed (and keep a screenshot of it with --shots); the visitor carries on."""
+        self.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        if SHOTS is not None:
+            await page.screenshot(path=str(SHOTS / f"{self.name}-{len(self.failures)}.png"), full_page=True)
 
     async def look(self, page) -> None:
         self.exceptions += await page.locator(EXCEPTION).count()
@@ -69,7 +76,7 @@ async def trainer(v: Visitor, browser, url: str, until: float) -> None:
             await v.look(page)
             v.done += 1
         except Exception as exc:  # noted, and the visitor carries on
-            v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+            await v.failed(page, exc)
 
 
 async def _hold(page, seconds: float) -> None:
@@ -112,7 +119,7 @@ async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path
             await v.look(page)
             v.done += 1
         except Exception as exc:
-            v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+            await v.failed(page, exc)
         i += 1
 
 
@@ -127,7 +134,7 @@ async def viewer(v: Visitor, browser, url: str, until: float) -> None:
                 await v.look(page)
                 v.done += 1
             except Exception as exc:
-                v.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+                await v.failed(page, exc)
 
 
 async def rehearse(url: str, minutes: float, photos: list[Path], video: Path) -> list[Visitor]:
@@ -155,7 +162,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--cap-mb", type=int, default=1300)
+    p.add_argument("--shots", type=Path, help="folder for screenshots of failed steps")
     args = p.parse_args()
+    global SHOTS
+    SHOTS = args.shots
     if os.geteuid() != 0 or not CGROUP_ROOT.is_dir():
         sys.exit("Needs root and the cgroup v1 memory controller at /sys/fs/cgroup/memory.")
     from PIL import Image
