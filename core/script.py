@@ -2,8 +2,8 @@
 
 The script needs torch, torchvision and the one loader its data needs (scikit-learn's load_digits, or numpy
 and Pillow for the shapes generator or a user's own folder or .zip); it never imports Lightbox. One function
-per phase.
-Run, it prints `val_accuracy: ...` close to the run's own (same split, seed, model, optimiser, schedule).
+per phase. Run, it prints `val_accuracy: ...` at or near the run's own: the same pixels, split, initial
+weights, batches, optimiser, schedule and normalisation (in full precision: rounding it changed results).
 """
 
 from __future__ import annotations
