@@ -1,58 +1,29 @@
 """Show me the code: a run as one standalone PyTorch script that rebuilds its data, model and training.
 
-The script needs torch, torchvision and the one loader its data needs (scikit-learn's load_digits, or
-numpy and Pillow for the shapes generator, copied in); it never imports Lightbox. One function per phase.
-Run, it prints `val_accuracy: ...` close to the run's own (same split, seed, model, optimiser, schedule).
+The script needs torch, torchvision and the one loader its data needs (scikit-learn's load_digits, or numpy
+and Pillow for the shapes generator or a user's own folder or .zip); it never imports Lightbox. One function
+per phase. Run, it prints `val_accuracy: ...` at or near the run's own: the same pixels, split, initial
+weights, batches, optimiser, schedule and normalisation (in full precision: rounding it changed results).
 """
 
 from __future__ import annotations
 
-import inspect
-import textwrap
 import time
 
-from core.data import augment, shapes
+from core.data import augment
 from core.errors import LightboxError
 from core.models import small
 from core.runs import RunInfo, RunStore
+from core.script_data import BUILT_IN, DataCode, data_code, source
 
 SCRIPT_MODELS = ("simple", "cnn", "resnet18")
-SCRIPT_DATASETS = ("digits", "shapes")
+SCRIPT_DATASETS = BUILT_IN  # and a user's own imported images
 
 _HEADER = '''"""{title}
 
 Written by Lightbox from run {run_id} ({created}); it needs no Lightbox, only the packages imported below.
 Lightbox reached val_accuracy {accuracy} with these settings. Run: python {file_name}
 """
-
-import math
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-'''
-
-_DIGITS = '''
-
-def load_data() -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    """Return scikit-learn's 1,797 digits as uint8 images (N, 1, 8, 8), white ink on black, and labels."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    pixels = torch.from_numpy(bunch.images).float()  # (N, 8, 8) in 0..16
-    images = (pixels * (255.0 / 16.0)).round().to(torch.uint8).unsqueeze(1)  # (N, 1, 8, 8)
-    return images, torch.from_numpy(bunch.target).long(), tuple(str(d) for d in range(10))
-'''
-
-_SHAPES = '''
-
-def load_data() -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
-    """Draw {samples} shape images of {size}x{size} pixels (seed 0), as uint8 (N, 3, H, W), and labels."""
-    rng = np.random.default_rng(0)
-    labels = np.arange({samples}) % len(SHAPES)
-    rng.shuffle(labels)
-    images = np.stack([draw_shape(SHAPES[k], {size}, rng) for k in labels])  # (N, H, W, 3)
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels).long(), SHAPES
 '''
 
 _SPLIT = '''
@@ -131,7 +102,7 @@ def main() -> None:
     images, labels, classes = load_data()
     train_idx, val_idx = split(labels, len(classes), val_fraction={val_fraction}, seed={split_seed})
     torch.manual_seed(SEED)  # the same initial weights as the run
-    model = Classifier(build_net(), mean={mean}, std={std})
+    model = Classifier(build_net(), MEAN, STD)
     optimizer = make_optimizer(model)
     batches = math.ceil(len(train_idx) / BATCH_SIZE)
     scheduler = {scheduler}
@@ -151,12 +122,6 @@ _NETS: dict[str, tuple[object, ...]] = {
     "cnn": (small._conv_block, small.SmallCNN),
     "resnet18": (small.small_resnet18,),
 }
-_SHAPES_IMPORTS = "import colorsys\nimport math\n\nimport numpy as np\nfrom PIL import Image, ImageDraw\n"
-
-
-def _source(*objects: object) -> str:
-    """Return the source of functions and classes, separated as a module's top level is."""
-    return "\n\n" + "\n\n".join(textwrap.dedent(inspect.getsource(o)) for o in objects)  # type: ignore[arg-type]
 
 
 def _optimizer(run: RunInfo) -> str:
@@ -182,53 +147,59 @@ def _scheduler(run: RunInfo) -> str:
 def _check(run: RunInfo) -> None:
     """Raise a LightboxError when no script can be written for this run yet."""
     cfg = run.config
+    if cfg.model.name.startswith("lite0_"):
+        raise LightboxError(
+            "This run fine-tunes the pretrained EfficientNet-Lite0 backbone, whose network code is Lightbox's own, "
+            "so no standalone script is written for it; the simple, cnn and resnet18 models have one."
+        )
     if cfg.model.name not in SCRIPT_MODELS or cfg.model.quantization:
         kind = f"'{cfg.model.name}'" + (" (int8)" if cfg.model.quantization else "")
         raise LightboxError(
             f"A script is written for the {', '.join(SCRIPT_MODELS)} models trained here; this run's {kind} "
             "model is not one of them yet."
         )
-    if cfg.data.name not in SCRIPT_DATASETS:
-        names = " and ".join(SCRIPT_DATASETS)
-        raise LightboxError(f"A script is written for the {names} datasets; not yet for '{cfg.data.name}'.")
 
 
-def _header(run: RunInfo) -> str:
+def _imports(lines: set[str]) -> str:
+    """Return import lines sorted as isort does: plain imports first, then from-imports, by module."""
+    return "\n".join(sorted(lines, key=lambda line: (line.startswith("from "), line.split()[1].lower())))
+
+
+def _safe(text: str) -> str:
+    """Return typed text that cannot end or escape the script's docstring: one line, no quotes or backslashes."""
+    return " ".join(text.replace("\\", "/").replace('"', "'").split())
+
+
+def _header(run: RunInfo, data: DataCode) -> str:
     cfg, t = run.config, run.config.train
     accuracy = run.metrics.get("val_accuracy")
+    name, data_name = _safe(run.name), _safe(cfg.data.name)
     text = _HEADER.format(
-        title=f"Train '{run.name}' again: {cfg.model.name} on {cfg.data.name}, {t.epochs} epochs.",
+        title=f"Train '{name}' again: {cfg.model.name} on {data_name}, {t.epochs} epochs.",
         run_id=run.id,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
         accuracy=f"{accuracy:.4f}" if isinstance(accuracy, float) else "-",
         file_name=f"train_{run.id}.py",
     )
-    if cfg.data.name == "shapes":
-        text = text.replace("import math\n", _SHAPES_IMPORTS)
+    stdlib = {"import math", *data.stdlib}
+    packages = {"import torch", "import torch.nn.functional as F", "from torch import nn", *data.packages}
     if cfg.model.name == "resnet18":
-        text += "from torchvision.models import resnet18\n"
+        packages.add("from torchvision.models import resnet18")
     if t.augment != "none":
-        text += "from dataclasses import dataclass\n\nfrom torchvision.transforms.v2 import functional as TF\n"
-    return text + f"\nEPOCHS = {t.epochs}\nBATCH_SIZE = {t.batch_size}\nSEED = {t.seed}\n"
-
-
-def _data(run: RunInfo) -> str:
-    data = run.config.data
-    if data.name == "digits":
-        return _DIGITS
-    shape_code = _source(shapes._polygon, shapes._colour, shapes.draw_shape)
-    return (
-        f"SHAPES = {shapes.SHAPES!r}\n_SUPERSAMPLE = {shapes._SUPERSAMPLE}"
-        + shape_code
-        + _SHAPES.format(samples=data.samples or 2000, size=data.image_size or 32)
-    )
+        stdlib.add("from dataclasses import dataclass")
+        packages.add("from torchvision.transforms.v2 import functional as TF")
+    text += f"\n{_imports(stdlib)}\n\n{_imports(packages)}\n\n{data.constants}"
+    spec = run.input_spec or {}
+    text += "# Each channel's pixel mean and spread on the training images (0-1 scale), as the run normalised them.\n"
+    text += f"MEAN = {list(spec.get('mean', []))}\nSTD = {list(spec.get('std', []))}\n"
+    return text + f"EPOCHS = {t.epochs}\nBATCH_SIZE = {t.batch_size}\nSEED = {t.seed}\n"
 
 
 def _model(run: RunInfo) -> str:
     spec, name = run.input_spec or {}, run.config.model.name
     builder = _NETS[name][-1].__name__  # type: ignore[attr-defined]
     shape = f"{spec.get('channels')}, {len(spec.get('classes', []))}, ({spec.get('height')}, {spec.get('width')})"
-    return _source(*_NETS[name]) + f"\n\n\ndef build_net() -> nn.Module:\n    return {builder}({shape})\n"
+    return source(*_NETS[name]) + f"\n\n\ndef build_net() -> nn.Module:\n    return {builder}({shape})\n"
 
 
 def _augment(run: RunInfo) -> tuple[str, str, str]:
@@ -237,7 +208,7 @@ def _augment(run: RunInfo) -> tuple[str, str, str]:
     if preset == "none":
         return "", "", "no augmentation"
     flip = not (run.input_spec or {}).get("dark_background", False)
-    code = _source(augment._Preset, augment._random_affine, augment._jitter, augment._gray)
+    code = source(augment._Preset, augment._random_affine, augment._jitter, augment._gray)
     code += f"\n\nAUGMENT = {augment._PRESETS[preset]!r}\n" + _AUGMENT
     call = f"\n        x = augment(x, AUGMENT, generator, flip={flip})  # '{preset}' augmentation"
     return code, call, f"each batch augmented ('{preset}')"
@@ -246,7 +217,7 @@ def _augment(run: RunInfo) -> tuple[str, str, str]:
 def training_script(run: RunInfo) -> str:
     """Return the standalone script that trains this run's model again, or raise a LightboxError why not."""
     _check(run)
-    spec, data = run.input_spec or {}, run.config.data
+    data = run.config.data
     code, call, note = _augment(run)
     loop = _TRAIN.format(
         optimizer=_optimizer(run),
@@ -255,10 +226,9 @@ def training_script(run: RunInfo) -> str:
         augment_note=note,
         val_fraction=data.val_fraction,
         split_seed=data.split_seed,
-        mean=[round(v, 6) for v in spec.get("mean", [])],
-        std=[round(v, 6) for v in spec.get("std", [])],
     )
-    return _header(run) + _data(run) + _SPLIT + _model(run) + code + loop
+    data_part = data_code(run)
+    return _header(run, data_part) + data_part.code + _SPLIT + _model(run) + code + loop
 
 
 def run_script(store: RunStore, run_id: str) -> str:

@@ -8,11 +8,12 @@ from dashboard.charts import curves_figure
 from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pareto_ui, two_models_ui
 from dashboard.nav import link
 from dashboard.resources import get_store
+from dashboard.ship import code_ui
 from dashboard.tables import display_frame, runs_column_config, runs_frame
 from dashboard.text import plain
 from dashboard.widgets import explain, run_label, user_errors
 
-VIEWS = ("Curves", "Which model?", "Mistakes", "Two models", "Ensemble")
+VIEWS = ("Curves", "Which model?", "Mistakes", "Two models", "Ensemble", "Code")
 
 st.title("Compare")
 explain(
@@ -20,7 +21,8 @@ explain(
     "trained on; **dashed** lines on the training images. The better model reaches higher validation "
     "accuracy, ideally sooner, while being small and fast. **Which model?** plots accuracy against speed; "
     "**Mistakes** shows the images a model gets wrong and where it looked; **Two models** tests whether "
-    "one is really better than another; **Ensemble** lets several models vote."
+    "one is really better than another; **Ensemble** lets several models vote; **Code** shows a plain "
+    "PyTorch script that trains a run again."
 )
 
 with user_errors():
@@ -72,5 +74,7 @@ elif view == "Mistakes":
     mistakes_ui(selected)
 elif view == "Two models":
     two_models_ui(selected)
-else:
+elif view == "Ensemble":
     ensemble_ui(selected)
+else:
+    code_ui(by_id[st.selectbox("Run", chosen, format_func=lambda rid: run_label(by_id[rid]), key="code_run")], True)

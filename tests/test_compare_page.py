@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from core import RunStore, train_run
+from dashboard.widgets import run_label
 from tests.helpers import quick_config
-from tests.helpers.pages import open_page
+from tests.helpers.pages import open_page, record_downloads
 
 
 @pytest.fixture
@@ -105,3 +106,19 @@ def test_runs_on_different_data_are_not_compared_image_by_image(runs) -> None:
     at.button_group(key="compare_view").set_value("Two models").run()
     assert not at.exception
     assert "not validated on the same images" in at.error[0].value
+
+
+def test_code_shows_each_runs_script_and_downloads_it(runs, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, simple, cnn = runs
+    clicks = record_downloads(monkeypatch)
+    at = _view(open_page("compare"), "Code")
+    assert at.selectbox(key="code_run").options == [run_label(r) for r in (cnn, simple)]  # the chosen runs
+    for run, net in ((simple, "class SimpleNet"), (cnn, "class SmallCNN")):
+        at.selectbox(key="code_run").set_value(run.id).run()
+        assert not at.exception and not at.error
+        (code,) = at.code
+        assert net in code.value and f"from run {run.id}" in code.value and "def train_one_epoch(" in code.value
+        assert f"code_download_{run.id}" in [b.key for b in at.get("download_button")]
+        file = clicks[f"train_{run.id}.py"]()  # built only now, as a click builds it
+        assert (file.content.decode().rstrip("\n"), file.mimetype) == (code.value.rstrip("\n"), "text/x-python")
+        compile(file.content, file.filename or "", "exec")  # a script Python reads

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import runpy
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
-from core import DataConfig, ModelConfig, RunConfig, RunStore, TrainConfig, train_run
+from core import (
+    DataConfig,
+    LightboxError,
+    ModelConfig,
+    RunConfig,
+    RunStore,
+    TrainConfig,
+    import_dataset,
+    load_dataset,
+    train_run,
+    train_val_split,
+)
 from core.cli import main
+from core.script import training_script
+from tests.helpers.datasets import make_mixed_tree, zip_tree
 
 
 def _run_script(path: Path, tmp_path: Path) -> float:
@@ -50,3 +67,59 @@ def test_the_script_trains_to_the_runs_accuracy(
 def test_runs_without_a_script_yet_are_one_sentence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["script", "nope", "--out", str(tmp_path / "x.py")]) == 2
     assert "There is no run 'nope'" in capsys.readouterr().err
+
+
+def _import(kind: str, tree: Path, tmp_path: Path) -> DataConfig:
+    """Make the dataset a run reads: imported from the folder, from a .zip, uploaded, or the folder's path itself."""
+    if kind == "path":
+        return DataConfig(str(tree), image_size=16)
+    if kind == "folder":
+        import_dataset("mixed", tree, image_size=16)
+    else:
+        zipped = tmp_path / "mixed.zip"
+        zipped.write_bytes(zip_tree(tree))
+        import_dataset("mixed", zipped if kind == "zip" else zipped.read_bytes(), image_size=16)
+    return DataConfig("mixed")
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "upload", "path"])
+def test_the_script_decodes_and_splits_your_images_as_lightbox_does(store: RunStore, tmp_path: Path, kind: str) -> None:
+    tree = make_mixed_tree(tmp_path / "pictures")
+    data = _import(kind, tree, tmp_path)
+    run = train_run(RunConfig(data, ModelConfig("simple"), TrainConfig(epochs=1)), store)
+    text = training_script(run)
+    if kind == "upload":  # the path is not known: the reader puts theirs in
+        assert 'DATA = "mixed.zip"  #' in text
+        text = text.replace('DATA = "mixed.zip"', f"DATA = {json.dumps(str(tmp_path / 'mixed.zip'))}")
+    (tmp_path / "script.py").write_text(text)
+    script = runpy.run_path(str(tmp_path / "script.py"))  # its functions, without running main()
+    images, labels, classes = script["load_data"]()
+    train_idx, val_idx = script["split"](labels, len(classes), val_fraction=0.2, seed=0)
+    train, val = train_val_split(load_dataset(data), data)
+    assert classes == train.classes == ("amber", "khaki", "ochre", "olive")  # the empty folder is left out
+    assert torch.equal(images[train_idx], train.images) and torch.equal(labels[train_idx], train.labels)
+    assert torch.equal(images[val_idx], val.images) and torch.equal(labels[val_idx], val.labels)
+
+
+def test_a_script_trains_on_your_zip_to_the_runs_accuracy(
+    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path
+) -> None:
+    data = _import("zip", make_mixed_tree(tmp_path / "pictures"), tmp_path)
+    train = TrainConfig(epochs=4, batch_size=32, augment="light", schedule="onecycle", lr=0.01)
+    run = train_run(RunConfig(data, ModelConfig("cnn"), train), store)
+    assert 0.4 < run.metrics["val_accuracy"] < 0.98  # overlapping classes: agreement is not a given
+    out = tmp_path / "train_again.py"
+    assert main(["script", run.id, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert f"DATA = {json.dumps(str(tmp_path / 'mixed.zip'))}" in text and "from PIL import" in text
+    assert abs(_run_script(out, tmp_path) - run.metrics["val_accuracy"]) <= 0.03
+
+
+def test_transfer_and_standard_dataset_runs_say_why_there_is_no_script(store: RunStore) -> None:
+    run = train_run(RunConfig(DataConfig("digits"), ModelConfig("simple"), TrainConfig(epochs=1)), store)
+    lite0 = replace(run, config=replace(run.config, model=ModelConfig("lite0_transfer")))
+    with pytest.raises(LightboxError, match="EfficientNet-Lite0 backbone, whose network code is Lightbox's own"):
+        training_script(lite0)
+    mnist = replace(run, config=replace(run.config, data=DataConfig("mnist")))
+    with pytest.raises(LightboxError, match="not yet for 'mnist'"):
+        training_script(mnist)

@@ -87,6 +87,16 @@ def user_dataset_version(name: str, owner: str | None = None) -> tuple[int, int,
     return st.st_mtime_ns, st.st_ino, st.st_size
 
 
+def user_dataset_source(name: str, owner: str | None = None) -> str | None:
+    """Return where imported dataset `name` was read from (its folder or .zip path, or "upload"), or None if absent."""
+    if not _is_valid(name):
+        return None
+    try:
+        return str(_read(_path(name, owner), mmap=True).get("source", ""))
+    except (OSError, DatasetError):
+        return None
+
+
 def write_user_dataset(dataset: ImageDataset, owner: str | None = None) -> Path:
     """Keep a dataset under its (checked) name for `owner` (None: the server), replacing one; return its path."""
     path = _path(dataset.name, owner)

@@ -38,6 +38,42 @@ def zip_tree(root: Path) -> bytes:
     return buf.getvalue()
 
 
+OVERLAPPING = {"amber": (200, 140, 40), "khaki": (175, 165, 90), "ochre": (185, 150, 55), "olive": (160, 160, 60)}
+
+
+def make_mixed_tree(root: Path, per_class: int = 60) -> Path:
+    """Write a class-folder tree inside one wrapping folder whose classes overlap (no model scores 100%),
+    in the formats an import meets: PNG, large JPEG, JPEG turned by EXIF, RGBA PNG and GIF; plus clutter
+    that is left out: a hidden file, macOS's __MACOSX folder, a damaged JPEG and an empty class folder."""
+    rng = np.random.default_rng(0)
+    top = root / "photos"
+    for name, colour in OVERLAPPING.items():
+        (top / name).mkdir(parents=True)
+        for i in range(per_class):
+            shade = np.array(colour) + rng.integers(-30, 30, size=3)  # each picture's own shade: classes overlap
+            pixels = np.clip(shade + rng.integers(-40, 40, size=(24, 32, 3)), 0, 255).astype(np.uint8)
+            image, path = Image.fromarray(pixels), top / name / f"{i:03d}"
+            if i % 5 == 0:
+                image.save(path.with_suffix(".png"))
+            elif i % 5 == 1:
+                image.resize((320, 240)).save(path.with_suffix(".jpg"), quality=90)  # decoded at a reduced scale
+            elif i % 5 == 2:
+                exif = Image.Exif()
+                exif[0x0112] = 6  # orientation: turn 90 degrees to stand upright
+                image.save(path.with_suffix(".jpeg"), exif=exif)
+            elif i % 5 == 3:
+                image.putalpha(160)  # partly see-through: composited on white
+                image.save(path.with_suffix(".png"))
+            else:
+                image.save(path.with_suffix(".gif"))
+    (top / "amber" / ".hidden.png").write_bytes((top / "amber" / "000.png").read_bytes())
+    (top / "__MACOSX" / "amber").mkdir(parents=True)
+    (top / "__MACOSX" / "amber" / "._000.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (top / "ochre" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
+    (top / "empty").mkdir()
+    return root
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """Encode a uint8 array in the idx format of LeCun's MNIST files (magic 0x08 = ubyte, then big-endian dims)."""
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.memory_media_file_storage import MemoryFile
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -24,3 +30,26 @@ def button(at: AppTest, label: str):
     """Return the one button with this label."""
     (found,) = [b for b in at.button if b.label == label]
     return found
+
+
+def record_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], MemoryFile]]:
+    """Return, by file name, a click on each download button whose file is built when clicked.
+
+    Streamlit keeps such a button's callable until the browser asks for the file; a click here runs it
+    the way the server does and returns the file the browser would get.
+    """
+    clicks: dict[str, Callable[[], MemoryFile]] = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def recording(self: MediaFileManager, data: Callable, mimetype: str | None, *args: Any, **kwargs: Any) -> str:
+        file_id = add_deferred(self, data, mimetype, *args, **kwargs)
+        clicks[kwargs.get("file_name") or ""] = functools.partial(_click, self, file_id)
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return clicks
+
+
+def _click(manager: MediaFileManager, file_id: str) -> MemoryFile:
+    url = manager.execute_deferred(file_id)  # what the server runs when the browser asks for the file
+    return manager._storage.get_file(url.rsplit("/", 1)[-1])  # the AppTest runtime keeps files in memory
