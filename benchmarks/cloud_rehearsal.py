@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import tempfile
 import time
@@ -87,6 +88,12 @@ async def _hold(page, seconds: float) -> None:
     await page.wait_for_timeout(1500)  # letting go reruns the page
 
 
+async def _count(page, name: str) -> int:
+    """Return how many examples the page says class `name` has ("Class 1: 4 · Class 2: 0")."""
+    line = await page.get_by_text(re.compile(rf"{re.escape(name)}: \d+")).first.text_content()
+    return int(re.search(rf"{re.escape(name)}: (\d+)", line or "").group(1))
+
+
 async def teach(page, url: str) -> None:
     """Teach two classes by holding the button, train, and watch the taught model on the live camera."""
     await _open(page, f"{url}/teach", "Teach")
@@ -94,7 +101,10 @@ async def teach(page, url: str) -> None:
     for name in ("Class 1", "Class 2"):
         await page.locator("[data-testid=stButtonGroup]").get_by_text(name, exact=True).first.click()
         await page.get_by_text(f"Hold to record {name}").wait_for()
-        await _hold(page, 2.5)
+        for _ in range(8):  # a busy server answers (and so records) fewer frames a second: hold again
+            await _hold(page, 2.5)
+            if await _count(page, name) >= 3:
+                break
     await page.get_by_role("button", name="Train", exact=True).click()
     await page.get_by_text("Trained on").wait_for()
     await page.wait_for_timeout(10_000)  # the taught model answers live
