@@ -119,13 +119,16 @@ async def classify(page, url: str, photo: Path) -> None:
     await page.get_by_text("What the model sees").first.wait_for()
 
 
-async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path]) -> None:
+async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path], teaches: bool = True) -> None:
     page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
     page.set_default_timeout(300_000)
     i = 0
     while time.monotonic() < until:
         try:
-            await (teach(page, url) if i % 2 == 0 else classify(page, url, photos[(i // 2) % len(photos)]))
+            if teaches and i % 2 == 0:
+                await teach(page, url)
+            else:
+                await classify(page, url, photos[i % len(photos)])
             await v.look(page)
             v.done += 1
         except Exception as exc:
@@ -133,11 +136,11 @@ async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path
         i += 1
 
 
-async def viewer(v: Visitor, browser, url: str, until: float) -> None:
+async def viewer(v: Visitor, browser, url: str, until: float, pages: tuple[str, ...]) -> None:
     page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
     page.set_default_timeout(300_000)
     while time.monotonic() < until:
-        for path, heading in (("compare", "Compare"), ("tour", "Tour")):
+        for path, heading in ((p, p.capitalize()) for p in pages):
             try:
                 await _open(page, f"{url}/{path}", heading)
                 await page.wait_for_timeout(5000)
@@ -147,18 +150,18 @@ async def viewer(v: Visitor, browser, url: str, until: float) -> None:
                 await v.failed(page, exc)
 
 
-async def rehearse(url: str, minutes: float, photos: list[Path], video: Path) -> list[Visitor]:
+async def rehearse(url: str, minutes: float, photos: list[Path], video: Path, goal: bool) -> list[Visitor]:
     from playwright.async_api import async_playwright
 
     until = time.monotonic() + minutes * 60
-    visitors = [Visitor("trainer"), Visitor("teacher"), Visitor("viewer")]
+    visitors = [Visitor("trainer"), Visitor("classifier" if goal else "teacher"), Visitor("viewer")]
     async with async_playwright() as pw:
         flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
         await asyncio.gather(
             trainer(visitors[0], browser, url, until),
-            teacher(visitors[1], browser, url, until, photos),
-            viewer(visitors[2], browser, url, until),
+            teacher(visitors[1], browser, url, until, photos, teaches=not goal),
+            viewer(visitors[2], browser, url, until, ("compare",) if goal else ("compare", "tour")),
         )
         await browser.close()
     return visitors
@@ -173,6 +176,12 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--cap-mb", type=int, default=1300)
     p.add_argument("--shots", type=Path, help="folder for screenshots of failed steps")
+    p.add_argument(
+        "--goal",
+        action="store_true",
+        help="the memory goal's visitors instead: one trains ResNet-18, one classifies photos, one reads Compare",
+    )
+    p.add_argument("--env", nargs="*", default=[], help="extra NAME=VALUE for the server's environment")
     args = p.parse_args()
     global SHOTS
     SHOTS = args.shots
@@ -195,12 +204,15 @@ def main() -> None:
             home.mkdir()
             enter = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"]
             proc, url, healthy = start_app(
-                ROOT / "dashboard" / "app.py", home, {"LIGHTBOX_SHARING": "private"}, prefix=enter
+                ROOT / "dashboard" / "app.py",
+                home,
+                {"LIGHTBOX_SHARING": "private", **dict(e.split("=", 1) for e in args.env)},
+                prefix=enter,
             )
             try:
                 scenes = [Image.open(photos[1]), Image.open(photos[0])]  # coffee, then the cat
                 video = write_scenes(Path(tmp) / "scenes.y4m", *scenes)
-                visitors = asyncio.run(rehearse(url, args.minutes, photos, video))
+                visitors = asyncio.run(rehearse(url, args.minutes, photos, video, args.goal))
                 died = proc.poll() is not None
                 rss_peak = 0.0 if died else rss_mb(proc.pid, "VmHWM")
             finally:

@@ -23,6 +23,7 @@ from core.callbacks import Callback, TrainState
 from core.config import RunConfig
 from core.errors import LightboxError, LimitError, TrainingError
 from core.experiment import train_run
+from core.memory import release_free_memory
 from core.runs import RunInfo, RunStore
 from core.sharing import Limits
 from core.workspaces import Workspaces
@@ -174,6 +175,7 @@ class Job(Callback):
         except Exception as exc:  # a job thread must never die silently
             self._update(status="failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
         finally:
+            release_free_memory()  # what the job's batches and model held goes back to the system
             self._update(finished=time.time())
             self.done.set()
             if self._on_done is not None:

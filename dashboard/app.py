@@ -12,9 +12,11 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 
 from dashboard.nav import all_pages  # noqa: E402
+from dashboard.resources import lean_server  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
 
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
+lean_server()  # once per server: a leaner allocator for the many threads to come
 page = st.navigation(all_pages())
 sidebar_ui(page)  # presenter mode and the warm-up status, on every page
 page.run()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import core
+from core.memory import limit_malloc_arenas, release_free_memory
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
 from dashboard.teach_store import ExampleStore
@@ -53,6 +54,12 @@ def sharing() -> str:
 def is_private() -> bool:
     """Say whether this server keeps each visitor's work to themselves (a public link)."""
     return sharing() == "private"
+
+
+@st.cache_resource(show_spinner=False)
+def lean_server() -> bool:
+    """Once per server, before the sessions' threads allocate: at most two malloc arenas (see core.memory)."""
+    return limit_malloc_arenas()
 
 
 @st.cache_resource(show_spinner=False)
@@ -154,6 +161,7 @@ def _sweep(home: str, ttl: float, keep: set[str], jobs: core.JobManager, example
         examples.forget(ws)
     if gone:
         forget_cached()
+        release_free_memory()  # what the gone visitors' models, examples and uploads held
 
 
 def sweep_workspaces() -> threading.Thread | None:
