@@ -8,11 +8,13 @@ from dashboard.resources import start_warmup, warmup
 from dashboard.workspace import start_showcase
 
 _DRAWN = "warm_status_drawn"  # this session has shown the status line once: its first page is on screen
+WORDS = {"digits": "handwritten digits", "imagenet": "the pretrained model", "shapes": "coloured shapes"}
 
 
 def loading_line(pending: list[str]) -> str:
-    """Return the sidebar's sentence for what is still loading."""
-    return f"Getting ready: loading {' and '.join(pending[:2])}{'...' if len(pending) > 2 else ''}"
+    """Return the sidebar's sentence for what is still loading (core.demo_items' names, in words)."""
+    words = [WORDS.get(name, name) for name in pending[:2]]
+    return f"Getting ready: loading {' and '.join(words)}{'...' if len(pending) > 2 else ''}"
 
 
 @st.fragment(run_every=1.0)

@@ -28,7 +28,7 @@ from core import (
     available_pretrained,
     default_train_config,
     download_dataset,
-    pretrained_label,
+    pretrained_download_mb,
     supported_precisions,
 )
 from core.sharing import SERVER
@@ -271,6 +271,14 @@ def run_label(run: RunInfo) -> str:
     acc = run.metrics.get("val_accuracy")
     acc_text = f" · {acc:.1%}" if isinstance(acc, float) else ""
     return f"{run.name} · {time.strftime('%d %b %H:%M', time.localtime(run.created))}{acc_text} ({run.status})"
+
+
+def pretrained_label(name: str) -> str:
+    """Return a pretrained model's menu label, saying whether choosing it downloads weights."""
+    mb = pretrained_download_mb(name)
+    if mb is None:
+        return PRETRAINED[name]
+    return f"{PRETRAINED[name]} ({'downloaded' if mb == 0 else f'{mb:.0f} MB download, kept after'})"
 
 
 def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
