@@ -38,9 +38,9 @@ _MODULES = (
     "core.errors",
     "core.evaluation",
     "core.export",
+    "core.feature_maps",
     "core.home",
     "core.inference",
-    "core.inside",
     "core.jobs",
     "core.metrics",
     "core.models.pretrained",
@@ -70,9 +70,9 @@ if TYPE_CHECKING:  # type checkers and IDEs see every public name, through each 
     from core.errors import *  # noqa: F403
     from core.evaluation import *  # noqa: F403
     from core.export import *  # noqa: F403
+    from core.feature_maps import *  # noqa: F403
     from core.home import *  # noqa: F403
     from core.inference import *  # noqa: F403
-    from core.inside import *  # noqa: F403
     from core.jobs import *  # noqa: F403
     from core.metrics import *  # noqa: F403
     from core.models.pretrained import *  # noqa: F403
