@@ -55,7 +55,7 @@ def user_errors() -> Iterator[None]:
         st.stop()
 
 
-def explain(text: str) -> None:
+def help_box(text: str) -> None:
     """Draw a collapsed 'What am I looking at?' box."""
     with st.expander("What am I looking at?", icon=":material/help:"):
         st.markdown(text)

@@ -22,12 +22,12 @@ from core import (
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_samples
 from dashboard.text import plain
-from dashboard.widgets import explain, progress_callback, trained_model_ui, user_errors
+from dashboard.widgets import help_box, progress_callback, trained_model_ui, user_errors
 
 SOURCES = {"sample": "A sample picture", "upload": "Upload an image", "camera": "Take a snapshot"}
 
 st.title("Fool the model")
-explain(
+help_box(
     "An *adversarial example* is a picture changed on purpose, so slightly that people see no difference, "
     "in the one direction that confuses a model most. Lightbox uses the *fast gradient sign method*: it asks "
     "the model which way each pixel would have to move to make its answer less likely, then moves every "

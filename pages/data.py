@@ -22,10 +22,10 @@ from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
 from dashboard.text import plain
-from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
+from dashboard.widgets import dataset_ui, help_box, progress_callback, user_errors
 
 st.title("Data")
-explain(
+help_box(
     "A classifier learns from **examples**: images with the right answer (the *class*) attached. Here you "
     "can see what the network will see: how big the images are, how many classes there are, and whether "
     "some classes have many more examples than others (*class balance*), which can bias a model."

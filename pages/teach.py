@@ -9,10 +9,10 @@ from dashboard import camera, teach
 from dashboard.charts import topk_figure
 from dashboard.resources import get_predictor
 from dashboard.text import plain
-from dashboard.widgets import explain, user_errors
+from dashboard.widgets import help_box, user_errors
 
 st.title("Teach")
-explain(
+help_box(
     "Teach the computer your own classes: show it a few examples of each (your face, a mug, a thumbs-up). "
     "Hold the button to record what the camera sees, or add files. It reuses a network that already learned "
     "to see from a million photos (*transfer learning*), so it only has to learn what tells **your** classes "

@@ -14,10 +14,10 @@ from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
 from dashboard.text import sentence
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
-from dashboard.widgets import dataset_ui, explain, model_ui, run_label, train_settings_ui, user_errors
+from dashboard.widgets import dataset_ui, help_box, model_ui, run_label, train_settings_ui, user_errors
 
 st.title("Train")
-explain(
+help_box(
     "Training shows the network a **batch** of images, measures how wrong it is (the **loss**) and nudges "
     "every weight to be a little less wrong. One pass over all images is an **epoch**. The *validation* "
     "images are held back and never trained on: their accuracy tells you how well the model does on "
