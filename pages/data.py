@@ -20,6 +20,7 @@ from core import (
 from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
+from dashboard.keys import DATA, setting_key
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
 from dashboard.text import plain
 from dashboard.widgets import dataset_ui, help_box, progress_callback, user_errors
@@ -55,7 +56,7 @@ with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
                 name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
             )
         bar.empty()
-        st.session_state["data_dataset"] = imported.name  # show it right away, below
+        st.session_state[setting_key(DATA, "dataset")] = imported.name  # show it right away, below
         where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
         st.success(
             f"Imported **{plain(imported.name)}**: {len(imported):,} images in {len(imported.classes)} classes. "
@@ -66,7 +67,7 @@ with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
             with st.expander(f"Skipped files ({len(imported.skipped):,})"):
                 st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
 
-config = dataset_ui("data")
+config = dataset_ui(DATA)
 if config.name not in DATASETS and config.owner == workspace():  # a visitor's own, or any when shared
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     confirm = c1.checkbox(

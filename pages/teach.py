@@ -7,6 +7,7 @@ import streamlit as st
 from core import UPLOAD_TYPES, available_pretrained, decode_image
 from dashboard import camera, teach
 from dashboard.charts import topk_figure
+from dashboard.keys import TEACH_TARGET
 from dashboard.resources import get_predictor
 from dashboard.text import plain
 from dashboard.widgets import help_box, user_errors
@@ -24,10 +25,10 @@ if not available_pretrained():
 
 samples = teach.samples()
 names = list(samples)
-if st.session_state.get("teach_target") not in names:
-    st.session_state.pop("teach_target", None)  # its class was removed or renamed
+if st.session_state.get(TEACH_TARGET) not in names:
+    st.session_state.pop(TEACH_TARGET, None)  # its class was removed or renamed
 target = st.segmented_control(
-    "Record into", names, key="teach_target", default=next(iter(names), None), format_func=plain, required=True
+    "Record into", names, key=TEACH_TARGET, default=next(iter(names), None), format_func=plain, required=True
 )
 
 

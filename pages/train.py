@@ -8,6 +8,7 @@ import streamlit as st
 from core import JobSnapshot, RunConfig
 from dashboard import presenter
 from dashboard.charts import curves_figure
+from dashboard.keys import TRAIN, setting_key
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, is_private, session_owner
 from dashboard.ship import restore_ui, ship_ui
@@ -31,16 +32,16 @@ owner = session_owner()
 with st.container(border=True):
     left, right = st.columns(2)
     with left:
-        data_config = dataset_ui("train")
-        model_config = model_ui("train")
+        data_config = dataset_ui(TRAIN)
+        model_config = model_ui(TRAIN)
         name = st.text_input("Run name (optional)", key="train_name", max_chars=80)
     with right:
-        train_config = train_settings_ui("train", data_config.name)
+        train_config = train_settings_ui(TRAIN, data_config.name)
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip())
     layer_groups_ui(config)
     schedule_preview_ui(config)
     if presenter.advanced_visible():
-        lr_finder_ui(config, lr_key="train_lr")
+        lr_finder_ui(config, lr_key=setting_key(TRAIN, "lr"))
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
         with user_errors():  # a private server's fair-use limit says which and what to do
             st.session_state["train_job"] = jobs.start(config, owner=owner)
