@@ -25,6 +25,7 @@ from dashboard import camera, presenter, teach
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.keys import TEACH_TARGET
+from dashboard.live_jobs import job_view
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
 from dashboard.text import plain, sentence
@@ -89,13 +90,10 @@ def _start_first_network() -> None:
 def _learning_view(job_id: str) -> None:
     """Draw the job's progress, curves and what it now says about 12 validation digits."""
     snap = get_jobs().snapshot(job_id)
-    epoch = snap.history[-1]["epoch"] if snap.history else 0
-    st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
-    if snap.status == "failed":
-        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
+    job_view(get_jobs(), snap, label="the network", key="tour_curves", height=300, controls=False)
     if not snap.history or snap.run_id is None:
         return
-    st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")
+    epoch = snap.history[-1]["epoch"]
     try:
         predictor = Predictor.from_run(get_store(), snap.run_id)  # the latest checkpoint: one per epoch
     except WeightsError:

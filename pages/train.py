@@ -7,13 +7,12 @@ import streamlit as st
 
 from core import JobSnapshot, RunConfig
 from dashboard import presenter
-from dashboard.charts import curves_figure
 from dashboard.keys import TRAIN, setting_key
+from dashboard.live_jobs import job_view
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, is_private, session_owner
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import runs_column_config, runs_frame
-from dashboard.text import sentence
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, help_box, model_ui, run_label, train_settings_ui, user_errors
 
@@ -47,43 +46,8 @@ with st.container(border=True):
             st.session_state["train_job"] = jobs.start(config, owner=owner)
 
 
-def _status_line(snap: JobSnapshot) -> str:
-    row = snap.history[-1] if snap.history else None
-    acc = f" · validation accuracy {row['val_accuracy']:.1%}" if row else ""
-    if snap.status == "queued":
-        return f"Waiting: number {snap.queue_position} in line, starts when a running job ends."
-    if snap.status == "starting":
-        return "Preparing data and model..."
-    return f"Epoch {max(snap.epoch, 1)} of {snap.epochs} · batch {snap.batch}/{snap.batches}{acc}"
-
-
 def _show_job(snap: JobSnapshot) -> None:
-    st.progress(snap.progress, text=_status_line(snap))
-    if snap.active:
-        st.button(
-            "Stop",
-            icon=":material/stop:",
-            key=f"stop_{snap.job_id}",
-            on_click=jobs.stop,
-            args=(snap.job_id,),
-            help="Leaves the queue; no run is recorded."
-            if snap.status == "queued"
-            else "Ends training after the current batch; the run is kept.",
-        )
-    elif snap.status == "finished":
-        st.success(f"Finished: run {snap.run_id} is saved.", icon=":material/check_circle:")
-    elif snap.status == "stopped":
-        stopped = f"Stopped: run {snap.run_id} is saved with the epochs it completed."
-        st.warning(snap.error or stopped, icon=":material/stop:")
-    elif snap.status == "cancelled":
-        st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
-    else:
-        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
-    if snap.history:
-        st.plotly_chart(
-            presenter.figure(curves_figure({snap.config.name or "this run": list(snap.history)})),
-            key=f"curves_{snap.job_id}",
-        )
+    job_view(jobs, snap, label=snap.config.name or "this run", key=f"curves_{snap.job_id}")
 
 
 @st.fragment(run_every=1.0)
