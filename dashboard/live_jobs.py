@@ -85,3 +85,40 @@ def job_view(
     training_view(
         status_line(snap), label, snap.history, key=key, progress=snap.progress, height=height, outcome=outcome
     )
+
+
+def _page_job(jobs: JobManager, snap: JobSnapshot) -> None:
+    job_view(jobs, snap, label=snap.config.name or "this run", key=f"curves_{snap.job_id}")
+
+
+@st.fragment(run_every=1.0)
+def _live_job(jobs: JobManager, job_id: str) -> None:
+    snap = jobs.snapshot(job_id)
+    _page_job(jobs, snap)
+    if not snap.active:
+        st.rerun(scope="app")  # refresh the runs table once the job ends
+
+
+def session_jobs_ui(jobs: JobManager, owner: str, job_id: str | None) -> None:
+    """Show this session's jobs: those queued or running (live) and `job_id`, the last one it started."""
+    mine = [s for s in jobs.snapshots(owner=owner) if s.active or s.job_id == job_id]  # only this session's
+    if mine:
+        st.subheader("Current run")
+    for snapshot in mine:
+        if snapshot.active:
+            _live_job(jobs, snapshot.job_id)
+        else:
+            _page_job(jobs, snapshot)
+
+
+def others_busy_ui(jobs: JobManager, owner: str) -> None:
+    """Say how many other visitors' jobs this server is running or holding in line."""
+    others = [s for s in jobs.snapshots() if s.active and s.owner != owner]
+    if others:
+        busy = sum(s.status != "queued" for s in others)
+        waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
+        jobs_are = f"{busy} other training job is" if busy == 1 else f"{busy} other training jobs are"
+        st.caption(
+            f"Busy: {jobs_are} running{waiting}. "
+            f"This server trains {jobs.max_running} at a time; later ones wait in line."
+        )
