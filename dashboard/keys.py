@@ -9,7 +9,6 @@ from __future__ import annotations
 
 DATA = "data"  # the Data page's widget group
 TRAIN = "train"  # the Train page's widget groups
-TEACH_TARGET = "teach_target"  # the class the camera records into: the Teach page and the Tour's teach step share it
 
 
 def setting_key(group: str, name: str) -> str:

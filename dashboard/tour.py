@@ -24,10 +24,10 @@ from core import (
 from dashboard import camera, presenter, teach
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
-from dashboard.keys import TEACH_TARGET
 from dashboard.live_jobs import job_view
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
+from dashboard.teach_views import target_ui
 from dashboard.text import plain, sentence
 from dashboard.tour_parts import (
     CHANNELS,
@@ -206,16 +206,7 @@ def teach_something_new() -> None:
         "needs a new last layer: a few pictures of each and a few seconds. Pick a class, hold the button."
     )
     examples = teach.samples()
-    if st.session_state.get(TEACH_TARGET) not in examples:
-        st.session_state.pop(TEACH_TARGET, None)  # renamed or removed on the Teach page
-    target = st.segmented_control(
-        "Record into",
-        list(examples),
-        key=TEACH_TARGET,
-        default=next(iter(examples), None),
-        format_func=plain,
-        required=True,
-    )
+    target = target_ui(examples)
     if camera.camera_missing():
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     else:
