@@ -27,7 +27,7 @@ import torch
 from core import Predictor
 from core.adversarial import attack, differentiable_model, smallest_flip
 from core.data.photos import sample_photo
-from core.inside import draw_feature_maps, list_layers
+from core.feature_maps import draw_feature_maps, list_layers
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:

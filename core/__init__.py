@@ -37,16 +37,16 @@ _MODULES = (
     "core.devices",
     "core.errors",
     "core.evaluation",
-    "core.experiment",
-    "core.home",
     "core.export",
+    "core.feature_maps",
+    "core.home",
     "core.inference",
-    "core.inside",
     "core.jobs",
     "core.metrics",
     "core.models.pretrained",
     "core.models.registry",
     "core.runs",
+    "core.train_runs",
     "core.training",
     "core.version",
     "core.warm",
@@ -69,16 +69,16 @@ if TYPE_CHECKING:  # type checkers and IDEs see every public name, through each 
     from core.devices import *  # noqa: F403
     from core.errors import *  # noqa: F403
     from core.evaluation import *  # noqa: F403
-    from core.experiment import *  # noqa: F403
     from core.export import *  # noqa: F403
+    from core.feature_maps import *  # noqa: F403
     from core.home import *  # noqa: F403
     from core.inference import *  # noqa: F403
-    from core.inside import *  # noqa: F403
     from core.jobs import *  # noqa: F403
     from core.metrics import *  # noqa: F403
     from core.models.pretrained import *  # noqa: F403
     from core.models.registry import *  # noqa: F403
     from core.runs import *  # noqa: F403
+    from core.train_runs import *  # noqa: F403
     from core.training import *  # noqa: F403
     from core.version import *  # noqa: F403
     from core.warm import *  # noqa: F403

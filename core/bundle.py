@@ -11,9 +11,6 @@ import hashlib
 import io
 import json
 import os
-import re
-import secrets
-import shutil
 import time
 import zipfile
 import zlib
@@ -24,7 +21,7 @@ from typing import Any, BinaryIO
 import torch
 
 from core.config import RunConfig
-from core.errors import BundleError, StoreError, WeightsError
+from core.errors import BundleError, WeightsError
 from core.models.registry import MODELS, InputSpec, build_model
 from core.runs import STATUSES, RunInfo, RunStore, atomic_write_bytes
 from core.version import code_version
@@ -35,7 +32,6 @@ BUNDLE_FORMAT = "lightbox-run-bundle"
 BUNDLE_VERSION = 1
 JSON_MEMBERS = ("config.json", "input_spec.json", "history.json", "metrics.json", "run.json")
 MEMBERS = ("manifest.json", *JSON_MEMBERS, "weights.pt")
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a run id becomes a folder name
 _RUN_FIELDS = ("id", "name", "created", "updated", "status", "params", "fingerprint", "code_version", "device", "error")
 _NOT_A_BUNDLE = "It is not a Lightbox run bundle; download the run again with 'Run bundle' or `python -m core bundle`."
 
@@ -261,45 +257,6 @@ def _parse(files: dict[str, bytes], limits: BundleLimits) -> tuple[RunInfo, list
     return info, rows
 
 
-def _new_run_id() -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-
-
-def _insert_run(store: RunStore, info: RunInfo, rows: list[dict[str, Any]], payload: dict[str, Any]) -> str:
-    """Write the weights, then the run and its epochs in one transaction; on any failure, leave nothing."""
-    run_id, made = info.id if _SAFE_ID.fullmatch(info.id) else _new_run_id(), None
-    try:
-        with store._connect() as con:  # one transaction: the run row and its epochs appear together
-            while (
-                con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() or store.run_dir(run_id).exists()
-            ):
-                run_id = _new_run_id()
-            store.run_dir(run_id).mkdir(parents=True)
-            made = store.run_dir(run_id)
-            payload["meta"]["run_id"] = run_id
-            atomic_write_bytes(store.weights_path(run_id), lambda f: torch.save(payload, f))
-            row = {k: getattr(info, k) for k in _RUN_FIELDS} | {"id": run_id, "host": None, "pid": None}
-            data = replace(info.config.data, owner=store.viewer if info.config.data.owner else None)
-            config = replace(info.config, data=data)  # its dataset, if imported, is looked up here
-            row |= {"dataset": info.dataset, "model": info.model, "config": json.dumps(config.to_dict())}
-            row["owner"] = store.owner
-            row |= {"input_spec": json.dumps(info.input_spec), "metrics": json.dumps(info.metrics)}
-            con.execute(
-                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
-            )
-            con.executemany(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
-                [(run_id, r["epoch"], json.dumps(r)) for r in rows],
-            )
-    except BaseException as exc:
-        if made is not None:
-            shutil.rmtree(made, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise StoreError(f"The restored run could not be written to '{store.home}' ({exc}).") from exc
-        raise
-    return run_id
-
-
 RESTORED = " (restored)"
 
 
@@ -320,5 +277,7 @@ def restore_bundle(
         meta["int8"] = int8_meta(str(info.metrics.get("int8_of", "")))
     if not info.name.endswith(RESTORED):  # told apart from its original in every list
         info = replace(info, name=info.name + RESTORED)
-    run_id = _insert_run(store, info, rows, {"state_dict": state, "meta": meta})
+    data = replace(info.config.data, owner=store.viewer if info.config.data.owner else None)
+    info = replace(info, config=replace(info.config, data=data))  # its dataset, if imported, is looked up here
+    run_id = store.import_run(info, rows, {"state_dict": state, "meta": meta})
     return store.get_run(run_id)

@@ -5,20 +5,33 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 import torch
 
 from core.config import TrainConfig
-from core.data.base import ImageDataset
+from core.data.base import ImageDataset, to_float
 from core.models.efficientnet_lite import optimize_for_inference
 from core.models.registry import Classifier
-from core.training import FeatureSet, to_float
 
 __all__: list[str] = []  # nothing here is part of core's public API
 
 MAX_CACHED = 8  # feature tensors kept in memory (1,000 images take 5 MB)
 _CACHE: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Precomputed backbone features that stand in for a dataset's images, so fit() can train a head."""
+
+    images: torch.Tensor  # (N, D) float features; named like ImageDataset's field so fit() takes either
+    labels: torch.Tensor  # (N,)
+    classes: tuple[str, ...]
+    dark_background: bool = False
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
 
 
 def uses_cached_features(model: Classifier, cfg: TrainConfig) -> bool:

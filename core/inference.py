@@ -27,7 +27,7 @@ from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import TransferNet
 from core.runs import RunStore
 
-__all__ = ["PRETRAINED", "Prediction", "Predictor", "available_pretrained", "model_view", "pretrained_label"]
+__all__ = ["PRETRAINED", "Prediction", "Predictor", "available_pretrained", "model_view", "pretrained_download_mb"]
 
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
@@ -54,12 +54,11 @@ def available_pretrained(online: bool | None = None) -> list[str]:
     return names
 
 
-def pretrained_label(name: str) -> str:
-    """Return a model's menu label, saying whether choosing it downloads weights."""
+def pretrained_download_mb(name: str) -> float | None:
+    """Return the megabytes of weights a pretrained model downloads first: 0 once kept here, None if built in."""
     if name not in TORCHVISION_MODELS:
-        return PRETRAINED[name]
-    size = "downloaded" if is_cached(name) else f"{TORCHVISION_MODELS[name][2]:.0f} MB download, kept after"
-    return f"{PRETRAINED[name]} ({size})"
+        return None
+    return 0.0 if is_cached(name) else TORCHVISION_MODELS[name][2]
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Any
 from core.callbacks import Callback, TrainState
 from core.config import RunConfig
 from core.errors import LightboxError, LimitError, TrainingError
-from core.experiment import train_run
 from core.memory import release_free_memory
 from core.runs import RunInfo, RunStore
 from core.sharing import Limits
+from core.train_runs import train_run
 from core.workspaces import Workspaces
 
 __all__ = ["JobManager", "JobSnapshot"]

@@ -4,7 +4,7 @@
 whole dataset, draws the same seeded permutation each epoch and trains on every N-th image of it, with
 batch_size / N images per step: together the N processes step on exactly the batch one process would,
 and DistributedDataParallel averages their gradients. Only rank 0 records the run
-(`core.experiment.train_distributed`, beside `train_run`); this leaf module knows nothing of runs.
+(`core.train_runs.train_distributed`, beside `train_run`); this leaf module knows nothing of runs.
 """
 
 from __future__ import annotations

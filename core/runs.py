@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import secrets
+import shutil
 import socket
 import sqlite3
 import time
@@ -26,6 +28,8 @@ from core.sharing import SERVER
 __all__ = ["RunInfo", "RunStore"]
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a run id becomes a folder name
+_KEPT = ("name", "created", "updated", "status", "dataset", "model", "params", "fingerprint", "code_version", "device")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
@@ -89,6 +93,14 @@ def _row_to_info(row: sqlite3.Row) -> RunInfo:
         error=row["error"],
         owner=row["owner"],
     )
+
+
+def _new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _insert_run(con: sqlite3.Connection, row: dict[str, Any]) -> None:
+    con.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -165,35 +177,52 @@ class RunStore:
 
     def create_run(self, config: RunConfig, **fields: Any) -> RunInfo:
         """Record a new run as running, owned by this process; return it."""
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        run_id = _new_run_id()
         now = time.time()
         name = config.name or f"{config.model.name} on {Path(config.data.name).name}"
         spec = fields.get("input_spec")
+        row = {"id": run_id, "name": name, "created": now, "updated": now, "status": "running"}
+        row |= {"dataset": config.data.name, "model": config.model.name, "config": json.dumps(config.to_dict())}
+        row["input_spec"] = json.dumps(spec) if spec else None
+        row |= {k: fields.get(k) for k in ("params", "fingerprint", "code_version", "device")}
+        row |= {"host": socket.gethostname(), "pid": os.getpid(), "owner": self.owner}
         with self._connect() as con:
-            con.execute(
-                "INSERT INTO runs (id, name, created, updated, status, dataset, model, config, input_spec, params,"
-                " fingerprint, code_version, device, host, pid, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    name,
-                    now,
-                    now,
-                    "running",
-                    config.data.name,
-                    config.model.name,
-                    json.dumps(config.to_dict()),
-                    json.dumps(spec) if spec else None,
-                    fields.get("params"),
-                    fields.get("fingerprint"),
-                    fields.get("code_version"),
-                    fields.get("device"),
-                    socket.gethostname(),
-                    os.getpid(),
-                    self.owner,
-                ),
-            )
+            _insert_run(con, row)
         self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
         return self.get_run(run_id)
+
+    def import_run(self, info: RunInfo, rows: list[dict[str, Any]], payload: dict[str, Any]) -> str:
+        """Add a run made elsewhere, owned by this store's writer: weights, run and epochs, all or nothing.
+
+        The run keeps `info.id` when that is a safe folder name not taken here, else it gets a new id; return it.
+        """
+        run_id, made = info.id if _SAFE_ID.fullmatch(info.id) else _new_run_id(), None
+        try:
+            with self._connect() as con:  # one transaction: the run row and its epochs appear together
+                while (
+                    con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    or self.run_dir(run_id).exists()
+                ):
+                    run_id = _new_run_id()
+                self.run_dir(run_id).mkdir(parents=True)
+                made = self.run_dir(run_id)
+                payload["meta"]["run_id"] = run_id
+                atomic_write_bytes(self.weights_path(run_id), lambda f: torch.save(payload, f))
+                row = {k: getattr(info, k) for k in _KEPT} | {"id": run_id, "error": info.error, "owner": self.owner}
+                row |= {"config": json.dumps(info.config.to_dict()), "metrics": json.dumps(info.metrics)}
+                row["input_spec"] = json.dumps(info.input_spec) if info.input_spec else None
+                _insert_run(con, row)
+                con.executemany(
+                    "INSERT OR REPLACE INTO epochs (run_id, epoch, row) VALUES (?,?,?)",
+                    [(run_id, int(r["epoch"]), json.dumps(r)) for r in rows],
+                )
+        except BaseException as exc:
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise StoreError(f"The run could not be written to '{self.home}' ({write_problem(exc)}).") from exc
+            raise
+        return run_id
 
     def log_epoch(self, run_id: str, row: dict[str, float]) -> None:
         """Append (or replace) one epoch's history row."""

@@ -16,12 +16,13 @@ from torch import nn
 from core.callbacks import Callback, History, StopTraining, TrainState, fire
 from core.config import TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch
-from core.data.base import ImageDataset
+from core.data.base import ImageDataset, to_float
 from core.devices import PRECISIONS, autocast, grad_scaler, training_device
 from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
 
 if TYPE_CHECKING:
+    from core.features import FeatureSet
     from core.parallel import DistContext
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "fit", "schedule_curve"]
@@ -116,11 +117,6 @@ def schedule_curve(cfg: TrainConfig, batches_per_epoch: int) -> list[float]:
     return lrs
 
 
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """Convert a uint8 image batch to float in [0, 1]; float inputs (cached features) pass through."""
-    return images.float().div_(255.0) if images.dtype == torch.uint8 else images
-
-
 def shuffled_batches(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -143,19 +139,6 @@ def shuffled_batches(
         idx = order[start : start + batch_size]
         x, y = images[idx], labels[idx]  # (B, C, H, W) images or (B, D) features, (B,)
         yield to_float(augment_batch(x, augment, generator, flip) if x.dtype == torch.uint8 else x), y
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """Precomputed backbone features that stand in for a dataset's images, so fit() can train a head."""
-
-    images: torch.Tensor  # (N, D) float features; named like ImageDataset's field so fit() takes either
-    labels: torch.Tensor  # (N,)
-    classes: tuple[str, ...]
-    dark_background: bool = False
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
 
 
 @torch.inference_mode()

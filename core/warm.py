@@ -81,11 +81,11 @@ def _dataset(name: str) -> Callable[[], ImageDataset]:
 
 
 def demo_items() -> dict[str, Callable[[], object]]:
-    """Return what a demo needs loaded, by the words the sidebar uses for it."""
-    items: dict[str, Callable[[], object]] = {"handwritten digits": _dataset("digits")}
+    """Return what a demo needs loaded, in loading order, by dataset or pretrained model name."""
+    items: dict[str, Callable[[], object]] = {"digits": _dataset("digits")}
     if lite0_weights_installed():
-        items["the pretrained model"] = shared_pretrained
-    items["coloured shapes"] = _dataset("shapes")
+        items["imagenet"] = shared_pretrained
+    items["shapes"] = _dataset("shapes")
     return items
 
 

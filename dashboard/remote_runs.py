@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from core import JobManager, RunInfo, RunStore
-from dashboard.charts import curves_figure
+from dashboard.live_jobs import training_view
 from dashboard.text import plain
 
 
@@ -46,8 +46,6 @@ def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...
     for run in runs:
         rows = store.history(run.id)
         st.markdown(f"**{plain(run.name)}** · `{run.id}`")
-        st.caption(_run_caption(run, len(rows)))
-        if rows:
-            st.plotly_chart(curves_figure({run.name: rows}), key=f"elsewhere_{run.id}")
-        else:
+        training_view(_run_caption(run, len(rows)), run.name, rows, key=f"elsewhere_{run.id}")
+        if not rows:
             st.caption("Preparing: waiting for the first epoch to finish...")

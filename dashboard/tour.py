@@ -24,8 +24,10 @@ from core import (
 from dashboard import camera, presenter, teach
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
+from dashboard.live_jobs import job_view
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
+from dashboard.teach_views import target_ui
 from dashboard.text import plain, sentence
 from dashboard.tour_parts import (
     CHANNELS,
@@ -88,13 +90,10 @@ def _start_first_network() -> None:
 def _learning_view(job_id: str) -> None:
     """Draw the job's progress, curves and what it now says about 12 validation digits."""
     snap = get_jobs().snapshot(job_id)
-    epoch = snap.history[-1]["epoch"] if snap.history else 0
-    st.progress(snap.progress, text=f"Epoch {int(epoch)} of {snap.epochs} · {snap.status}")
-    if snap.status == "failed":
-        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
+    job_view(get_jobs(), snap, label="the network", key="tour_curves", height=300, controls=False)
     if not snap.history or snap.run_id is None:
         return
-    st.plotly_chart(presenter.figure(curves_figure({"the network": list(snap.history)}, 300)), key="tour_curves")
+    epoch = snap.history[-1]["epoch"]
     try:
         predictor = Predictor.from_run(get_store(), snap.run_id)  # the latest checkpoint: one per epoch
     except WeightsError:
@@ -207,16 +206,7 @@ def teach_something_new() -> None:
         "needs a new last layer: a few pictures of each and a few seconds. Pick a class, hold the button."
     )
     examples = teach.samples()
-    if st.session_state.get("teach_target") not in examples:
-        st.session_state.pop("teach_target", None)  # renamed or removed on the Teach page
-    target = st.segmented_control(
-        "Record into",
-        list(examples),
-        key="teach_target",
-        default=next(iter(examples), None),
-        format_func=plain,
-        required=True,
-    )
+    target = target_ui(examples)
     if camera.camera_missing():
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     else:

@@ -27,11 +27,13 @@ _starter = st.components.v2.component(
         "}\n"
     ),
 )
+WORDS = {"digits": "handwritten digits", "imagenet": "the pretrained model", "shapes": "coloured shapes"}
 
 
 def loading_line(pending: list[str]) -> str:
-    """Return the sidebar's sentence for what is still loading."""
-    return f"Getting ready: loading {' and '.join(pending[:2])}{'...' if len(pending) > 2 else ''}"
+    """Return the sidebar's sentence for what is still loading (core.demo_items' names, in words)."""
+    words = [WORDS.get(name, name) for name in pending[:2]]
+    return f"Getting ready: loading {' and '.join(words)}{'...' if len(pending) > 2 else ''}"
 
 
 def _start() -> None:

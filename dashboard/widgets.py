@@ -28,10 +28,11 @@ from core import (
     available_pretrained,
     default_train_config,
     download_dataset,
-    pretrained_label,
+    pretrained_download_mb,
     supported_precisions,
 )
 from core.sharing import SERVER
+from dashboard.keys import setting_key
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
 from dashboard.resources import get_store, is_private, network_online, user_datasets
@@ -55,7 +56,7 @@ def user_errors() -> Iterator[None]:
         st.stop()
 
 
-def explain(text: str) -> None:
+def help_box(text: str) -> None:
     """Draw a collapsed 'What am I looking at?' box."""
     with st.expander("What am I looking at?", icon=":material/help:"):
         st.markdown(text)
@@ -77,12 +78,12 @@ def dataset_ui(key: str) -> DataConfig:
     """Choose a built-in or imported dataset and, for generated ones, its size; return the DataConfig."""
     user = {d.name: d for d in user_datasets()}  # the server's and, in private mode, this visitor's own
     options = [*DATASETS, *user]
-    if st.session_state.get(f"{key}_dataset", options[0]) not in options:  # deleted since the last run
-        st.session_state[f"{key}_dataset"] = options[0]
+    if st.session_state.get(setting_key(key, "dataset"), options[0]) not in options:  # deleted since the last run
+        st.session_state[setting_key(key, "dataset")] = options[0]
     name = st.selectbox(
         "Dataset",
         options,
-        key=f"{key}_dataset",
+        key=setting_key(key, "dataset"),
         format_func=lambda n: (
             DATASETS[n].title if n in DATASETS else f"{n} ({_whose(user[n])} images, {len(user[n].classes)} classes)"
         ),
@@ -99,13 +100,13 @@ def dataset_ui(key: str) -> DataConfig:
             "Image size (pixels)",
             [16, 24, 32, 48, 64],
             value=spec.default_image_size,
-            key=f"{key}_size",
+            key=setting_key(key, "size"),
         )
         samples = c2.select_slider(
             "Images",
             [500, 1000, 2000, 4000, 5000, 10000],
             value=spec.default_samples,
-            key=f"{key}_samples",
+            key=setting_key(key, "samples"),
         )
     owner = user[name].owner if name in user and user[name].owner != SERVER else None
     return DataConfig(name=name, image_size=image_size, samples=samples, owner=owner)
@@ -122,7 +123,7 @@ def _download_ui(name: str, key: str) -> None:
         )
         return
     st.info(f"{spec.title} is not on this machine yet: it needs one download of about {spec.download_mb} MB.")
-    if st.button(f"Download {spec.title}", key=f"{key}_download", icon=":material/download:"):
+    if st.button(f"Download {spec.title}", key=setting_key(key, "download"), icon=":material/download:"):
         bar = st.progress(0.0, text="Starting the download...")
         words = {"download": "Downloading", "extract": "Unpacking", "decode": "Decoding the images"}
         shown = [("", -1)]
@@ -159,7 +160,7 @@ def model_ui(key: str) -> ModelConfig:
         "Model",
         list(MODELS),
         index=list(MODELS).index("cnn"),
-        key=f"{key}_model",
+        key=setting_key(key, "model"),
         format_func=lambda n: MODELS[n].title,
         help="The network's architecture: how its layers are wired.",
     )
@@ -170,10 +171,10 @@ def model_ui(key: str) -> ModelConfig:
 def _reset_to_defaults(key: str, dataset: str) -> TrainConfig:
     """Return `dataset`'s default settings, and put them in the widgets when the dataset has just changed."""
     d = default_train_config(dataset)
-    if st.session_state.get(f"{key}_defaults_for") != dataset:  # each dataset starts from what works on it
-        st.session_state[f"{key}_defaults_for"] = dataset
+    if st.session_state.get(setting_key(key, "defaults_for")) != dataset:  # each dataset starts from what works on it
+        st.session_state[setting_key(key, "defaults_for")] = dataset
         for name in ("epochs", "lr", "batch_size", "optimizer", "schedule", "augment"):
-            st.session_state[f"{key}_{_WIDGETS.get(name, name)}"] = getattr(d, name)
+            st.session_state[setting_key(key, _WIDGETS.get(name, name))] = getattr(d, name)
     return d
 
 
@@ -188,11 +189,11 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
     """
     d = _reset_to_defaults(key, dataset)
     c1, c2 = st.columns(2)
-    epochs = c1.slider("Epochs", 1, 50, key=f"{key}_epochs", help="Passes over all training images.")
+    epochs = c1.slider("Epochs", 1, 50, key=setting_key(key, "epochs"), help="Passes over all training images.")
     lr = c2.select_slider(
         "Learning rate",
         LEARNING_RATES,
-        key=f"{key}_lr",
+        key=setting_key(key, "lr"),
         format_func=lambda v: f"{v:g}",
         help="How big a step the optimiser takes after each batch. Too big diverges, too small crawls.",
     )
@@ -200,13 +201,13 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
     batch = c3.select_slider(
         "Batch size",
         [8, 16, 32, 64, 128, 256],
-        key=f"{key}_batch",
+        key=setting_key(key, "batch"),
         help="Images per optimiser step.",
     )
     optimizer = c4.selectbox(
         "Optimiser",
         list(OPTIMIZERS),
-        key=f"{key}_opt",
+        key=setting_key(key, "opt"),
         format_func=lambda n: {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}.get(n, n),
         help="The rule that turns gradients into weight updates.",
     )
@@ -217,25 +218,27 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
     schedule = c5.selectbox(
         "Learning-rate schedule",
         SCHEDULES,
-        key=f"{key}_schedule",
+        key=setting_key(key, "schedule"),
         format_func=lambda n: {"constant": "Constant", "onecycle": "One-cycle"}.get(n, n),
         help="One-cycle warms the rate up to the chosen value, then anneals it to almost zero.",
     )
     augment = c6.selectbox(
         "Augmentation",
         AUGMENTATIONS,
-        key=f"{key}_augment",
+        key=setting_key(key, "augment"),
         format_func=str.capitalize,
         help="Random flips, crops, turns and colour changes of training images: more variety, less memorising.",
     )
     c7, c8, c9 = advanced.columns(3)
     seed = int(
-        c7.number_input("Seed", 0, 2**31 - 1, d.seed, key=f"{key}_seed", help="Same seed, same settings: the same run.")
+        c7.number_input(
+            "Seed", 0, 2**31 - 1, d.seed, key=setting_key(key, "seed"), help="Same seed, same settings: the same run."
+        )
     )
     device = c8.selectbox(
         "Device",
         ["auto", *available_devices()],
-        key=f"{key}_device",
+        key=setting_key(key, "device"),
         help="Where the arithmetic runs; auto picks a GPU when there is one.",
     )
     precision = _precision_ui(c9, key, device)
@@ -255,12 +258,12 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
 def _precision_ui(column: DeltaGenerator, key: str, device: str) -> str:
     """Choose a number format that `device` can train in; return its name."""
     options = supported_precisions(device)
-    if st.session_state.get(f"{key}_precision", "fp32") not in options:  # the device changed under it
-        st.session_state[f"{key}_precision"] = "fp32"
+    if st.session_state.get(setting_key(key, "precision"), "fp32") not in options:  # the device changed under it
+        st.session_state[setting_key(key, "precision")] = "fp32"
     return column.selectbox(
         "Precision",
         options,
-        key=f"{key}_precision",
+        key=setting_key(key, "precision"),
         format_func=lambda n: {"fp32": "fp32 (full)", "bf16": "bf16 (mixed)", "fp16": "fp16 (mixed)"}.get(n, n),
         help="Mixed precision does most sums with 16-bit numbers: faster on recent chips, nearly as accurate.",
     )
@@ -271,6 +274,14 @@ def run_label(run: RunInfo) -> str:
     acc = run.metrics.get("val_accuracy")
     acc_text = f" · {acc:.1%}" if isinstance(acc, float) else ""
     return f"{run.name} · {time.strftime('%d %b %H:%M', time.localtime(run.created))}{acc_text} ({run.status})"
+
+
+def pretrained_label(name: str) -> str:
+    """Return a pretrained model's menu label, saying whether choosing it downloads weights."""
+    mb = pretrained_download_mb(name)
+    if mb is None:
+        return PRETRAINED[name]
+    return f"{PRETRAINED[name]} ({'downloaded' if mb == 0 else f'{mb:.0f} MB download, kept after'})"
 
 
 def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
@@ -298,7 +309,7 @@ def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
         "Model",
         choices,
         format_func=lambda c: pretrained_label(c) if c in PRETRAINED else run_label(runs[c]),
-        key=f"{key}_run",
+        key=setting_key(key, "run"),
         help=f"A built-in network, or one of the runs you trained.{offline}",
     )
     return name, runs.get(name)

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import streamlit as st
-from PIL import ImageOps
-from streamlit.delta_generator import DeltaGenerator
 
-from core import (
-    LEVELS,
-    SAMPLE_PHOTOS,
-    SEARCH_EPSILONS,
-    UPLOAD_TYPES,
-    Attack,
-    attack,
-    decode_image,
-    sample_photo,
-    smallest_flip,
-)
-from dashboard.images import enlarge
-from dashboard.resources import get_predictor, validation_samples
-from dashboard.text import plain
-from dashboard.widgets import explain, progress_callback, trained_model_ui, user_errors
-
-SOURCES = {"sample": "A sample picture", "upload": "Upload an image", "camera": "Take a snapshot"}
+from core import attack
+from dashboard.attack_views import download_ui, picture_ui, result_ui, smallest_change_ui
+from dashboard.resources import get_predictor
+from dashboard.widgets import help_box, trained_model_ui, user_errors
 
 st.title("Fool the model")
-explain(
+help_box(
     "An *adversarial example* is a picture changed on purpose, so slightly that people see no difference, "
     "in the one direction that confuses a model most. Lightbox uses the *fast gradient sign method*: it asks "
     "the model which way each pixel would have to move to make its answer less likely, then moves every "
@@ -35,38 +18,7 @@ explain(
 )
 
 model_name, run = trained_model_ui("attack")
-source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="attack_source")
-truth = ""
-if source == "sample" and run is None:
-    photo = st.selectbox(
-        "Sample photo",
-        list(SAMPLE_PHOTOS),
-        index=list(SAMPLE_PHOTOS).index("coffee"),  # the clearest demo: espresso (92%) turns into consomme at 0.02
-        format_func=SAMPLE_PHOTOS.get,
-        key="attack_photo",
-    )
-    image, name = sample_photo(photo), f"{photo}.png"
-elif source == "sample":
-    with user_errors():
-        samples = validation_samples(run.id)
-    pick = st.selectbox(
-        "Validation image",
-        range(len(samples)),
-        format_func=lambda i: f"Image {i + 1}: a '{samples[i][1]}'",
-        key="attack_sample",
-    )
-    (image, truth), name = samples[pick], f"sample-{pick + 1}.png"
-else:
-    if source == "upload":
-        file = st.file_uploader("Image file", type=UPLOAD_TYPES, key="attack_upload")
-    else:
-        file = st.camera_input("Webcam", key="attack_camera")
-    if file is None:
-        st.info("Upload an image or take a snapshot, or pick a sample picture.", icon=":material/image:")
-        st.stop()
-    with user_errors():
-        image, name = decode_image(file.getvalue()), file.name
-
+image, name, truth = picture_ui(run)
 epsilon = st.slider(
     "Strength of the change (epsilon)",
     0.0,
@@ -81,68 +33,6 @@ epsilon = st.slider(
 with user_errors():
     predictor = get_predictor(model_name)
     result = attack(predictor, image, epsilon)
-
-
-def _show(column: DeltaGenerator, title: str, result: Attack, after: bool) -> None:
-    """Draw one side's top prediction as a metric and the runners-up as a caption."""
-    top = (result.after if after else result.before).predictions
-    column.metric(title, plain(top[0].label), f"{top[0].probability:.1%} sure", delta_color="off", delta_arrow="off")
-    column.caption(" · ".join(f"{plain(p.label)} {p.probability:.0%}" for p in top[1:]))
-
-
-scale = max(1, 192 // max(result.original.size))
-left, middle, right = st.columns(3)
-left.image(enlarge(result.original, scale), caption="The picture", width="stretch")
-change = ImageOps.expand(enlarge(result.perturbation, scale), border=2, fill="#9aa5b1")  # an edge on a white page
-middle.image(change, caption="The change, amplified (grey: none)", width="stretch")
-right.image(enlarge(result.adversarial, scale), caption="Picture + change", width="stretch")
-_show(left, "Before", result, after=False)
-_show(right, "After", result, after=True)
-if truth:
-    left.caption(f"The right answer: '{plain(truth)}'.")
-
-before, after = result.before.predictions[0], result.after.predictions[0]
-steps = round(result.epsilon * LEVELS)
-if steps == 0:
-    st.info("Move the slider to the right to change the picture.", icon=":material/tune:")
-elif result.fooled:
-    st.markdown(
-        f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-        f"steps. Yet the model, which said **{plain(before.label)}** ({before.probability:.0%} sure), now says "
-        f"**{plain(after.label)}** ({after.probability:.0%} sure)."
-    )
-else:
-    was, now = result.probability(result.label)
-    st.markdown(
-        f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-        f"steps. The model still says **{plain(before.label)}**, but less sure: {was:.0%} before, {now:.0%} after."
-    )
-
-png = io.BytesIO()
-result.adversarial.save(png, format="PNG")
-st.download_button(
-    "Download the changed picture (PNG)",
-    png.getvalue(),
-    file_name=f"adversarial-{name.rsplit('.', 1)[0]}.png",
-    mime="image/png",
-    icon=":material/download:",
-    key="attack_download",
-)
-
-st.subheader("How small a change is enough?")
-if st.button("Find the smallest change that fools it", key="attack_search", icon=":material/search:"):
-    bar = st.progress(0.0, text="Trying stronger and stronger changes...")
-    with user_errors():
-        flip = smallest_flip(predictor, image, progress=progress_callback(bar, "strengths tried"))
-    bar.empty()
-    if flip is None:
-        strongest = f"{max(SEARCH_EPSILONS):.3f}"
-        st.warning(
-            f"Even the strongest change tried ({strongest}) left the answer as it was.", icon=":material/shield:"
-        )
-    else:
-        st.success(
-            f"A change of {flip.epsilon:.3f} ({round(flip.epsilon * LEVELS)} of 255 steps) is enough: "
-            f"'{plain(flip.before.predictions[0].label)}' becomes '{plain(flip.after.predictions[0].label)}'.",
-            icon=":material/check:",
-        )
+result_ui(result, truth)
+download_ui(result, name)
+smallest_change_ui(predictor, image)

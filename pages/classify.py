@@ -11,12 +11,12 @@ from dashboard.images import enlarge
 from dashboard.resources import get_predictor
 from dashboard.tabs import open_tab
 from dashboard.text import plain
-from dashboard.widgets import explain, trained_model_ui, user_errors
+from dashboard.widgets import help_box, trained_model_ui, user_errors
 
 MAX_MAPS = 32
 
 st.title("Classify")
-explain(
+help_box(
     "A trained model turns an image into one score per class; *softmax* turns scores into probabilities "
     "that add up to 100%. The bars show the classes the model finds most likely. The small picture shows "
     "the image as the model receives it: resized to its input size, in its colours. A model only knows "

@@ -11,12 +11,12 @@ from dashboard.resources import get_store
 from dashboard.ship import code_ui
 from dashboard.tables import display_frame, runs_column_config, runs_frame
 from dashboard.text import plain
-from dashboard.widgets import explain, run_label, user_errors
+from dashboard.widgets import help_box, run_label, user_errors
 
 VIEWS = ("Curves", "Which model?", "Mistakes", "Two models", "Ensemble", "Code")
 
 st.title("Compare")
-explain(
+help_box(
     "Each line is one training run. **Solid** lines are measured on validation images the model never "
     "trained on; **dashed** lines on the training images. The better model reaches higher validation "
     "accuracy, ideally sooner, while being small and fast. **Which model?** plots accuracy against speed; "

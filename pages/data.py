@@ -2,189 +2,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from core import (
-    DATASETS,
-    augment_preview,
-    delete_user_dataset,
-    import_dataset,
-    load_dataset,
-    tensor_to_pil,
-    train_val_split,
+from core import DATASETS, load_dataset
+from dashboard.data_views import (
+    augmentation_ui,
+    copies_ui,
+    delete_ui,
+    import_ui,
+    map_ui,
+    overview_ui,
+    samples_ui,
+    statistics_ui,
+    thumbnail_scale,
 )
-from dashboard.analysis_charts import projection_figure
-from dashboard.charts import class_counts_figure, pixel_histogram_figure
-from dashboard.images import contact_strip
-from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
-from dashboard.text import plain
-from dashboard.widgets import dataset_ui, explain, progress_callback, user_errors
+from dashboard.keys import DATA
+from dashboard.widgets import dataset_ui, help_box, user_errors
 
 st.title("Data")
-explain(
+help_box(
     "A classifier learns from **examples**: images with the right answer (the *class*) attached. Here you "
     "can see what the network will see: how big the images are, how many classes there are, and whether "
     "some classes have many more examples than others (*class balance*), which can bias a model."
 )
 
-with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
-    st.markdown(
-        "Make one folder per class (say `cats/` and `dogs/`) holding that class's pictures, "
-        "zip the folders together and upload the zip."
-    )
-    c1, c2 = st.columns([2, 1])
-    import_name = c1.text_input("Name", key="data_import_name", max_chars=40, placeholder="my-pets")
-    import_size = c2.selectbox(
-        "Image size (pixels)",
-        [32, 64, 96, 128],
-        index=1,
-        key="data_import_size",
-        help="Every picture is scaled to a square this big: bigger keeps more detail but trains slower.",
-    )
-    upload = st.file_uploader("A .zip of class folders", type="zip", key="data_import_zip")
-    if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
-        bar = st.progress(0.0, text="Reading your images...")
-        with user_errors():
-            check_room()
-            name = import_name.strip() or Path(upload.name).stem
-            imported = import_dataset(
-                name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
-            )
-        bar.empty()
-        st.session_state["data_dataset"] = imported.name  # show it right away, below
-        where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
-        st.success(
-            f"Imported **{plain(imported.name)}**: {len(imported):,} images in {len(imported.classes)} classes. "
-            f"{where}",
-            icon=":material/check_circle:",
-        )
-        if imported.skipped:
-            with st.expander(f"Skipped files ({len(imported.skipped):,})"):
-                st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
-
-config = dataset_ui("data")
-if config.name not in DATASETS and config.owner == workspace():  # a visitor's own, or any when shared
-    c1, c2 = st.columns([3, 1], vertical_alignment="center")
-    confirm = c1.checkbox(
-        f"Delete **{plain(config.name)}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
-    )
-    if c2.button("Delete dataset", icon=":material/delete:", disabled=not confirm, key="data_delete"):
-        with user_errors():
-            delete_user_dataset(config.name, owner=config.owner)
-        del st.session_state[f"data_delete_{config.name}"]  # unticked if the name is imported again
-        st.rerun()
+import_ui()
+config = dataset_ui(DATA)
+delete_ui(config)
 if config.name in DATASETS and DATASETS[config.name].needs_download():
     st.stop()  # dataset_ui has said why and offered the download
 with user_errors(), st.spinner("Loading images..."):
     dataset = load_dataset(config)
 
-height, width = dataset.image_size
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Images", f"{len(dataset):,}")
-c2.metric("Classes", len(dataset.classes))
-c3.metric("Size", f"{width} x {height} px")
-c4.metric("Channels", "1 (grey)" if dataset.channels == 1 else "3 (colour)")
-
-st.subheader("Samples")
-per_class = st.slider("Examples per class", 4, 16, 8, key="data_per_class")
-if st.button("Show other examples", icon=":material/shuffle:"):
-    st.session_state["data_shuffle"] = st.session_state.get("data_shuffle", 0) + 1
-rng = np.random.default_rng(st.session_state.get("data_shuffle", 0))
-scale = max(1, 64 // max(height, width))
-labels = dataset.labels.numpy()
-for c, name in enumerate(dataset.classes[:20]):
-    idx = np.flatnonzero(labels == c)
-    picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
-    st.markdown(f"**{plain(name)}** · {len(idx):,} images")
-    if len(picks):
-        st.image(contact_strip([dataset.to_pil(int(i)) for i in picks], scale))
-if len(dataset.classes) > 20:
-    st.caption(f"Showing 20 of {len(dataset.classes)} classes.")
-
-st.subheader("Augmentation preview")
-st.caption(
-    "Augmentation shows the network slightly changed copies of each training image (moved, zoomed, turned, "
-    "recoloured), so it learns the object rather than the exact pixels. Mirroring is off for digits."
-)
-c1, c2 = st.columns([1, 3])
-preset = c1.segmented_control("Preset", ["light", "strong"], default="light", key="data_augment") or "light"
-index = int(rng.integers(len(dataset)))
-flip = not dataset.dark_background
-versions = augment_preview(dataset.images[index], preset, n=7, seed=index, flip=flip)  # (7, C, H, W)
-strip = [dataset.to_pil(index)] + [tensor_to_pil(v) for v in versions]
-c2.image(
-    contact_strip(strip, scale), caption=f"Original ({plain(dataset.classes[int(labels[index])])}), then 7 augmented"
-)
-
-left, right = st.columns(2)
-with left:
-    st.subheader("Class balance")
-    st.plotly_chart(class_counts_figure(dataset.classes, dataset.class_counts()), key="data_counts")
-with right:
-    st.subheader("Pixel statistics")
-    mean, std = dataset.channel_stats()
-    names = ["grey"] if dataset.channels == 1 else ["red", "green", "blue"]
-    st.dataframe(
-        pd.DataFrame({"channel": names, "mean": mean, "std": std}),
-        hide_index=True,
-        column_config={
-            "mean": st.column_config.NumberColumn(format="%.3f"),
-            "std": st.column_config.NumberColumn(format="%.3f"),
-        },
-    )
-    st.caption("On a 0-1 scale. Models subtract the mean and divide by the std so every channel is comparable.")
-    pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
-    counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
-    st.plotly_chart(pixel_histogram_figure(counts), key="data_pixels")
-
-st.subheader("Map of the images")
-st.caption(
-    "Each dot is one image (up to 2,000 for PCA, 600 for t-SNE). Dots close together are images the pixels alone "
-    "call similar: where a class forms its own island, even a simple model can tell it apart; where colours mix, "
-    "the model has to learn more than raw pixels. PCA is an instant, straight view; t-SNE takes a few seconds and "
-    "pulls similar images into tighter groups. Hover over a dot for its class and number."
-)
-c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
-method = c1.segmented_control(
-    "Method", ["pca", "tsne"], default="pca", format_func={"pca": "PCA", "tsne": "t-SNE"}.get, key="data_map_method"
-)
-if c2.button("Draw the map", icon=":material/scatter_plot:", key="data_map"):
-    st.session_state["data_map_on"] = True
-if st.session_state.get("data_map_on"):
-    with user_errors(), st.spinner("Placing the images..."):
-        projection = dataset_projection(dataset, method or "pca")
-    st.plotly_chart(projection_figure(projection), key="data_map_chart")
-
-st.subheader("Copies across the split")
-st.caption(
-    "The model learns from the training images and is marked on the validation images. A validation image that "
-    "copies a training image, exactly or nearly (shifted brightness, a little noise), is a question the model has "
-    "already seen answered, so its validation accuracy looks better than it will be on new pictures."
-)
-if st.button("Look for copies", icon=":material/content_copy:", key="data_copies"):
-    st.session_state["data_copies_on"] = True
-if st.session_state.get("data_copies_on"):
-    with user_errors(), st.spinner("Comparing every validation image with every training image..."):
-        report = dataset_duplicates(dataset, config.val_fraction, config.split_seed)
-    c1, c2 = st.columns(2)
-    c1.metric("Exact copies", f"{report.exact:,}")
-    c2.metric("Near copies", f"{report.near:,}")
-    st.caption(
-        f"{report.compared[1]:,} validation images, each compared with all {report.compared[0]:,} training images."
-    )
-    if report.pairs:
-        train_part, val_part = train_val_split(dataset, config)
-        st.image(
-            [
-                contact_strip([train_part.to_pil(p.train_index), val_part.to_pil(p.val_index)], scale)
-                for p in report.pairs
-            ],
-            caption=[("exact copy" if p.exact else f"distance {p.distance:.3f}") for p in report.pairs],
-        )
-        st.caption("Each pair: the training image, then the validation image. 0 means identical thumbnails.")
-    else:
-        st.success("No validation image copies a training image.", icon=":material/check_circle:")
+overview_ui(dataset)
+scale = thumbnail_scale(dataset)
+rng = samples_ui(dataset, scale)
+augmentation_ui(dataset, rng, scale)
+statistics_ui(dataset)
+map_ui(dataset)
+copies_ui(dataset, config, scale)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import presenter
 from dashboard.tour import STEPS
-from dashboard.widgets import explain
+from dashboard.widgets import help_box
 
 STEP = "tour_step"  # 1-based, also the URL's ?step=, so a link opens a given step
 
@@ -43,7 +43,7 @@ if presenter.is_on():  # slides, not pages: the step's picture and answer above 
     st.stop()
 
 st.title("Tour")
-explain(
+help_box(
     "Seven screens, one idea each: how a computer sees a picture, how a network learns, why some networks "
     "learn better, how a pretrained network helps, how it decides and how it can be fooled. Each screen has "
     "one thing to try and a link to the page that goes deeper. Every step runs offline on built-in data. "

@@ -176,12 +176,12 @@ def test_a_bundle_of_a_run_still_training_restores_as_interrupted(store: RunStor
 
 
 def test_a_failed_write_leaves_nothing_behind(store: RunStore, bundled, monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.bundle
+    import core.runs
 
     def disk_full(path: Path, write: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(core.bundle, "atomic_write_bytes", disk_full)
+    monkeypatch.setattr(core.runs, "atomic_write_bytes", disk_full)  # the store writes the restored weights
     with pytest.raises(StoreError, match="could not be written"):
         restore_bundle(store, bundled[2])
     assert snapshot(store) == ([], [])

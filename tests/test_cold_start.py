@@ -102,7 +102,7 @@ def test_exiting_while_the_warm_up_loads_is_clean() -> None:
     done = _run(
         "import core, time\n"
         "w = core.warm_up()\n"
-        "while 'handwritten digits' in w.pending(): time.sleep(0.01)\n"
+        "while 'digits' in w.pending(): time.sleep(0.01)\n"
         "time.sleep(0.2)  # now inside the next load (the pretrained model, where it aborted); exit at once\n"
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -82,7 +82,7 @@ def test_dataset_rejects_inconsistent_tensors() -> None:
 
 def test_a_config_names_one_split_and_training_and_evaluation_use_it() -> None:
     from core import train_val_split
-    from core.experiment import batches_per_epoch
+    from core.train_runs import batches_per_epoch
     from tests.helpers import quick_config
 
     ds = load_dataset("digits")

@@ -238,13 +238,17 @@ def test_an_unknown_interpolation_is_a_weights_error() -> None:
 def test_weights_in_torch_hubs_own_cache_are_used_offline(
     no_download: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from core.inference import available_pretrained, pretrained_label
+    from core.inference import available_pretrained, pretrained_download_mb
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # where torchvision downloaded them before
     assert not pt.is_cached("resnet18") and "resnet18" not in available_pretrained(online=False)
+    assert pretrained_download_mb("resnet18") == pytest.approx(44.661) and pretrained_download_mb("imagenet") is None
     state = _cache_random_weights(tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth", "resnet18")
     assert pt.hub_weights_path("resnet18") == tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     assert pt.is_cached("resnet18") and "resnet18" in available_pretrained(online=False)
+    assert pretrained_download_mb("resnet18") == 0
+    from dashboard.widgets import pretrained_label
+
     assert pretrained_label("resnet18").endswith("(downloaded)")
     loaded = pt.load_pretrained("resnet18", allow_download=False).state_dict()
     assert all(torch.equal(loaded[k], state[k]) for k in state)

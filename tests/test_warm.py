@@ -32,8 +32,17 @@ def test_warmup_loads_in_order_in_the_background_and_reports_failures() -> None:
 
 
 def test_demo_items_start_with_what_the_tour_needs_first() -> None:
-    assert next(iter(demo_items())) == "handwritten digits"
-    assert "coloured shapes" in demo_items()
+    assert next(iter(demo_items())) == "digits"
+    assert "shapes" in demo_items()
+
+
+def test_the_sidebar_names_what_loads_in_words() -> None:
+    from dashboard.warm import loading_line
+
+    assert loading_line(["digits"]) == "Getting ready: loading handwritten digits"
+    assert loading_line(["imagenet", "shapes", "more"]) == (
+        "Getting ready: loading the pretrained model and coloured shapes..."
+    )
 
 
 def test_the_pretrained_model_is_built_once_even_when_asked_for_at_once() -> None:

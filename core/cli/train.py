@@ -67,8 +67,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core.experiment import train_distributed, train_run
     from core.parallel import launched_by_torchrun
+    from core.train_runs import train_distributed, train_run
 
     store = RunStore(args.home)
     if launched_by_torchrun():  # one of several processes: rank 0 records and reports, the others stay quiet
@@ -89,7 +89,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    from core.experiment import find_lr_for
+    from core.train_runs import find_lr_for
 
     bar = ProgressBar(100, "lr-find")
     result = find_lr_for(_config(args), progress=lambda done, total: bar.update(done * 100 // max(total, 1)))

@@ -119,3 +119,8 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     """Convert one uint8 image tensor (C, H, W) to a PIL image (mode L or RGB)."""
     arr = np.ascontiguousarray(image.permute(1, 2, 0).numpy())  # (H, W, C)
     return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """Convert a uint8 image batch to float in [0, 1]; float inputs (cached features) pass through."""
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images

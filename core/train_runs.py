@@ -17,13 +17,13 @@ from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.devices import select_device, training_device
 from core.evaluation import speed_metrics
-from core.features import cached_features, uses_cached_features
+from core.features import FeatureSet, cached_features, uses_cached_features
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
 from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
 from core.parallel import DistContext, end_distributed, rank_batch_size, start_distributed
 from core.runs import RunInfo, RunStore
-from core.training import FeatureSet, check_config, fit, infer
+from core.training import check_config, fit, infer
 from core.version import code_version
 
 __all__ = ["batches_per_epoch", "find_lr_for", "input_spec_for", "train_run"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core import InputSpec, LightboxError, Predictor, build_model
-from core.inside import Layer, conv_layers, draw_feature_maps, feature_grid, feature_maps, list_layers
+from core.feature_maps import Layer, conv_layers, draw_feature_maps, feature_grid, feature_maps, list_layers
 
 DIGITS = InputSpec(1, 8, 8, tuple("0123456789"), (0.5,), (0.25,))
 COLOUR = InputSpec(3, 32, 32, ("a", "b"), (0.5,) * 3, (0.25,) * 3)

@@ -1,0 +1,213 @@
+"""The Data page's sections: adding and deleting your own datasets, and each view of the dataset chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import (
+    DATASETS,
+    DataConfig,
+    ImageDataset,
+    augment_preview,
+    delete_user_dataset,
+    import_dataset,
+    tensor_to_pil,
+    train_val_split,
+)
+from dashboard.analysis_charts import projection_figure
+from dashboard.charts import class_counts_figure, pixel_histogram_figure
+from dashboard.images import contact_strip
+from dashboard.keys import DATA, setting_key
+from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
+from dashboard.text import plain
+from dashboard.widgets import progress_callback, user_errors
+
+
+def import_ui() -> None:
+    """Offer to import a .zip of class folders as a dataset; choose it in the dataset box once imported."""
+    with st.expander("Add your own images", icon=":material/add_photo_alternate:"):
+        st.markdown(
+            "Make one folder per class (say `cats/` and `dogs/`) holding that class's pictures, "
+            "zip the folders together and upload the zip."
+        )
+        c1, c2 = st.columns([2, 1])
+        import_name = c1.text_input("Name", key="data_import_name", max_chars=40, placeholder="my-pets")
+        import_size = c2.selectbox(
+            "Image size (pixels)",
+            [32, 64, 96, 128],
+            index=1,
+            key="data_import_size",
+            help="Every picture is scaled to a square this big: bigger keeps more detail but trains slower.",
+        )
+        upload = st.file_uploader("A .zip of class folders", type="zip", key="data_import_zip")
+        if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
+            bar = st.progress(0.0, text="Reading your images...")
+            with user_errors():
+                check_room()
+                name = import_name.strip() or Path(upload.name).stem
+                imported = import_dataset(
+                    name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
+                )
+            bar.empty()
+            st.session_state[setting_key(DATA, "dataset")] = imported.name  # show it right away, below
+            _say_imported(imported)
+
+
+def _say_imported(imported: ImageDataset) -> None:
+    where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
+    st.success(
+        f"Imported **{plain(imported.name)}**: {len(imported):,} images in {len(imported.classes)} classes. {where}",
+        icon=":material/check_circle:",
+    )
+    if imported.skipped:
+        with st.expander(f"Skipped files ({len(imported.skipped):,})"):
+            st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
+
+
+def delete_ui(config: DataConfig) -> None:
+    """Offer to delete the chosen dataset when it is this visitor's own (any imported one on a shared server)."""
+    if config.name in DATASETS or config.owner != workspace():  # a visitor's own, or any when shared
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    confirm = c1.checkbox(
+        f"Delete **{plain(config.name)}** for good (runs trained on it are kept)", key=f"data_delete_{config.name}"
+    )
+    if c2.button("Delete dataset", icon=":material/delete:", disabled=not confirm, key="data_delete"):
+        with user_errors():
+            delete_user_dataset(config.name, owner=config.owner)
+        del st.session_state[f"data_delete_{config.name}"]  # unticked if the name is imported again
+        st.rerun()
+
+
+def overview_ui(dataset: ImageDataset) -> None:
+    """Show how many images and classes, their size and colour channels."""
+    height, width = dataset.image_size
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Images", f"{len(dataset):,}")
+    c2.metric("Classes", len(dataset.classes))
+    c3.metric("Size", f"{width} x {height} px")
+    c4.metric("Channels", "1 (grey)" if dataset.channels == 1 else "3 (colour)")
+
+
+def thumbnail_scale(dataset: ImageDataset) -> int:
+    """Return how many times to enlarge the dataset's images so thumbnails are about 64 pixels across."""
+    height, width = dataset.image_size
+    return max(1, 64 // max(height, width))
+
+
+def samples_ui(dataset: ImageDataset, scale: int) -> np.random.Generator:
+    """Show a few random examples of each class (the first 20); return the random draw, for more picks of it."""
+    st.subheader("Samples")
+    per_class = st.slider("Examples per class", 4, 16, 8, key="data_per_class")
+    if st.button("Show other examples", icon=":material/shuffle:"):
+        st.session_state["data_shuffle"] = st.session_state.get("data_shuffle", 0) + 1
+    rng = np.random.default_rng(st.session_state.get("data_shuffle", 0))
+    labels = dataset.labels.numpy()
+    for c, name in enumerate(dataset.classes[:20]):
+        idx = np.flatnonzero(labels == c)
+        picks = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        st.markdown(f"**{plain(name)}** · {len(idx):,} images")
+        if len(picks):
+            st.image(contact_strip([dataset.to_pil(int(i)) for i in picks], scale))
+    if len(dataset.classes) > 20:
+        st.caption(f"Showing 20 of {len(dataset.classes)} classes.")
+    return rng
+
+
+def augmentation_ui(dataset: ImageDataset, rng: np.random.Generator, scale: int) -> None:
+    """Show one random image and seven augmented copies of it."""
+    st.subheader("Augmentation preview")
+    st.caption(
+        "Augmentation shows the network slightly changed copies of each training image (moved, zoomed, turned, "
+        "recoloured), so it learns the object rather than the exact pixels. Mirroring is off for digits."
+    )
+    c1, c2 = st.columns([1, 3])
+    preset = c1.segmented_control("Preset", ["light", "strong"], default="light", key="data_augment") or "light"
+    index = int(rng.integers(len(dataset)))
+    flip = not dataset.dark_background
+    versions = augment_preview(dataset.images[index], preset, n=7, seed=index, flip=flip)  # (7, C, H, W)
+    strip = [dataset.to_pil(index)] + [tensor_to_pil(v) for v in versions]
+    label = dataset.classes[int(dataset.labels[index])]
+    c2.image(contact_strip(strip, scale), caption=f"Original ({plain(label)}), then 7 augmented")
+
+
+def statistics_ui(dataset: ImageDataset) -> None:
+    """Show the class balance and the per-channel pixel statistics and histogram."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Class balance")
+        st.plotly_chart(class_counts_figure(dataset.classes, dataset.class_counts()), key="data_counts")
+    with right:
+        st.subheader("Pixel statistics")
+        mean, std = dataset.channel_stats()
+        names = ["grey"] if dataset.channels == 1 else ["red", "green", "blue"]
+        st.dataframe(
+            pd.DataFrame({"channel": names, "mean": mean, "std": std}),
+            hide_index=True,
+            column_config={
+                "mean": st.column_config.NumberColumn(format="%.3f"),
+                "std": st.column_config.NumberColumn(format="%.3f"),
+            },
+        )
+        st.caption("On a 0-1 scale. Models subtract the mean and divide by the std so every channel is comparable.")
+        pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
+        counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
+        st.plotly_chart(pixel_histogram_figure(counts), key="data_pixels")
+
+
+def map_ui(dataset: ImageDataset) -> None:
+    """Draw the images as dots (PCA or t-SNE) when asked."""
+    st.subheader("Map of the images")
+    st.caption(
+        "Each dot is one image (up to 2,000 for PCA, 600 for t-SNE). Dots close together are images the pixels alone "
+        "call similar: where a class forms its own island, even a simple model can tell it apart; where colours mix, "
+        "the model has to learn more than raw pixels. PCA is an instant, straight view; t-SNE takes a few seconds and "
+        "pulls similar images into tighter groups. Hover over a dot for its class and number."
+    )
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    method = c1.segmented_control(
+        "Method", ["pca", "tsne"], default="pca", format_func={"pca": "PCA", "tsne": "t-SNE"}.get, key="data_map_method"
+    )
+    if c2.button("Draw the map", icon=":material/scatter_plot:", key="data_map"):
+        st.session_state["data_map_on"] = True
+    if st.session_state.get("data_map_on"):
+        with user_errors(), st.spinner("Placing the images..."):
+            projection = dataset_projection(dataset, method or "pca")
+        st.plotly_chart(projection_figure(projection), key="data_map_chart")
+
+
+def copies_ui(dataset: ImageDataset, config: DataConfig, scale: int) -> None:
+    """Look for validation images that copy training images when asked, and show the pairs."""
+    st.subheader("Copies across the split")
+    st.caption(
+        "The model learns from the training images and is marked on the validation images. A validation image that "
+        "copies a training image, exactly or nearly (shifted brightness, a little noise), is a question the model has "
+        "already seen answered, so its validation accuracy looks better than it will be on new pictures."
+    )
+    if st.button("Look for copies", icon=":material/content_copy:", key="data_copies"):
+        st.session_state["data_copies_on"] = True
+    if st.session_state.get("data_copies_on"):
+        with user_errors(), st.spinner("Comparing every validation image with every training image..."):
+            report = dataset_duplicates(dataset, config.val_fraction, config.split_seed)
+        c1, c2 = st.columns(2)
+        c1.metric("Exact copies", f"{report.exact:,}")
+        c2.metric("Near copies", f"{report.near:,}")
+        st.caption(
+            f"{report.compared[1]:,} validation images, each compared with all {report.compared[0]:,} training images."
+        )
+        if report.pairs:
+            train_part, val_part = train_val_split(dataset, config)
+            st.image(
+                [
+                    contact_strip([train_part.to_pil(p.train_index), val_part.to_pil(p.val_index)], scale)
+                    for p in report.pairs
+                ],
+                caption=[("exact copy" if p.exact else f"distance {p.distance:.3f}") for p in report.pairs],
+            )
+            st.caption("Each pair: the training image, then the validation image. 0 means identical thumbnails.")
+        else:
+            st.success("No validation image copies a training image.", icon=":material/check_circle:")

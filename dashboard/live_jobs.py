@@ -1,0 +1,124 @@
+"""One live view of a training, wherever it runs: a progress line, how it ended, then its loss and accuracy curves.
+
+The Train page and the Tour draw this server's jobs with `job_view`; runs that another process trains into
+the same run folder (the command line, torchrun, another machine) are drawn by `training_view` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import streamlit as st
+
+from core import JobManager, JobSnapshot
+from dashboard import presenter
+from dashboard.charts import curves_figure
+from dashboard.text import sentence
+
+
+def training_view(
+    text: str,
+    label: str,
+    rows: Sequence[Mapping[str, float]],
+    *,
+    key: str,
+    progress: float | None = None,
+    height: int = 360,
+    outcome: Callable[[], None] | None = None,
+) -> None:
+    """Draw one training: `text` on a progress bar (a caption without `progress`), `outcome`, then its curves."""
+    if progress is None:
+        st.caption(text)
+    else:
+        st.progress(progress, text=text)
+    if outcome is not None:
+        outcome()
+    if rows:
+        st.plotly_chart(presenter.figure(curves_figure({label: list(rows)}, height)), key=key)
+
+
+def status_line(snap: JobSnapshot) -> str:
+    """Return where a job stands: its place in line, preparing, or its epoch and batch and latest accuracy."""
+    row = snap.history[-1] if snap.history else None
+    acc = f" · validation accuracy {row['val_accuracy']:.1%}" if row else ""
+    if snap.status == "queued":
+        return f"Waiting: number {snap.queue_position} in line, starts when a running job ends."
+    if snap.status == "starting":
+        return "Preparing data and model..."
+    return f"Epoch {max(snap.epoch, 1)} of {snap.epochs} · batch {snap.batch}/{snap.batches}{acc}"
+
+
+def _stop_or_outcome(jobs: JobManager, snap: JobSnapshot) -> None:
+    """A Stop button while the job is queued or running; afterwards, how it ended."""
+    if snap.active:
+        st.button(
+            "Stop",
+            icon=":material/stop:",
+            key=f"stop_{snap.job_id}",
+            on_click=jobs.stop,
+            args=(snap.job_id,),
+            help="Leaves the queue; no run is recorded."
+            if snap.status == "queued"
+            else "Ends training after the current batch; the run is kept.",
+        )
+    elif snap.status == "finished":
+        st.success(f"Finished: run {snap.run_id} is saved.", icon=":material/check_circle:")
+    elif snap.status == "stopped":
+        stopped = f"Stopped: run {snap.run_id} is saved with the epochs it completed."
+        st.warning(snap.error or stopped, icon=":material/stop:")
+    elif snap.status == "cancelled":
+        st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
+    else:
+        _failure(snap)
+
+
+def _failure(snap: JobSnapshot) -> None:
+    if snap.status == "failed":
+        st.error(f"Training failed: {sentence(snap.error)}", icon=":material/error:")
+
+
+def job_view(
+    jobs: JobManager, snap: JobSnapshot, *, label: str, key: str, height: int = 360, controls: bool = True
+) -> None:
+    """Draw one of this server's jobs; `controls` adds its Stop button and says how it ended (else only a failure)."""
+    outcome = (lambda: _stop_or_outcome(jobs, snap)) if controls else (lambda: _failure(snap))
+    training_view(
+        status_line(snap), label, snap.history, key=key, progress=snap.progress, height=height, outcome=outcome
+    )
+
+
+def _page_job(jobs: JobManager, snap: JobSnapshot) -> None:
+    job_view(jobs, snap, label=snap.config.name or "this run", key=f"curves_{snap.job_id}")
+
+
+@st.fragment(run_every=1.0)
+def _live_job(jobs: JobManager, job_id: str) -> None:
+    snap = jobs.snapshot(job_id)
+    _page_job(jobs, snap)
+    if not snap.active:
+        st.rerun(scope="app")  # refresh the runs table once the job ends
+
+
+def session_jobs_ui(jobs: JobManager, owner: str, job_id: str | None) -> None:
+    """Show this session's jobs: those queued or running (live) and `job_id`, the last one it started."""
+    mine = [s for s in jobs.snapshots(owner=owner) if s.active or s.job_id == job_id]  # only this session's
+    if mine:
+        st.subheader("Current run")
+    for snapshot in mine:
+        if snapshot.active:
+            _live_job(jobs, snapshot.job_id)
+        else:
+            _page_job(jobs, snapshot)
+
+
+def others_busy_ui(jobs: JobManager, owner: str) -> None:
+    """Say how many other visitors' jobs this server is running or holding in line."""
+    others = [s for s in jobs.snapshots() if s.active and s.owner != owner]
+    if others:
+        busy = sum(s.status != "queued" for s in others)
+        waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
+        jobs_are = f"{busy} other training job is" if busy == 1 else f"{busy} other training jobs are"
+        st.caption(
+            f"Busy: {jobs_are} running{waiting}. "
+            f"This server trains {jobs.max_running} at a time; later ones wait in line."
+        )

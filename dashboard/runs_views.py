@@ -1,0 +1,51 @@
+"""The Train page's record: the runs table, why runs failed, and keeping or shipping a run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import RunInfo, RunStore
+from dashboard.resources import is_private
+from dashboard.ship import restore_ui, ship_ui
+from dashboard.tables import runs_column_config, runs_frame
+from dashboard.widgets import run_label
+
+
+def runs_ui(store: RunStore) -> list[RunInfo]:
+    """Show every run this visitor may see as a table, and why the failed ones failed; return the runs."""
+    st.subheader("Runs")
+    if is_private():
+        st.caption(
+            "Your runs are yours alone, with the server's built-in ones; they are deleted a while after you leave."
+        )
+    else:
+        st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")
+    runs = store.list_runs()
+    if not runs:
+        st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")
+    else:  # no st.stop(): a bundle can still be restored below
+        st.dataframe(runs_frame(runs), hide_index=True, column_config=runs_column_config())
+    failed = [r for r in runs if r.status == "failed" and r.error]
+    if failed:
+        with st.expander(f"Why {len(failed)} run(s) failed"):
+            st.dataframe(
+                pd.DataFrame({"run": [r.id for r in failed], "error": [r.error for r in failed]}), hide_index=True
+            )
+    return runs
+
+
+def keep_or_ship_ui(store: RunStore, runs: list[RunInfo]) -> None:
+    """Offer a run's bundle and exported files for download, and the restore of a bundle."""
+    st.subheader("Keep or ship a run")
+    st.caption(
+        "Streamlit Community Cloud forgets every file when the app restarts, so download a bundle of each run you "
+        "want to keep and restore it here later; .pt2 and ONNX files run the model without Lightbox."
+    )
+    if runs:
+        by_id = {r.id: r for r in runs}
+        ship_id = st.selectbox(
+            "Run to download", list(by_id), format_func=lambda i: run_label(by_id[i]), key="ship_run"
+        )
+        ship_ui(store, by_id[ship_id])
+    restore_ui(store)
