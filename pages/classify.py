@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import UPLOAD_TYPES, decode_image, draw_feature_maps, list_layers, model_view
+from core import UPLOAD_TYPES, decode_image
 from dashboard import camera
-from dashboard.charts import topk_figure
-from dashboard.images import enlarge
+from dashboard.classify_views import answer_ui, feature_maps_ui, gradcam_ui
 from dashboard.resources import get_predictor
 from dashboard.tabs import open_tab
 from dashboard.text import plain
 from dashboard.widgets import help_box, trained_model_ui, user_errors
-
-MAX_MAPS = 32
 
 st.title("Classify")
 help_box(
@@ -70,55 +67,7 @@ with user_errors():
     image = decode_image(source.getvalue())
     predictor = get_predictor(model_name)
     result = predictor.classify(image, top_k=top_k)
-    predictions = result.predictions
 
-left, right = st.columns([1, 2])
-with left:
-    st.image(image, caption="Your snapshot" if source is snapshot else plain(source.name), width="stretch")
-    spec = predictor.spec
-    st.image(
-        enlarge(model_view(image, spec), max(1, 128 // max(spec.width, spec.height))),
-        caption=f"What the model sees: {spec.width}x{spec.height} pixels",
-    )
-with right:
-    best = predictions[0]
-    st.metric("Prediction", plain(best.label), f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
-    st.plotly_chart(topk_figure(predictions), key="classify_bars")
-    st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")
-
-st.subheader("Why? Where the model looked")
-st.caption(
-    "Grad-CAM colours the parts of the image that pushed the model hardest towards a class: bright yellow "
-    "mattered most, dark purple hardly at all. A model that is right for the wrong reason shows it here."
-)
-options = [p.index for p in predictions]
-target = st.selectbox("Explain the class", options, format_func=lambda i: predictor.classes[i], key="classify_explain")
-with user_errors():
-    heat, label = predictor.explain(image, target)
-st.image(heat, caption=f"Where the model saw '{plain(label)}'", width=320)
-
-st.subheader("Look inside: what each layer sees")
-st.caption(
-    "Each tile is one feature map: bright where a filter found its pattern in the image. Early layers find "
-    "edges, spots and colours; later layers combine them into parts such as an eye or a loop, on smaller maps."
-)
-with user_errors():
-    layers = {layer.name: layer for layer in list_layers(predictor)}
-order = list(layers)
-layer_name = st.selectbox(
-    "Layer, from first to last",
-    order,
-    format_func=lambda n: (
-        f"{order.index(n) + 1}. {n.removeprefix('net.')} · "
-        f"{layers[n].channels} maps of {layers[n].size[0]}x{layers[n].size[1]}"
-    ),
-    key="classify_layer",
-)
-with user_errors():
-    grid = draw_feature_maps(predictor, image, layer_name, MAX_MAPS)
-shown = min(MAX_MAPS, layers[layer_name].channels)
-total = layers[layer_name].channels
-st.image(
-    grid,
-    caption=f"{shown} of the layer's {total} maps (the most varied ones)" if shown < total else f"All {total} maps",
-)
+answer_ui(image, "Your snapshot" if source is snapshot else plain(source.name), predictor, result)
+gradcam_ui(image, predictor, result)
+feature_maps_ui(image, predictor)
