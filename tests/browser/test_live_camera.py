@@ -174,6 +174,31 @@ def _answers(page) -> int:
     return int(_camera(page).get_attribute("data-answers") or 0)
 
 
+# Streamlit drops a fragment rerun still waiting when the page reruns (a click outside the fragment), and the frame
+# in it: here the next frame is swallowed on its way out, then a slider reruns the page.
+_SWALLOW_NEXT_FRAME = """r => { const s = r.__lightbox; let send = s.send, armed = true;
+  Object.defineProperty(s, 'send', { configurable: true, set: (f) => { send = f; }, get: () => (event, value) => {
+    if (event !== 'frame') return send(event, value);
+    if (armed) { armed = false; window.__dropped = performance.now(); return; }
+    if (window.__dropped && !window.__next) window.__next = performance.now() - window.__dropped;
+    return send(event, value); } }); }"""
+
+
+def test_a_frame_lost_in_a_page_rerun_is_sent_again_before_the_timeout(live_page) -> None:
+    page = live_page
+    page.goto(f"{page.base_url}/classify")
+    _wait_top(page, COFFEE | CAT, timeout_s=120)
+    _camera(page).evaluate(_SWALLOW_NEXT_FRAME)
+    page.wait_for_function("() => window.__dropped !== undefined")
+    answers = _answers(page)
+    page.get_by_role("slider").first.press("ArrowRight")  # the page reruns: the element is drawn, not answered
+    page.wait_for_function("() => window.__next !== undefined", timeout=30_000)
+    assert page.evaluate("() => window.__next") < 3000  # the answer timeout: no longer waited out
+    assert int(_camera(page).get_attribute("data-lost")) >= 1  # given up, not waited out
+    _wait_until(page, lambda: _answers(page) > answers + 2)  # and the camera goes on answering
+    assert_no_error(page)
+
+
 def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -> None:
     first = live_page
     second = open_tab(first.context.browser, first.base_url)
