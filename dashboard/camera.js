@@ -172,6 +172,7 @@ function drawBars(s, bars) {
 }
 
 function render(s, data) {
+  s.root.classList.toggle("presenter", Boolean(data.presenter));
   if (Array.isArray(data.bars)) drawBars(s, data.bars);
   const head = el(s.root, "headline");
   head.textContent = data.headline || "";

@@ -20,6 +20,7 @@ import streamlit as st
 from PIL import Image
 
 from core import ImageError, LightboxError, Prediction, Predictor, decode_image
+from dashboard import presenter
 
 _HERE = Path(__file__).resolve().parent
 FRAME_SIZE = 224  # the side of the square frames the browser sends: the ImageNet models' input
@@ -211,7 +212,8 @@ def live_camera(
     # `drawn` changes every run, so the element hears of a run that did not answer its frame (a page rerun
     # drops a frame's waiting fragment run) and sends the next frame at once instead of after a timeout.
     live.drawn += 1
-    data = {"size": FRAME_SIZE, "fps": fps, "drawn": live.drawn, **live.answer, **(extra or {})}
+    data = {"size": FRAME_SIZE, "fps": fps, "drawn": live.drawn, "presenter": presenter.is_on()}
+    data.update({**live.answer, **(extra or {})})
     _mount(
         key=key,
         data=data,

@@ -159,6 +159,13 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
         seen.add((_scene(page, means), _camera(page).get_attribute("data-top")))
         page.wait_for_timeout(100)
     assert {(0, "Class 1"), (1, "Class 2")} <= seen, seen  # the taught model names each scene
+    bar, headline = _camera(page).evaluate(
+        "r => ['.bar', '.headline'].map(c => parseFloat(getComputedStyle(r.querySelector(c)).fontSize))"
+    )
+    if "presenter" in path:  # readable from the back of a room, like the page's other presenter text (20.8 px)
+        assert bar >= 24 and headline >= 48, (bar, headline)
+    else:
+        assert bar < 20 and headline < 40, (bar, headline)
     assert_no_error(page)
     screenshot(page, "teach-live" if path == "teach" else "tour-step-5-taught")
 
@@ -239,3 +246,22 @@ def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
         assert_no_error(page)
     finally:
         page.context.close()
+
+
+def test_a_camera_the_browser_may_not_use_is_a_sentence_not_a_wait(playwright, server: str) -> None:
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]  # no prompt answered for us...
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--deny-permission-prompts"])
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()  # ...and none granted
+        page.set_default_timeout(60_000)
+        page.goto(f"{server}/classify")
+        page.get_by_role("heading", name="Classify").first.wait_for()
+        refused = page.evaluate(
+            "() => navigator.mediaDevices.getUserMedia({video: true}).then(() => 'allowed', e => e.name)"
+        )
+        assert refused == "NotAllowedError"  # a visitor who said no
+        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=30_000)  # the upload tab opens
+        page.locator("[data-testid=stCaptionContainer]").filter(has_text="allow the camera").first.wait_for()
+        assert_no_error(page)
+    finally:
+        browser.close()
