@@ -1,6 +1,7 @@
 // Lightbox live camera: getUserMedia -> small square JPEG frames -> setTriggerValue("frame"), one in flight.
-// The server answers through `data` (ack, bars, note, heat); a new `data` re-invokes this function on the
-// same DOM, so the stream and its state live on the root element and survive every answer.
+// The server answers through `data` (ack, bars, note, heat; `drawn` counts its runs, `presenter` enlarges the
+// text); a new `data` re-invokes this function on the same DOM, so the stream and its state live on the root
+// element and survive every answer.
 
 const MESSAGES = {
   NotAllowedError: "The browser may not use the camera here. Allow it (the camera icon in the address bar) and press Restart, or upload a photo instead.",
