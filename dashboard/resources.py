@@ -187,12 +187,14 @@ def settle_heap(owner: object) -> None:
     Streamlit collects garbage fully after every script run (`runner.postScriptGC`). With torch and a model
     loaded that walks some 400,000 objects, about 200 ms of CPU per run: most of what a live camera frame
     cost. Frozen (`gc.freeze`), the long-lived modules and models are skipped; what runs make afterwards is
-    still collected after each run. A cycle among frozen objects is never collected, hence once per owner.
+    still collected after each run. Frozen objects that became garbage (a closed session's, say) wait for the
+    next model to load: each settling thaws, collects everything once, and freezes what lives.
     """
     with _SETTLING:
         if owner in _SETTLED:
             return
         _SETTLED.add(owner)
+        gc.unfreeze()
         gc.collect()  # what is garbage now goes first, so only live objects are frozen
         gc.freeze()
 

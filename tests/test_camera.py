@@ -125,5 +125,13 @@ def test_a_loaded_model_leaves_the_collection_after_every_run(digits_cnn: Predic
         cycle = weakref.ref(_Node())
         gc.collect()
         assert cycle() is None  # what runs make after the freeze is still collected
+        kept, one_model, next_model = [_Node()], _Node(), _Node()
+        frozen_cycle = weakref.ref(kept[0])
+        settle_heap(one_model)
+        kept.clear()
+        gc.collect()
+        assert frozen_cycle() is not None  # garbage among frozen objects waits...
+        settle_heap(next_model)
+        assert frozen_cycle() is None  # ...for the next model to settle
     finally:
         gc.unfreeze()
