@@ -126,7 +126,7 @@ def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -
     page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - t0)) * 1000)
     end, elapsed = camera.evaluate(_COUNTS), time.monotonic() - t0
     new = end["answers"] - start["answers"]
-    lat = end["lat"][-new:] if new else [float("nan")]
+    lat = (end["lat"][-new:] if new > 0 else []) or [float("nan")]  # none: the element was drawn anew
     return {
         "answers_per_s": new / elapsed,
         "median_ms": statistics.median(lat),
