@@ -8,7 +8,13 @@ through the fragment). Measured for the built-in ImageNet model and for a model 
 server's RSS (/proc VmRSS, process and children) is sampled every 5 s while it streams; the load average
 says how busy the shared machine was, so read the ratios rather than the absolute figures.
 
+With --baseline REV (a git revision, e.g. main) it instead streams the built-in model from two servers side by
+side, this checkout's and REV's, in alternating rounds, and adds what the load average moves least: the server's
+CPU time per answer, and the frames whose answer never came (`--reruns` moves the model's top-k slider every 1.5 s,
+so the whole page reruns under the camera, as a visitor's clicks do).
+
 Run: python benchmarks/live_camera.py [--seconds 20 --rss-minutes 3]
+     python benchmarks/live_camera.py --baseline main [--rounds 3 --seconds 15 --reruns]
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import io
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,8 +97,20 @@ def teach_run(home: Path) -> str:
     return config.name
 
 
-def stream(page, seconds: float) -> dict[str, float]:
-    """Let the camera stream for `seconds` after its first answer; return answers/s and latency figures."""
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_COUNTS = "r => ({answers: r.__lightbox.answers, sent: r.__lightbox.seq, lat: r.__lightbox.latencies.slice()})"
+
+
+def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -> dict[str, float]:
+    """Let the camera stream for `seconds` after its first answer; return answers/s and latency figures.
+
+    With `pid`, also the server's CPU ms per answer; with `reruns`, the top-k slider moves every 1.5 s.
+    """
     camera = page.locator(CAMERA).first
     camera.wait_for(timeout=180_000)
     page.wait_for_function(
@@ -100,19 +119,65 @@ def stream(page, seconds: float) -> dict[str, float]:
         " return r && r.__lightbox && r.__lightbox.answers >= 3; }",
         timeout=180_000,
     )
-    start = camera.evaluate("r => ({answers: r.__lightbox.answers, n: r.__lightbox.latencies.length})")
-    t0 = time.monotonic()
-    page.wait_for_timeout(seconds * 1000)
-    end = camera.evaluate("r => ({answers: r.__lightbox.answers, lat: r.__lightbox.latencies.slice()})")
-    elapsed = time.monotonic() - t0
+    start, cpu0, t0 = camera.evaluate(_COUNTS), cpu_seconds(pid) if pid else 0.0, time.monotonic()
+    for i in range(int(seconds / 1.5) if reruns else 0):
+        page.wait_for_timeout(1500)
+        page.get_by_role("slider").first.press("ArrowLeft" if i % 2 else "ArrowRight")  # a page rerun
+    page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - t0)) * 1000)
+    end, elapsed = camera.evaluate(_COUNTS), time.monotonic() - t0
     new = end["answers"] - start["answers"]
-    lat = end["lat"][-new:] if new else [float("nan")]
+    lat = (end["lat"][-new:] if new > 0 else []) or [float("nan")]  # none: the element was drawn anew
     return {
         "answers_per_s": new / elapsed,
         "median_ms": statistics.median(lat),
         "p90_ms": sorted(lat)[int(0.9 * (len(lat) - 1))],
         "answers": new,
+        "lost": (end["sent"] - start["sent"]) - new,  # sent, never answered (give or take the one in flight)
+        "server_ms": (cpu_seconds(pid) - cpu0) * 1000 / max(new, 1) if pid else float("nan"),
     }
+
+
+def side_by_side(baseline: str, rounds: int, seconds: float, reruns: bool) -> None:
+    """Stream the built-in model from this checkout's server and `baseline`'s, alternately; print both."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old), baseline], cwd=ROOT, check=True)
+        video = write_scenes(Path(tmp) / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
+        servers = {}
+        try:
+            for name, root in (("this checkout", ROOT), (f"baseline {baseline}", old)):
+                (Path(tmp) / name).mkdir()
+                servers[name] = start_server(Path(tmp) / name, root=root)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
+                )
+                results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+                loads = [os.getloadavg()[0]]
+                for _ in range(rounds):
+                    for name, (proc, url) in servers.items():
+                        context = browser.new_context(viewport={"width": 1280, "height": 720}, permissions=["camera"])
+                        page = context.new_page()
+                        page.set_default_timeout(120_000)
+                        page.goto(f"{url}/classify")
+                        results[name].append(stream(page, seconds, proc.pid, reruns))
+                        context.close()
+                        loads.append(os.getloadavg()[0])
+                browser.close()
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                proc.wait(30)
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, check=False)
+    print(f"machine: {os.cpu_count()} cores, load average {min(loads):.1f} to {max(loads):.1f} (1-minute)")
+    print(f"{rounds} rounds of {seconds:g} s each, alternating{', the page rerun every 1.5 s' if reruns else ''}")
+    print(f"{'server':24} {'answers/s':>9} {'median ms':>9} {'p90 ms':>7} {'server CPU ms/answer':>21} {'lost':>5}")
+    for name, runs in results.items():
+        rate, lost = statistics.mean(r["answers_per_s"] for r in runs), sum(r["lost"] for r in runs)
+        median, p90, cpu = (statistics.median(r[k] for r in runs) for k in ("median_ms", "p90_ms", "server_ms"))
+        print(f"{name:24} {rate:9.2f} {median:9.0f} {p90:7.0f} {cpu:21.0f} {lost:5d}")
 
 
 def snapshot(page, shots: int = 3) -> dict[str, float]:
@@ -141,7 +206,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="streaming time per model")
     parser.add_argument("--rss-minutes", type=float, default=3, help="streaming time for the memory trace")
+    parser.add_argument("--baseline", help="a git revision to stream side by side with this checkout instead")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: rounds per server")
+    parser.add_argument("--reruns", action="store_true", help="with --baseline: rerun the page every 1.5 s")
     args = parser.parse_args()
+    if args.baseline:
+        side_by_side(args.baseline, args.rounds, args.seconds, args.reruns)
+        return
     from playwright.sync_api import sync_playwright
 
     load0 = os.getloadavg()

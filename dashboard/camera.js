@@ -1,6 +1,7 @@
 // Lightbox live camera: getUserMedia -> small square JPEG frames -> setTriggerValue("frame"), one in flight.
-// The server answers through `data` (ack, bars, note, heat); a new `data` re-invokes this function on the
-// same DOM, so the stream and its state live on the root element and survive every answer.
+// The server answers through `data` (ack, bars, note, heat; `drawn` counts its runs, `presenter` enlarges the
+// text); a new `data` re-invokes this function on the same DOM, so the stream and its state live on the root
+// element and survive every answer.
 
 const MESSAGES = {
   NotAllowedError: "The browser may not use the camera here. Allow it (the camera icon in the address bar) and press Restart, or upload a photo instead.",
@@ -14,10 +15,24 @@ const MESSAGES = {
 };
 const NO_CAMERA = new Set(["NotFoundError", "OverconstrainedError", "insecure", "NotAllowedError", "SecurityError"]);
 const ANSWER_TIMEOUT_MS = 3000; // a frame whose answer never came stops blocking the next one after this...
+const PASSED_OVER_MS = 300; // ...or this long after the server drew the element without answering it
+
+function usualLatency(s) {
+  const recent = s.latencies.slice(-10).sort((a, b) => a - b);
+  return recent[recent.length >> 1] || 0;
+}
 
 function answerTimeout(s) { // ...or after three times the usual round trip, on a slow server
-  const recent = s.latencies.slice(-10).sort((a, b) => a - b);
-  return Math.max(ANSWER_TIMEOUT_MS, 3 * (recent[recent.length >> 1] || 0));
+  return Math.max(ANSWER_TIMEOUT_MS, 3 * usualLatency(s));
+}
+
+// A frame whose answer will never come: the timeout passed, or the server drew the element (a rerun of the
+// whole page, say) and then let a round trip go by without answering it. Streamlit drops a fragment rerun
+// that is waiting when a widget outside the fragment reruns the page, and the frame goes with it.
+function givenUp(s, now) {
+  const f = s.inflight;
+  if (now - f.at >= answerTimeout(s)) return true;
+  return f.passedAt !== undefined && now - f.passedAt >= Math.max(PASSED_OVER_MS, 1.5 * usualLatency(s));
 }
 
 function el(root, name) {
@@ -109,10 +124,11 @@ function grab(s) {
 function tick(s) {
   const now = performance.now();
   if (s.stopped || !s.stream || s.paused || document.hidden) return;
-  if (s.inflight && now - s.inflight.at < answerTimeout(s)) return; // wait for the answer: never queue
+  if (s.inflight && !givenUp(s, now)) return; // wait for the answer: never queue
   if (now - s.lastSent < 1000 / s.fps) return;
   const jpeg = grab(s);
   if (!jpeg) return;
+  if (s.inflight) s.root.dataset.lost = String(++s.lost);
   s.seq += 1;
   s.lastSent = now;
   s.inflight = { seq: s.seq, at: now };
@@ -120,7 +136,11 @@ function tick(s) {
 }
 
 function answered(s, ack) {
-  if (!ack || ack.stream !== s.id || !s.inflight || ack.seq < s.inflight.seq) return;
+  if (!s.inflight) return;
+  if (!ack || ack.stream !== s.id || ack.seq < s.inflight.seq) { // drawn, but not this frame's answer (yet)
+    if (s.inflight.passedAt === undefined) s.inflight.passedAt = performance.now();
+    return;
+  }
   const ms = performance.now() - s.inflight.at;
   s.inflight = null;
   s.latencies.push(ms);
@@ -153,6 +173,7 @@ function drawBars(s, bars) {
 }
 
 function render(s, data) {
+  s.root.classList.toggle("presenter", Boolean(data.presenter));
   if (Array.isArray(data.bars)) drawBars(s, data.bars);
   const head = el(s.root, "headline");
   head.textContent = data.headline || "";
@@ -193,7 +214,7 @@ function setPaused(s, paused) {
 
 function setup(root, data) {
   const s = {
-    root, id: Math.random().toString(36).slice(2), seq: 0, inflight: null, lastSent: 0, answers: 0,
+    root, id: Math.random().toString(36).slice(2), seq: 0, inflight: null, lastSent: 0, answers: 0, lost: 0,
     latencies: [], paused: false, holding: false, stopped: false, stream: null, starts: 0,
     facing: data.facing || "user", size: data.size || 224, fps: data.fps || 8,
     canvas: document.createElement("canvas"), send: () => {}, reported: null,

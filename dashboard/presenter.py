@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -20,7 +21,36 @@ CSS = """<style>
 .stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 1rem; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }
+.stMain .st-key-slide_keys { display: none; }
 </style>"""
+# A clicker sends PageDown/PageUp, a keyboard the arrows; keys meant for a focused control are left alone.
+_KEYS_JS = """
+const STEP = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 };
+const CONTROLS = "input, textarea, select, button[role=tab], [contenteditable=''], [contenteditable=true], " +
+  "[role=slider], [role=spinbutton], [role=combobox], [role=listbox], [role=option], [role=radio], [role=menuitem]";
+
+export default function ({ parentElement, setTriggerValue }) {
+  const root = parentElement.querySelector(".lightbox-keys");
+  const s = root.__keys || (root.__keys = { gen: 0 });
+  s.send = setTriggerValue;
+  if (!s.onKey) {
+    s.onKey = (e) => {
+      const step = STEP[e.key];
+      const target = e.composedPath()[0];
+      if (!step || e.repeat || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      if (target instanceof Element && (target.closest(CONTROLS) || target.isContentEditable)) return;
+      e.preventDefault(); // PageDown would scroll the page as well
+      s.send("step", step);
+    };
+    document.addEventListener("keydown", s.onKey);
+  }
+  const gen = ++s.gen;
+  return () => setTimeout(() => { // only when the element goes, not when a newer call overtook this one
+    if (s.gen === gen && !root.isConnected) { document.removeEventListener("keydown", s.onKey); s.onKey = null; }
+  }, 300);
+}
+"""
+_keys = st.components.v2.component("lightbox_slide_keys", html='<span class="lightbox-keys"></span>', js=_KEYS_JS)
 
 
 def is_on() -> bool:
@@ -61,6 +91,17 @@ def presenter_ui() -> None:
     )
     if is_on():
         st.html(CSS)
+
+
+def slide_keys(on_step: Callable[[int], None]) -> None:
+    """Let a presenter's clicker (PageDown, PageUp) or the arrow keys call `on_step(1)` or `on_step(-1)`."""
+
+    def stepped() -> None:
+        step = (st.session_state.get("slide_keys") or {}).get("step")
+        if step in (1, -1):
+            on_step(step)
+
+    _keys(key="slide_keys", on_step_change=stepped)
 
 
 def figure(fig: go.Figure) -> go.Figure:

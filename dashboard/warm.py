@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.resources import start_warmup, warmup
+from dashboard.resources import settle_heap, start_warmup, warmup
 from dashboard.workspace import start_showcase
 
 _DRAWN = "warm_status_drawn"  # this session has drawn a page
@@ -75,3 +75,5 @@ def warm_status_ui(live: bool) -> None:
     if pending:
         with st.sidebar:
             _live_line() if live else _line(pending)
+    elif warmup().done.is_set():
+        settle_heap(warmup())  # once: the demo's models and data stay, so later runs need not walk them again

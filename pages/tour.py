@@ -25,8 +25,13 @@ def _current_step() -> int:
     return step
 
 
+def _move(by: int) -> None:
+    _go(min(max(st.session_state.get(STEP, 1) + by, 1), len(STEPS)))
+
+
 def _slide_bar(step: int, title: str) -> None:
     """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
+    presenter.slide_keys(_move)  # a clicker's PageDown/PageUp and the arrow keys do what next and back do
     back, middle, forward = st.columns([1, 10, 1], vertical_alignment="center")
     back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back",
                 help="Previous step")  # fmt: skip
@@ -35,30 +40,34 @@ def _slide_bar(step: int, title: str) -> None:
                    key="tour_next", type="primary", help="Next step")  # fmt: skip
 
 
-if presenter.is_on():  # slides, not pages: the step's picture and answer above the fold
-    step = _current_step()
-    title, render = STEPS[step - 1]
-    _slide_bar(step, title)
-    render()
-    st.stop()
+def _page_bar(step: int, title: str) -> None:
+    """The Tour as a page: title, what it is, progress, back and next, the step's heading."""
+    st.title("Tour")
+    help_box(
+        "Seven screens, one idea each: how a computer sees a picture, how a network learns, why some networks "
+        "learn better, how a pretrained network helps, how it decides and how it can be fooled. Each screen has "
+        "one thing to try and a link to the page that goes deeper. Every step runs offline on built-in data. "
+        "**Presenter mode** (in the sidebar) makes text and charts larger for a projector and hides advanced "
+        "controls; copy the address bar to open the same step in the same mode later."
+    )
+    st.progress(step / len(STEPS), text=f"Step {step} of {len(STEPS)}: {title}")
+    st.caption(" · ".join(f"**{t}**" if i == step else t for i, (t, _) in enumerate(STEPS, start=1)))
+    back, _, forward = st.columns([1, 4, 1])
+    back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,),
+                key="tour_back")  # fmt: skip
+    forward.button(
+        "Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
+        key="tour_next", type="primary",
+    )  # fmt: skip
+    st.header(title, divider="orange")
 
-st.title("Tour")
-help_box(
-    "Seven screens, one idea each: how a computer sees a picture, how a network learns, why some networks "
-    "learn better, how a pretrained network helps, how it decides and how it can be fooled. Each screen has "
-    "one thing to try and a link to the page that goes deeper. Every step runs offline on built-in data. "
-    "**Presenter mode** (in the sidebar) makes text and charts larger for a projector and hides advanced "
-    "controls; copy the address bar to open the same step in the same mode later."
-)
+
 step = _current_step()
 title, render = STEPS[step - 1]
-st.progress(step / len(STEPS), text=f"Step {step} of {len(STEPS)}: {title}")
-st.caption(" · ".join(f"**{t}**" if i == step else t for i, (t, _) in enumerate(STEPS, start=1)))
-back, _, forward = st.columns([1, 4, 1])
-back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back")
-forward.button(
-    "Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
-    key="tour_next", type="primary",
-)  # fmt: skip
-st.header(title, divider="orange")
+# Presenter mode: slides, not pages, the step's picture and answer above the fold. No st.stop() here: a run that
+# stops early keeps the last step's fragments (its live camera) alive, to be drawn again into this step.
+if presenter.is_on():
+    _slide_bar(step, title)
+else:
+    _page_bar(step, title)
 render()

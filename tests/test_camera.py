@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import gc
 import io
+import weakref
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core import Predictor, load_dataset
 from core.config import DataConfig
 from dashboard import camera
+from dashboard.resources import settle_heap
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
@@ -95,3 +98,40 @@ def test_classify_opens_on_the_live_camera_and_falls_back_to_uploads() -> None:
     at.run()
     assert any(camera.NO_CAMERA_HELP in i.value for i in at.info)
     assert at.file_uploader(key="classify_upload") is not None
+
+
+def test_every_run_that_draws_the_camera_reaches_the_element() -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/classify.py").run()
+    live = at.session_state["classify_live__live"]
+    first = live.drawn
+    at.slider(key="classify_k").set_value(3).run()  # a page rerun with no frame in it
+    assert not at.exception
+    assert at.session_state["classify_live__live"].drawn > first  # new data: the element sees the run
+
+
+class _Node:
+    """An object in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_loaded_model_leaves_the_collection_after_every_run(digits_cnn: Predictor) -> None:
+    try:
+        settle_heap(digits_cnn)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and len(gc.get_objects()) < frozen / 10  # a full collection walks far fewer objects
+        cycle = weakref.ref(_Node())
+        gc.collect()
+        assert cycle() is None  # what runs make after the freeze is still collected
+        kept, one_model, next_model = [_Node()], _Node(), _Node()
+        frozen_cycle = weakref.ref(kept[0])
+        settle_heap(one_model)
+        kept.clear()
+        gc.collect()
+        assert frozen_cycle() is not None  # garbage among frozen objects waits...
+        settle_heap(next_model)
+        assert frozen_cycle() is None  # ...for the next model to settle
+    finally:
+        gc.unfreeze()

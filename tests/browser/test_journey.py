@@ -138,6 +138,9 @@ def _slide_bottoms(page) -> list[float]:
     )
 
 
+_CLICKER = {3: "PageDown", 5: "PageDown", 6: "ArrowRight"}  # the Tour steps reached by a key, not the button
+
+
 def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})  # a projector
     page.goto(f"{page.base_url}/tour?presenter=1")
@@ -151,9 +154,18 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     text = "parseFloat(getComputedStyle(document.querySelector('.stMain p')).fontSize)"
     page.wait_for_function(f"{text} >= 20", timeout=30_000)  # presenter mode's larger text (1.3rem)
     screenshot(page, "tour-step-1")
+    assert page.locator(".st-key-slide_keys").count() == 1 and page.locator(".st-key-slide_keys").is_hidden()
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")  # meant for the zoom slider, not the slides
+    settle(page)
+    assert page.get_by_text("1/7 · ").count() == 1
     bottoms, ticks = {1: _slide_bottoms(page)}, _tick_sizes(page)
     for number in range(2, 8):
-        page.locator(".st-key-tour_next button").first.click()
+        if number in _CLICKER:  # a clicker's PageDown, or the arrow key, moves on like the next button
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            page.keyboard.press(_CLICKER[number])
+        else:
+            page.locator(".st-key-tour_next button").first.click()
         page.get_by_text(f"{number}/7 · ").first.wait_for(timeout=120_000)
         settle(page)
         assert_no_error(page)
@@ -166,6 +178,11 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
         ticks += _tick_sizes(page)
         screenshot(page, f"tour-step-{number}")
     assert "step=7" in page.url and "presenter=1" in page.url
+    for key, number in (("PageUp", 6), ("ArrowLeft", 5), ("PageDown", 6), ("PageDown", 7)):
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        page.keyboard.press(key)
+        page.get_by_text(f"{number}/7 · ").first.wait_for(timeout=120_000)
+        settle(page)
     assert ticks and min(ticks) >= 16, ticks  # every chart's tick labels are presenter-sized (12 px otherwise)
     print("first picture or chart of each slide ends at (px):", {n: min(b, default=None) for n, b in bottoms.items()})
     assert all(min(b) <= 720 for b in bottoms.values() if b), bottoms  # each slide's picture starts on screen

@@ -159,6 +159,13 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
         seen.add((_scene(page, means), _camera(page).get_attribute("data-top")))
         page.wait_for_timeout(100)
     assert {(0, "Class 1"), (1, "Class 2")} <= seen, seen  # the taught model names each scene
+    bar, headline = _camera(page).evaluate(
+        "r => ['.bar', '.headline'].map(c => parseFloat(getComputedStyle(r.querySelector(c)).fontSize))"
+    )
+    if "presenter" in path:  # readable from the back of a room, like the page's other presenter text (20.8 px)
+        assert bar >= 24 and headline >= 48, (bar, headline)
+    else:
+        assert bar < 20 and headline < 40, (bar, headline)
     assert_no_error(page)
     screenshot(page, "teach-live" if path == "teach" else "tour-step-5-taught")
 
@@ -172,6 +179,31 @@ def _wait_until(page, ok, timeout_s: float = 60) -> None:
 
 def _answers(page) -> int:
     return int(_camera(page).get_attribute("data-answers") or 0)
+
+
+# Streamlit drops a fragment rerun still waiting when the page reruns (a click outside the fragment), and the frame
+# in it: here the next frame is swallowed on its way out, then a slider reruns the page.
+_SWALLOW_NEXT_FRAME = """r => { const s = r.__lightbox; let send = s.send, armed = true;
+  Object.defineProperty(s, 'send', { configurable: true, set: (f) => { send = f; }, get: () => (event, value) => {
+    if (event !== 'frame') return send(event, value);
+    if (armed) { armed = false; window.__dropped = performance.now(); return; }
+    if (window.__dropped && !window.__next) window.__next = performance.now() - window.__dropped;
+    return send(event, value); } }); }"""
+
+
+def test_a_frame_lost_in_a_page_rerun_is_sent_again_before_the_timeout(live_page) -> None:
+    page = live_page
+    page.goto(f"{page.base_url}/classify")
+    _wait_top(page, COFFEE | CAT, timeout_s=120)
+    _camera(page).evaluate(_SWALLOW_NEXT_FRAME)
+    page.wait_for_function("() => window.__dropped !== undefined")
+    answers = _answers(page)
+    page.get_by_role("slider").first.press("ArrowRight")  # the page reruns: the element is drawn, not answered
+    page.wait_for_function("() => window.__next !== undefined", timeout=30_000)
+    assert page.evaluate("() => window.__next") < 3000  # the answer timeout: no longer waited out
+    assert int(_camera(page).get_attribute("data-lost")) >= 1  # given up, not waited out
+    _wait_until(page, lambda: _answers(page) > answers + 2)  # and the camera goes on answering
+    assert_no_error(page)
 
 
 def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -> None:
@@ -215,3 +247,22 @@ def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
         assert_no_error(page)
     finally:
         page.context.close()
+
+
+def test_a_camera_the_browser_may_not_use_is_a_sentence_not_a_wait(playwright, server: str) -> None:
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]  # no prompt answered for us...
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--deny-permission-prompts"])
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()  # ...and none granted
+        page.set_default_timeout(60_000)
+        page.goto(f"{server}/classify")
+        page.get_by_role("heading", name="Classify").first.wait_for()
+        refused = page.evaluate(
+            "() => navigator.mediaDevices.getUserMedia({video: true}).then(() => 'allowed', e => e.name)"
+        )
+        assert refused == "NotAllowedError"  # a visitor who said no
+        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=30_000)  # the upload tab opens
+        page.locator("[data-testid=stCaptionContainer]").filter(has_text="allow the camera").first.wait_for()
+        assert_no_error(page)
+    finally:
+        browser.close()

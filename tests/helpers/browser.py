@@ -35,8 +35,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run dashboard/app.py` on a free port over `home`; return it and its URL once healthy."""
+def start_server(home: Path, env: dict[str, str] | None = None, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """Start the dashboard of the checkout at `root` on a free port over `home`; return it and its URL once healthy."""
     port = _free_port()
     with open(home / "server.log", "a") as log:  # the child keeps its own copy of the file
         proc = subprocess.Popen(
@@ -55,7 +55,7 @@ def start_server(home: Path, env: dict[str, str] | None = None) -> tuple[subproc
                 "--server.fileWatcherType",
                 "none",
             ],
-            cwd=ROOT,
+            cwd=root,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "LIGHTBOX_HOME": str(home), **(env or {})},
