@@ -1,12 +1,17 @@
-"""int8 EfficientNet-Lite0 against our fp32 and the 2020 reference package, side by side, at batch 1 and 32.
+"""int8 EfficientNet-Lite0 (two flows) vs our fp32 and the 2020 reference package, side by side, at batch 1 and 32.
 
 Also the top-1 agreement of int8 with fp32 on the fixed photo set (core.data.photos.check_photos: 216 crops,
 mirror images and brightness changes of 6 photos). Candidates are timed round-robin, medians.
 Run: python benchmarks/quantization.py [--threads 2]
 
-Measured 2026-12-02 on the 2-core dev VM under a load average near 20 (absolute times meaningless, ratios
-rough): int8 2.2x the reference at batch 1 and 4.7x at batch 32, our fp32 4.5x and 5.5x; int8 agrees
-with fp32 on 76% of the 216 photos; state dict 18.9 MB fp32, 9.0 MB int8 (the classifier stays fp32).
+Measured 2026-12-02 on the 2-core dev VM, shared (load average 6-16 during the runs: absolute times
+meaningless, ratios rough). Agreement with fp32: fused oneDNN int8 97.2% (210 of 216 photos), torch.ao FX
+76.4%. Three runs, "x the reference" at batch 1 / batch 32:
+  load 15.9: fp32 3.6x / 4.2x, int8 fused 3.3x / 6.2x, int8 FX 2.4x / 4.9x
+  load  5.8: fp32 2.8x / 4.4x, int8 fused 5.3x / 5.9x, int8 FX 2.2x / 6.7x
+  load  6.0: fp32 2.2x / 3.9x, int8 fused 2.7x / 10.3x, int8 FX 2.3x / 9.8x
+so fused int8 against our own fp32: 0.9-1.9x at batch 1 and 1.35-2.7x at batch 32. Quantizing takes
+7-45 s (FX: 25-105 s); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
 from __future__ import annotations
