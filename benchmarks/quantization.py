@@ -6,11 +6,12 @@ Run: python benchmarks/quantization.py [--threads 2]
 
 Measured 2026-12-02 on the 2-core dev VM, shared (load average 6-16 during the runs: absolute times
 meaningless, ratios rough). Agreement with fp32: fused oneDNN int8 97.2% (210 of 216 photos), torch.ao FX
-76.4%. Three runs, "x the reference" at batch 1 / batch 32:
+76.4%. Four runs, "x the reference" at batch 1 / batch 32:
   load 15.9: fp32 3.6x / 4.2x, int8 fused 3.3x / 6.2x, int8 FX 2.4x / 4.9x
   load  5.8: fp32 2.8x / 4.4x, int8 fused 5.3x / 5.9x, int8 FX 2.2x / 6.7x
   load  6.0: fp32 2.2x / 3.9x, int8 fused 2.7x / 10.3x, int8 FX 2.3x / 9.8x
-so fused int8 against our own fp32: 0.9-1.9x at batch 1 and 1.35-2.7x at batch 32. Quantizing takes
+  load  5.4: fp32 3.3x / 3.8x, int8 fused 4.5x / 4.9x, int8 FX 2.7x / 5.3x
+so fused int8 against our own fp32: 0.9-1.9x at batch 1 and 1.3-2.7x at batch 32. Quantizing takes
 7-45 s (FX: 25-105 s); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
