@@ -1,17 +1,24 @@
-"""int8 EfficientNet-Lite0 against our fp32 and the 2020 reference package, side by side, at batch 1 and 32.
+"""int8 EfficientNet-Lite0 (two flows) vs our fp32 and the 2020 reference package, side by side, at batch 1 and 32.
 
 Also the top-1 agreement of int8 with fp32 on the fixed photo set (core.data.photos.check_photos: 216 crops,
 mirror images and brightness changes of 6 photos). Candidates are timed round-robin, medians.
 Run: python benchmarks/quantization.py [--threads 2]
 
-Measured 2026-12-02 on the 2-core dev VM under a load average near 20 (absolute times meaningless, ratios
-rough): int8 2.2x the reference at batch 1 and 4.7x at batch 32, our fp32 4.5x and 5.5x; int8 agrees
-with fp32 on 76% of the 216 photos; state dict 18.9 MB fp32, 9.0 MB int8 (the classifier stays fp32).
+Measured 2026-12-02 on the 2-core dev VM, shared (load average 6-16 during the runs: absolute times
+meaningless, ratios rough). Agreement with fp32: fused oneDNN int8 97.2% (210 of 216 photos), torch.ao FX
+76.4%. Four runs, "x the reference" at batch 1 / batch 32:
+  load 15.9: fp32 3.6x / 4.2x, int8 fused 3.3x / 6.2x, int8 FX 2.4x / 4.9x
+  load  5.8: fp32 2.8x / 4.4x, int8 fused 5.3x / 5.9x, int8 FX 2.2x / 6.7x
+  load  6.0: fp32 2.2x / 3.9x, int8 fused 2.7x / 10.3x, int8 FX 2.3x / 9.8x
+  load  5.4: fp32 3.3x / 3.8x, int8 fused 4.5x / 4.9x, int8 FX 2.7x / 5.3x
+so fused int8 against our own fp32: 0.9-1.9x at batch 1 and 1.3-2.7x at batch 32. Quantizing takes
+7-45 s (FX: 25-105 s); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,11 +34,19 @@ from core.data.photos import calibration_photos, check_photos
 from core.inference import Predictor, prepare_image
 from core.models.efficientnet_lite import efficientnet_lite0
 from core.models.registry import Classifier
-from core.quantize import agreement, model_size_mb, quantize_model
+from core.quantize import SCHEME, agreement, model_size_mb, quantize_model
+
+
+def quantize(plain: Classifier, calibration: torch.Tensor, scheme: str | None = None) -> Classifier:
+    """Quantize Lite0 by one flow (the default: fused oneDNN; SCHEME: torch.ao FX) and say how long it took."""
+    start = time.perf_counter()
+    int8 = quantize_model(plain, (3, 224, 224), calibration.split(8), scheme=scheme)
+    print(f"quantize ({scheme or 'fused oneDNN'}): {time.perf_counter() - start:.1f} s")
+    return int8
 
 
 def main() -> None:
-    """Quantize Lite0, then time reference, fp32 and int8 in turn and print speed-ups and agreement."""
+    """Quantize Lite0 by both flows, then time reference, fp32 and int8 in turn; print speed-ups and agreement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=40)
@@ -41,19 +56,18 @@ def main() -> None:
     fp32 = Predictor.pretrained("imagenet")  # BN folded, prepacked: our fastest fp32
     spec = fp32.spec
     plain = Classifier(efficientnet_lite0(pretrained=True), spec.mean, spec.std).eval()
-    start = time.perf_counter()
     calibration = torch.cat([prepare_image(p, spec) for p in calibration_photos()])  # (32, 3, 224, 224)
-    int8 = quantize_model(plain, (3, 224, 224), calibration.split(8))
-    print(f"quantize: {time.perf_counter() - start:.1f} s (32 calibration photos)")
+    int8 = {"fused": quantize(plain, calibration), "FX": quantize(plain, calibration, SCHEME)}
     photos = torch.cat([prepare_image(p, spec) for p in check_photos()])  # (216, 3, 224, 224)
-    share = agreement(fp32.model, int8, photos)
-    print(f"agreement with fp32: {share:.4f} on {len(photos)} photos")
-    print(f"size: fp32 {model_size_mb(plain):.1f} MB, int8 {model_size_mb(int8):.1f} MB")
-    reference = load_reference()
+    for flow, model in int8.items():
+        share = agreement(fp32.model, model, photos)
+        print(f"int8 ({flow}): agrees with fp32 on {share:.4f} of {len(photos)} photos, {model_size_mb(model):.1f} MB")
+    print(f"fp32: {model_size_mb(plain):.1f} MB")
     runners = {
-        "reference (2020 package)": eager(reference),
+        "reference (2020 package)": eager(load_reference()),
         "ours, optimised fp32": eager(fp32.model, channels_last=True),
-        "ours, int8": eager(int8, channels_last=True),
+        "ours, int8 fused oneDNN": eager(int8["fused"], channels_last=True),
+        "ours, int8 torch.ao FX": eager(int8["FX"], channels_last=True),
     }
     small, big = photos[:1], photos[:32]
     latency = time_round_robin(runners, small, args.runs, 5)
@@ -64,6 +78,7 @@ def main() -> None:
     for name in runners:
         x1, x32 = latency[ref] / latency[name], throughput[name] / throughput[ref]
         print(f"{name:26s} {latency[name]:10.2f} {x1:6.2f} {throughput[name]:15.1f} {x32:6.2f}")
+    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

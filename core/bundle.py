@@ -195,12 +195,14 @@ def _load_weights(data: bytes) -> dict[str, torch.Tensor]:
     return state
 
 
-def check_weights(state: dict[str, torch.Tensor], config: RunConfig, spec: InputSpec) -> None:
-    """Check every tensor against the model the config builds; name the first one that does not fit."""
+def check_weights(
+    state: dict[str, torch.Tensor], config: RunConfig, spec: InputSpec, scheme: str | None = None
+) -> None:
+    """Check every tensor against the model the config builds (int8: by `scheme`); name the first misfit."""
     if config.model.quantization == "int8":
         from core.quantize import int8_state_dict
 
-        expected = int8_state_dict(config.model, spec)
+        expected = int8_state_dict(config.model, spec, scheme)
     else:
         expected = build_model(config.model, spec).state_dict()
     for key, want in expected.items():
@@ -269,12 +271,17 @@ def restore_bundle(
     info, rows = _parse(files, limits)
     state = _load_weights(files["weights.pt"])
     spec = InputSpec.from_dict(info.input_spec or {})
-    check_weights(state, info.config, spec)
-    meta = {"model": info.config.model.to_dict(), "input_spec": spec.to_dict()}  # what was checked, nothing else
+    scheme = None
     if info.config.model.quantization == "int8":
+        from core.quantize import saved_scheme
+
+        scheme = saved_scheme(info.metrics.get("quantization"))
+    check_weights(state, info.config, spec, scheme)
+    meta = {"model": info.config.model.to_dict(), "input_spec": spec.to_dict()}  # what was checked, nothing else
+    if scheme is not None:
         from core.quantize import int8_meta
 
-        meta["int8"] = int8_meta(str(info.metrics.get("int8_of", "")))
+        meta["int8"] = int8_meta(str(info.metrics.get("int8_of", "")), scheme)
     if not info.name.endswith(RESTORED):  # told apart from its original in every list
         info = replace(info, name=info.name + RESTORED)
     data = replace(info.config.data, owner=store.viewer if info.config.data.owner else None)

@@ -1,17 +1,19 @@
-"""int8 copies of models: post-training static quantization with torch.ao's FX graph mode, oneDNN backend.
+"""int8 copies of models: post-training static quantization for x86 CPUs, in plain eager PyTorch.
 
-Why this flow (torch 2.14, x86 CPU, measured in benchmarks/quantization.py): FX graph mode converts a model
-into one that runs int8 kernels (fbgemm/oneDNN) in plain eager PyTorch, with no compiler, in seconds and
-with little memory. torchao's pt2e flow (X86InductorQuantizer) only runs faster than fp32 after
-torch.compile, whose first call takes tens of seconds and hundreds of MB, too much for a 1 GB host;
-quantize_dynamic only quantizes Linear layers, so it leaves every convolution in fp32.
+Two flows, both measured in benchmarks/quantization.py (torch 2.14, x86 CPU, no compiler):
+- EfficientNet-Lite (the built-in ImageNet model, and the backbone of transfer runs) goes through
+  core.quantize_lite: oneDNN's fused int8 convolutions called directly (ReLU6 and the residual add fused,
+  per-channel weights, biases corrected for the mean shift that rounding the weights causes). It agrees with
+  fp32 on 97% of the photo set (FX: 76%) and runs 1.3-2.7x as fast as our optimised fp32 at batch 32,
+  0.9-1.9x at batch 1 (a shared 2-core machine: ratios rough).
+- Any other net (the digits CNN, say) goes through torch.ao's FX graph mode with the oneDNN backend; the input
+  normalisation and the last Linear layer stay fp32. Small nets agree with fp32 on >= 95% of their images.
 
-The input normalisation stays fp32 (inside `Classifier`); what follows it is quantized, except the last Linear
-layer (close logits keep their order). For EfficientNet-Lite the 'SAME' padding of stride-2 convolutions is
-fixed for the 224-pixel input first, so the graph traces. Measured: small nets (digits CNN) agree with fp32 on
->= 95% of validation images; EfficientNet-Lite0 does not yet (about 72% of photos with oneDNN, 42% with the
-x86 backend's 7-bit activations): its ReLU6 is not fused with the conv before it, so each conv's output is
-quantized over its whole range rather than ReLU6's [0, 6].
+Why not the alternatives: torchao's pt2e flow (X86InductorQuantizer) reaches the same oneDNN kernels only
+through torch.compile, whose first call takes tens of seconds and hundreds of MB on a 2-core, 1 GB host; the
+FX flow cannot fuse ReLU6 with its conv, so on EfficientNet-Lite each activation is quantized over its whole
+range (76% agreement) and its unfused int8 ops run slower than fp32 at batch 1; quantize_dynamic only
+quantizes Linear layers.
 """
 
 from __future__ import annotations
@@ -33,19 +35,23 @@ from core.models.transfer import BACKBONE_SIZE, TransferNet
 
 __all__ = [
     "BACKEND",
+    "FUSED_SCHEME",
     "SCHEME",
     "agreement",
     "int8_meta",
+    "int8_scheme",
     "int8_state_dict",
     "load_int8_model",
     "model_size_mb",
     "quantize_model",
+    "saved_scheme",
 ]
 
 IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the built-in model
 
 BACKEND = "onednn"  # oneDNN int8 kernels (VNNI/AMX here); full 8-bit activations, no reduce_range
 SCHEME = "int8 static (torch.ao FX, oneDNN backend, per-channel weights, last layer fp32)"
+FUSED_SCHEME = "int8 static (oneDNN fused int8 convs, per-channel weights, bias correction; stem, classifier fp32)"
 
 
 class StaticSamePadConv(nn.Module):
@@ -130,26 +136,61 @@ def _install(model: Classifier, quantized: nn.Module) -> Classifier:
     if isinstance(model.net, TransferNet):
         net = copy.copy(model.net)
         net._modules = dict(model.net._modules)
-        net._modules["backbone"] = Int8Backbone(quantized)
+        net._modules["backbone"] = quantized if hasattr(quantized, "forward_features") else Int8Backbone(quantized)
         out._modules["net"] = net
     else:
         out._modules["net"] = quantized
     return out.eval()
 
 
+def _lite_net(model: Classifier) -> EfficientNetLite | None:
+    """Return the model's EfficientNet-Lite (the whole net, or a transfer run's backbone), if it has one."""
+    net = model.net
+    net = net.backbone if isinstance(net, TransferNet) else net
+    return net if isinstance(net, EfficientNetLite) else None
+
+
+def uses_fused_flow(model: Classifier, scheme: str | None = None) -> bool:
+    """Say whether a model is quantized by the fused oneDNN flow (or was, given the `scheme` it was saved with)."""
+    from core.quantize_lite import int8_supported
+
+    return _lite_net(model) is not None and scheme in (None, FUSED_SCHEME) and int8_supported()
+
+
 def quantize_model(
-    model: Classifier, input_shape: tuple[int, ...], calibration: Iterable[torch.Tensor] | None = None
+    model: Classifier,
+    input_shape: tuple[int, ...],
+    calibration: Iterable[torch.Tensor] | None = None,
+    scheme: str | None = None,
 ) -> Classifier:
     """Return an int8 copy of `model` (taking [0, 1] images of `input_shape` (C, H, W)).
 
     Calibration batches are [0, 1] images as the model takes them; without any (when rebuilding a saved int8
-    model before loading its state dict) the scales are placeholders.
+    model before loading its state dict) the scales are placeholders. `scheme` picks the flow a saved model
+    was made with; by default EfficientNet-Lite takes the fused flow and other nets the FX flow.
     """
+    model = model.float().cpu().eval()
+    if uses_fused_flow(model, scheme):
+        return _quantize_fused(model, calibration)
+    return _quantize_fx(model, input_shape, calibration)
+
+
+def _quantize_fused(model: Classifier, calibration: Iterable[torch.Tensor] | None) -> Classifier:
+    """Quantize the model's EfficientNet-Lite with oneDNN's fused int8 convs (core.quantize_lite)."""
+    from core.quantize_lite import calibrate, folded_copy
+
+    folded = folded_copy(_lite_net(model))  # measured inside the float model, installed in place of its net
+    return _install(model, calibrate(folded, calibration or (), lambda net, x: _install(model, net)(x.float())))
+
+
+def _quantize_fx(
+    model: Classifier, input_shape: tuple[int, ...], calibration: Iterable[torch.Tensor] | None
+) -> Classifier:
+    """Quantize the model with torch.ao's FX graph mode (oneDNN backend)."""
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     torch.backends.quantized.engine = BACKEND
-    model = model.float().cpu().eval()
     part, example_shape = _quantizable_part(model, input_shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # FX's notes on deprecated flows and uncalibrated observers
@@ -172,9 +213,16 @@ def model_size_mb(model: nn.Module) -> float:
     return buffer.getbuffer().nbytes / 1e6
 
 
-def int8_meta(source: str) -> dict[str, Any]:
+def int8_scheme(int8: nn.Module) -> str:
+    """Return the scheme an int8 model was made with (fused oneDNN or FX)."""
+    from core.quantize_lite import Int8EfficientNetLite
+
+    return FUSED_SCHEME if any(isinstance(m, Int8EfficientNetLite) for m in int8.modules()) else SCHEME
+
+
+def int8_meta(source: str, scheme: str = SCHEME) -> dict[str, Any]:
     """Return what a saved int8 model records about itself: the scheme and the model it came from."""
-    return {"scheme": SCHEME, "backend": BACKEND, "source": source}
+    return {"scheme": scheme, "backend": BACKEND, "source": source}
 
 
 @torch.no_grad()
@@ -197,9 +245,16 @@ def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
 
 def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], spec: InputSpec) -> nn.Module:
     """Rebuild a saved int8 model: float skeleton, the same int8 conversion, then its state dict."""
-    model = quantize_model(
-        _float_skeleton(ModelConfig.from_dict(meta["model"]), spec), (spec.channels, spec.height, spec.width)
-    )
+    from core.quantize_lite import int8_supported
+
+    scheme = saved_scheme(meta.get("int8", {}).get("scheme"))
+    if scheme == FUSED_SCHEME and not int8_supported():
+        raise WeightsError(
+            "This int8 model runs on oneDNN's int8 kernels, which this PyTorch build lacks (x86 builds have them). "
+            "Use its fp32 original here, or quantize that again on this computer."
+        )
+    skeleton = _float_skeleton(ModelConfig.from_dict(meta["model"]), spec)
+    model = quantize_model(skeleton, (spec.channels, spec.height, spec.width), scheme=scheme)
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as exc:
@@ -207,7 +262,12 @@ def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], s
     return model.eval()
 
 
-def int8_state_dict(model: ModelConfig, spec: InputSpec) -> dict[str, Any]:
+def saved_scheme(scheme: object) -> str:
+    """Return the flow a saved int8 model names (the FX flow for anything but the fused scheme)."""
+    return FUSED_SCHEME if scheme == FUSED_SCHEME else SCHEME
+
+
+def int8_state_dict(model: ModelConfig, spec: InputSpec, scheme: str | None = None) -> dict[str, Any]:
     """Return the state dict an int8 model of this config holds (placeholder values), to check a bundle against."""
     skeleton = _float_skeleton(model, spec)
-    return quantize_model(skeleton, (spec.channels, spec.height, spec.width)).state_dict()
+    return quantize_model(skeleton, (spec.channels, spec.height, spec.width), scheme=scheme).state_dict()

@@ -19,7 +19,7 @@ from core.errors import WeightsError
 from core.evaluation import measure_latency
 from core.inference import Predictor, prepare_image
 from core.models.registry import count_parameters
-from core.quantize import IMAGENET_MODEL, SCHEME, agreement, int8_meta, quantize_model
+from core.quantize import IMAGENET_MODEL, agreement, int8_meta, int8_scheme, quantize_model
 from core.runs import RunInfo, RunStore
 from core.version import code_version
 
@@ -93,7 +93,8 @@ def quantize_run(store: RunStore, source: str, progress: Progress | None = None)
         fingerprint=src.fingerprint, device="cpu",
     )  # fmt: skip
     meta = {"model": src.config.model.to_dict(), "input_spec": spec.to_dict(), "run_id": run.id}
-    path = store.save_weights(run.id, int8.state_dict(), {**meta, "int8": int8_meta(source)})
+    scheme = int8_scheme(int8)
+    path = store.save_weights(run.id, int8.state_dict(), {**meta, "int8": int8_meta(source, scheme)})
     say("measuring latency", 0.9)
     metrics: dict[str, Any] = {
         "int8_of": source,
@@ -101,7 +102,7 @@ def quantize_run(store: RunStore, source: str, progress: Progress | None = None)
         "agreement_images": len(src.check),
         "size_mb": round(path.stat().st_size / 1e6, 3),
         "latency_ms": round(measure_latency(int8, spec), 3),
-        "quantization": SCHEME,
+        "quantization": scheme,
     }
     if src.labels is not None:
         metrics["val_accuracy"] = _accuracy(int8, src.check, src.labels)

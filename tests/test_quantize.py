@@ -46,6 +46,30 @@ def test_quantize_a_digits_cnn_then_restore_it_from_a_bundle(
     assert np.abs(a.numpy() - b.numpy()).max() == 0
 
 
+@pytest.mark.slow
+def test_the_built_in_model_in_int8_agrees_with_fp32_and_comes_back_from_store_and_bundle(
+    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path
+) -> None:
+    from core.data.photos import sample_photo
+    from core.quantize import FUSED_SCHEME
+
+    assert main(["quantize", "imagenet"]) == 0  # the fused oneDNN flow: int8 convs, fp32 stem and classifier
+    out = _values(capsys.readouterr().out)
+    int8 = store.get_run(out["run_id"])
+    assert is_int8(int8) and out["int8_of"] == "imagenet" and int8.metrics["quantization"] == FUSED_SCHEME
+    assert float(out["agreement"]) >= 0.95 and int(out["agreement_images"]) >= 200
+
+    served = Predictor.from_run(store, int8.id)  # as Classify serves it
+    top = served.classify(sample_photo("chelsea"), top_k=3).predictions
+    assert any("cat" in p.label for p in top), top  # Egyptian cat, tiger cat, tabby
+    other = RunStore(tmp_path / "other-home")
+    restored = restore_bundle(other, bundle_bytes(store, int8.id))
+    x = torch.rand(3, 3, 224, 224)  # (B, C, H, W)
+    with torch.no_grad():
+        a, b = served.model(x), Predictor.from_run(other, restored.id).model(x)
+    assert np.abs(a.numpy() - b.numpy()).max() == 0
+
+
 def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str], store: RunStore) -> None:
     fp32 = trained_run(store, "simple", epochs=1)
     assert main(["quantize", fp32.id]) == 0
