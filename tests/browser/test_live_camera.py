@@ -261,8 +261,9 @@ def test_a_camera_the_browser_may_not_use_is_a_sentence_not_a_wait(playwright, s
             "() => navigator.mediaDevices.getUserMedia({video: true}).then(() => 'allowed', e => e.name)"
         )
         assert refused == "NotAllowedError"  # a visitor who said no
-        page.locator('[data-testid="stFileUploader"]').first.wait_for(timeout=30_000)  # the upload tab opens
-        page.locator("[data-testid=stCaptionContainer]").filter(has_text="allow the camera").first.wait_for()
+        page.locator("[role=tab][aria-selected=true]").filter(has_text="Upload an image").wait_for(timeout=30_000)
+        page.locator('[data-testid="stFileUploader"]').first.wait_for()  # the upload tab opened by itself
+        assert "may not use the camera" in _camera(page).locator("[data-part=message]").text_content()
         assert_no_error(page)
     finally:
         browser.close()
