@@ -35,6 +35,7 @@ def _run_script(path: Path, tmp_path: Path) -> float:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(exist_ok=True)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}  # no PYTHONPATH: Lightbox is not importable
+    env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")  # as many threads as the suite's processes
     proc = subprocess.run(
         [sys.executable, str(path)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600
     )
