@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, open_tab, start_server
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, open_tab, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -19,8 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from core import DataConfig, RunConfig, RunStore, train_run
 from core.data.registry import save_user_dataset
 from tests.helpers import quick_config
-from tests.helpers.browser import open_tab, start_server
+from tests.helpers.browser import open_tab, start_server, stop_server
 from tests.helpers.markup import DATASET, EVIL_RUN, evil_dataset
 
 pytestmark = pytest.mark.browser
@@ -29,8 +29,7 @@ def evil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     mp.undo()
     proc, url = start_server(home)
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_server(proc)
 
 
 def _settle(page) -> None:

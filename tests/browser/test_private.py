@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from core import RunStore
+from core import RunStore, train_run
 from core.sharing import SERVER
-from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server
+from core.workspaces import showcase_configs
+from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 SECRET = "a-private-run"
@@ -28,9 +30,9 @@ def _wait_for_run(store: RunStore, proc) -> str:
 def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    proc, url = start_server(
-        home, {"LIGHTBOX_SHARING": "private", "LIGHTBOX_MAX_JOBS": "3"}
-    )  # no queue behind the showcase
+    for config in showcase_configs():  # the server's runs, one epoch each: the server finds them and trains none
+        train_run(replace(config, train=replace(config.train, epochs=1)), RunStore(home))
+    proc, url = start_server(home, {"LIGHTBOX_SHARING": "private"})
     a, b = open_tab(browser, url), open_tab(browser, url)  # two contexts: two visitors, own cookies and tabs
     try:
         goto(a, "train", "Train", "Start training")
@@ -60,5 +62,4 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
     finally:
         a.context.close()
         b.context.close()
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)

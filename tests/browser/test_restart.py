@@ -9,7 +9,7 @@ import pytest
 
 from core import Predictor, RunStore, load_dataset
 from tests.helpers import wait_until
-from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server
+from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +49,7 @@ def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp
         page.get_by_text("interrupted").first.wait_for(state="attached")  # a cell of the runs table (a canvas grid)
         assert_no_error(page)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
         page.context.close()
 
     run = store.get_run(run_id)

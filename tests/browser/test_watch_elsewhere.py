@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import ROOT, assert_no_error, goto, open_tab, screenshot, start_server
+from tests.helpers.browser import ROOT, assert_no_error, goto, open_tab, screenshot, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,5 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path
         if cli is not None:
             cli.kill()
             cli.wait(30)
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
         page.context.close()

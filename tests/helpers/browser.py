@@ -78,6 +78,19 @@ def start_server(home: Path, env: dict[str, str] | None = None, root: Path = ROO
     return proc, url
 
 
+def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """End a server started by start_server: ask it to stop, and kill it if it is still busy after `grace` s.
+
+    A server still loading its warm-up model when asked waits for that load before it exits (up to a minute).
+    """
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+
+
 def open_tab(browser, server: str):
     """Return a fresh page (own cookies, so its own Streamlit session) pointed at the server."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
