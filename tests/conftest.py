@@ -23,14 +23,16 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Count browser tests as slow too (`-m "not slow"` leaves them out), and run them all in one worker.
+    """Count browser tests as slow too (`-m "not slow"` leaves them out), and keep them in two worker groups.
 
-    One worker holds the browser tests' shared server and Chromium; the other runs the rest meanwhile.
+    The tests on the session's shared server run in one worker (one server, one Chromium); those that start
+    servers of their own run in another at the same time. Other tests fill the workers around them.
     """
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            shared = "server" in getattr(item, "fixturenames", ())
+            item.add_marker(pytest.mark.xdist_group("browser-shared-server" if shared else "browser-own-server"))
 
 
 @pytest.fixture(autouse=True)
