@@ -147,8 +147,7 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
             page.mouse.down()
             page.wait_for_timeout(2200)  # inside the 3 s scene
             page.mouse.up()
-            page.wait_for_timeout(1500)  # letting go reruns the page: the class lists show the new count
-            if _count(page, name) >= 2:
+            if _becomes(page, lambda n=name: _count(page, n) >= 2, 1.5):  # letting go reruns the page: the new count
                 break
         assert _count(page, name) >= 2, _camera(page).evaluate("r => ({...r.dataset, note: r.innerText})")
     page.get_by_role("button", name="Train", exact=True).click()
@@ -168,6 +167,16 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
         assert bar < 20 and headline < 40, (bar, headline)
     assert_no_error(page)
     screenshot(page, "teach-live" if path == "teach" else "tour-step-5-taught")
+
+
+def _becomes(page, ok, timeout_s: float) -> bool:
+    """Say whether `ok()` turns true within `timeout_s` seconds (checked every 100 ms)."""
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True
 
 
 def _wait_until(page, ok, timeout_s: float = 60) -> None:
