@@ -134,7 +134,10 @@ def live_teach(key: str, target: str | None) -> None:
     live = camera.live_camera(key, answer, predictor=predictor, extra=extra, fps=6)
     if live.released or camera.no_camera(live):
         live.released = False
-        st.rerun(scope="app")  # the class lists show what was recorded
+        # A whole-page run draws the class lists below anyway. Rerunning it would also throw away the click
+        # that started it (Train, pressed just after letting go): only the fragment's own run reruns the page.
+        if camera.in_fragment_run():
+            st.rerun(scope="app")  # the class lists show what was recorded
 
 
 def thumbnails(files: list[bytes]) -> Iterator[Image.Image | None]:
