@@ -114,9 +114,9 @@ def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -
     camera = page.locator(CAMERA).first
     camera.wait_for(timeout=180_000)
     page.wait_for_function(
-        "() => { const h = document.querySelector('[data-testid=stBidiComponentIsolated]');"
-        " const r = h && h.shadowRoot && h.shadowRoot.querySelector('.lightbox-camera');"
-        " return r && r.__lightbox && r.__lightbox.answers >= 3; }",
+        "() => [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')].some((h) => {"
+        " const r = h.shadowRoot && h.shadowRoot.querySelector('.lightbox-camera');"
+        " return r && r.__lightbox && r.__lightbox.answers >= 3; })",
         timeout=180_000,
     )
     start, cpu0, t0 = camera.evaluate(_COUNTS), cpu_seconds(pid) if pid else 0.0, time.monotonic()
