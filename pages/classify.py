@@ -43,13 +43,7 @@ live_tab, upload_tab, camera_tab = st.tabs(
     default="Upload an image" if no_camera else "Live camera",
     key="classify_tabs",
 )
-with live_tab:
-    if no_camera:
-        st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
-        st.button("Try the camera again", on_click=camera.forget_missing, key="classify_camera_retry")
-    else:
-        live_view(model_name, top_k)
-with upload_tab:
+with upload_tab:  # filled before the live tab: a cold visitor's uploader does not wait for the model to load
     if no_camera:
         st.caption(camera.NO_CAMERA_HELP)
     upload = st.file_uploader(
@@ -59,6 +53,12 @@ with upload_tab:
     )
 with camera_tab:
     snapshot = st.camera_input("Webcam", key="classify_camera")
+with live_tab:
+    if no_camera:
+        st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
+        st.button("Try the camera again", on_click=camera.forget_missing, key="classify_camera_retry")
+    else:
+        live_view(model_name, top_k)
 source = snapshot or upload
 if source is None:
     st.stop()
