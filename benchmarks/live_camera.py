@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image, ImageEnhance  # noqa: E402
 from skimage import data  # noqa: E402
 
-from tests.browser.test_live_camera import write_scenes  # noqa: E402
 from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, start_server  # noqa: E402
+from tests.helpers.images import write_scenes  # noqa: E402
 
 CAMERA = ".lightbox-camera"
 

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, open_tab, screenshot
+from tests.helpers.images import write_scenes
 
 pytestmark = pytest.mark.browser
 data = pytest.importorskip("skimage.data")
 
-SIZE = (320, 240)
-FPS = 10
-SCENE_S = 3
 COFFEE = {"espresso", "cup", "coffee mug", "consomme", "eggnog"}
 CAT = {"tabby", "tiger cat", "Egyptian cat", "lynx", "tiger"}
-
-
-def _yuv(image: Image.Image) -> bytes:
-    y, cb, cr = (np.asarray(c, dtype=np.uint8) for c in image.convert("RGB").resize(SIZE).convert("YCbCr").split())
-    return y.tobytes() + cb[::2, ::2].tobytes() + cr[::2, ::2].tobytes()
-
-
-def write_scenes(path: Path, *photos: Image.Image) -> Path:
-    """Write a Y4M video showing each photo for SCENE_S seconds (Chromium's fake camera loops it)."""
-    with open(path, "wb") as f:
-        f.write(f"YUV4MPEG2 W{SIZE[0]} H{SIZE[1]} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for photo in photos:
-            frame = b"FRAME\n" + _yuv(photo)
-            f.write(frame * (FPS * SCENE_S))
-    return path
 
 
 def _means(*photos: Image.Image) -> list[np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -64,7 +65,7 @@ def _yuv(image: Image.Image) -> bytes:
     return y.tobytes() + cb[::2, ::2].tobytes() + cr[::2, ::2].tobytes()
 
 
-def write_scenes(path, *photos: Image.Image):
+def write_scenes(path: Path, *photos: Image.Image) -> Path:
     """Write a Y4M video showing each photo for SCENE_S seconds, for Chromium's fake webcam (it loops the file).
 
     Chromium takes it with `--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
