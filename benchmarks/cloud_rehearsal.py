@@ -35,6 +35,7 @@ from tests.helpers.images import write_scenes
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
 SHOTS: Path | None = None  # --shots DIR: a screenshot of every failed step
+TIMELINE: list[tuple[float, str]] = []  # (monotonic time, what a visitor began), for --trace
 EXCEPTION = '[data-testid="stException"]'
 ERROR = '[data-testid="stAlertContentError"]'
 
@@ -50,6 +51,9 @@ class Visitor:
         self.failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
         if SHOTS is not None:
             await page.screenshot(path=str(SHOTS / f"{self.name}-{len(self.failures)}.png"), full_page=True)
+
+    def mark(self, step: str) -> None:
+        TIMELINE.append((time.monotonic(), f"{self.name}: {step}"))
 
     async def look(self, page) -> None:
         self.exceptions += await page.locator(EXCEPTION).count()
@@ -71,9 +75,11 @@ async def trainer(v: Visitor, browser, url: str, until: float) -> None:
             await page.get_by_role("option", name="ResNet-18").click()
             await page.wait_for_timeout(1000)
             await page.get_by_role("button", name="Start training").click()
+            v.mark("started training ResNet-18")
             await page.wait_for_timeout(3000)
             while time.monotonic() < until and await page.get_by_role("button", name="Stop").count():
                 await page.wait_for_timeout(2000)
+            v.mark("training ended")
             await v.look(page)
             v.done += 1
         except Exception as exc:  # noted, and the visitor carries on
@@ -110,13 +116,16 @@ async def teach(page, url: str) -> None:
     await page.wait_for_timeout(10_000)  # the taught model answers live
 
 
-async def classify(page, url: str, photo: Path) -> None:
+async def classify(page, url: str, photo: Path, mark=lambda step: None) -> None:
     """Watch the live camera on Classify for a while, then upload a photo and wait for the answer."""
     await _open(page, f"{url}/classify", "Classify")
+    mark("live camera on Classify")
     await page.wait_for_timeout(10_000)
     await page.get_by_role("tab", name="Upload an image").click()
     await page.locator('input[type="file"]').set_input_files(str(photo))
+    mark(f"uploaded {photo.name}")
     await page.get_by_text("What the model sees").first.wait_for()
+    mark("answered")
 
 
 async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path], teaches: bool = True) -> None:
@@ -128,7 +137,7 @@ async def teacher(v: Visitor, browser, url: str, until: float, photos: list[Path
             if teaches and i % 2 == 0:
                 await teach(page, url)
             else:
-                await classify(page, url, photos[i % len(photos)])
+                await classify(page, url, photos[i % len(photos)], v.mark)
             await v.look(page)
             v.done += 1
         except Exception as exc:
@@ -143,6 +152,7 @@ async def viewer(v: Visitor, browser, url: str, until: float, pages: tuple[str, 
         for path, heading in ((p, p.capitalize()) for p in pages):
             try:
                 await _open(page, f"{url}/{path}", heading)
+                v.mark(f"opened {heading}")
                 await page.wait_for_timeout(5000)
                 await v.look(page)
                 v.done += 1
@@ -150,20 +160,47 @@ async def viewer(v: Visitor, browser, url: str, until: float, pages: tuple[str, 
                 await v.failed(page, exc)
 
 
-async def rehearse(url: str, minutes: float, photos: list[Path], video: Path, goal: bool) -> list[Visitor]:
+async def sample_rss(pid: int, until: float, samples: list[tuple[float, float]]) -> None:
+    """Record the server's RSS every half second (for --trace)."""
+    while time.monotonic() < until:
+        samples.append((time.monotonic(), rss_mb(pid)))
+        await asyncio.sleep(0.5)
+
+
+def print_trace(samples: list[tuple[float, float]], start: float) -> None:
+    """Print each visitor step with the server's RSS then, and every rise of 20 MB or more between samples."""
+    events = [(t, f"{what}") for t, what in TIMELINE] + [
+        (t, f"RSS +{rss - samples[i - 1][1]:.0f} MB")
+        for i, (t, rss) in enumerate(samples)
+        if i and rss - samples[i - 1][1] >= 20
+    ]
+    for t, what in sorted(events):
+        peak = max((r for s, r in samples if s <= t), default=0.0)
+        now = next((r for s, r in reversed(samples) if s <= t), 0.0)
+        print(f"  {t - start:7.1f} s  RSS {now:6.0f} MB (peak so far {peak:6.0f})  {what}")
+
+
+async def rehearse(
+    url: str, minutes: float, photos: list[Path], video: Path, goal: bool, pid: int, trace: bool = False
+) -> list[Visitor]:
     from playwright.async_api import async_playwright
 
-    until = time.monotonic() + minutes * 60
+    start = time.monotonic()
+    until = start + minutes * 60
+    samples: list[tuple[float, float]] = []
     visitors = [Visitor("trainer"), Visitor("classifier" if goal else "teacher"), Visitor("viewer")]
     async with async_playwright() as pw:
         flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
         await asyncio.gather(
+            sample_rss(pid, until, samples),
             trainer(visitors[0], browser, url, until),
             teacher(visitors[1], browser, url, until, photos, teaches=not goal),
             viewer(visitors[2], browser, url, until, ("compare",) if goal else ("compare", "tour")),
         )
         await browser.close()
+    if trace:
+        print_trace(samples, start)
     return visitors
 
 
@@ -181,6 +218,7 @@ def main() -> None:
         action="store_true",
         help="the memory goal's visitors instead: one trains ResNet-18, one classifies photos, one reads Compare",
     )
+    p.add_argument("--trace", action="store_true", help="print each step with the server's RSS, and its jumps")
     p.add_argument("--env", nargs="*", default=[], help="extra NAME=VALUE for the server's environment")
     args = p.parse_args()
     global SHOTS
@@ -212,7 +250,7 @@ def main() -> None:
             try:
                 scenes = [Image.open(photos[1]), Image.open(photos[0])]  # coffee, then the cat
                 video = write_scenes(Path(tmp) / "scenes.y4m", *scenes)
-                visitors = asyncio.run(rehearse(url, args.minutes, photos, video, args.goal))
+                visitors = asyncio.run(rehearse(url, args.minutes, photos, video, args.goal, proc.pid, args.trace))
                 died = proc.poll() is not None
                 rss_peak = 0.0 if died else rss_mb(proc.pid, "VmHWM")
             finally:
