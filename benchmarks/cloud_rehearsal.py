@@ -160,10 +160,11 @@ async def viewer(v: Visitor, browser, url: str, until: float, pages: tuple[str, 
                 await v.failed(page, exc)
 
 
-async def sample_rss(pid: int, until: float, samples: list[tuple[float, float]]) -> None:
-    """Record the server's RSS every half second (for --trace)."""
+async def sample_rss(pid: int, until: float, samples: list[tuple[float, float]], anon: list[float]) -> None:
+    """Record the server's RSS, and its anonymous part (no files mapped), every half second (for --trace)."""
     while time.monotonic() < until:
         samples.append((time.monotonic(), rss_mb(pid)))
+        anon.append(rss_mb(pid, "RssAnon"))
         await asyncio.sleep(0.5)
 
 
@@ -181,26 +182,40 @@ def print_trace(samples: list[tuple[float, float]], start: float) -> None:
 
 
 async def rehearse(
-    url: str, minutes: float, photos: list[Path], video: Path, goal: bool, pid: int, trace: bool = False
+    url: str,
+    minutes: float,
+    photos: list[Path],
+    video: Path,
+    goal: bool,
+    pid: int,
+    trace: bool = False,
+    only: list[str] | None = None,
 ) -> list[Visitor]:
     from playwright.async_api import async_playwright
 
     start = time.monotonic()
     until = start + minutes * 60
     samples: list[tuple[float, float]] = []
+    anon: list[float] = []
     visitors = [Visitor("trainer"), Visitor("classifier" if goal else "teacher"), Visitor("viewer")]
     async with async_playwright() as pw:
         flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
-        await asyncio.gather(
-            sample_rss(pid, until, samples),
-            trainer(visitors[0], browser, url, until),
-            teacher(visitors[1], browser, url, until, photos, teaches=not goal),
-            viewer(visitors[2], browser, url, until, ("compare",) if goal else ("compare", "tour")),
-        )
+        acts = {
+            "trainer": trainer(visitors[0], browser, url, until),
+            "teacher": teacher(visitors[1], browser, url, until, photos, teaches=not goal),
+            "viewer": viewer(visitors[2], browser, url, until, ("compare",) if goal else ("compare", "tour")),
+        }
+        for name in set(acts) - set(only or acts):
+            acts.pop(name).close()  # a coroutine never awaited
+        await asyncio.gather(sample_rss(pid, until, samples, anon), *acts.values())
         await browser.close()
     if trace:
         print_trace(samples, start)
+        bare = bare_torch_rss("RssAnon")
+        print(
+            f"  peak anonymous RSS {max(anon, default=0):.0f} MB; bare `import torch` {bare:.0f} MB (no mapped files)"
+        )
     return visitors
 
 
@@ -217,6 +232,12 @@ def main() -> None:
         "--goal",
         action="store_true",
         help="the memory goal's visitors instead: one trains ResNet-18, one classifies photos, one reads Compare",
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=("trainer", "teacher", "viewer"),
+        help="these visitors alone (teacher: the classifier with --goal)",
     )
     p.add_argument("--trace", action="store_true", help="print each step with the server's RSS, and its jumps")
     p.add_argument("--env", nargs="*", default=[], help="extra NAME=VALUE for the server's environment")
@@ -250,7 +271,9 @@ def main() -> None:
             try:
                 scenes = [Image.open(photos[1]), Image.open(photos[0])]  # coffee, then the cat
                 video = write_scenes(Path(tmp) / "scenes.y4m", *scenes)
-                visitors = asyncio.run(rehearse(url, args.minutes, photos, video, args.goal, proc.pid, args.trace))
+                visitors = asyncio.run(
+                    rehearse(url, args.minutes, photos, video, args.goal, proc.pid, args.trace, args.only)
+                )
                 died = proc.poll() is not None
                 rss_peak = 0.0 if died else rss_mb(proc.pid, "VmHWM")
             finally:

@@ -102,11 +102,11 @@ def cpu_seconds(pid: int) -> float:
     return total / tick
 
 
-def bare_torch_rss() -> float:
-    """Return the RSS (MB) of a process that did only `import torch`."""
+def bare_torch_rss(field: str = "VmRSS") -> float:
+    """Return the RSS (MB) of a process that did only `import torch` (RssAnon: its anonymous part)."""
     code = (
         "import torch, pathlib; status = pathlib.Path('/proc/self/status').read_text().splitlines(); "
-        "print(next(line for line in status if line.startswith('VmRSS')).split()[1])"
+        f"print(next(line for line in status if line.startswith('{field}:')).split()[1])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return int(out.strip()) / 1024

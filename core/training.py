@@ -18,6 +18,7 @@ from core.config import TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch
 from core.data.base import ImageDataset, to_float
 from core.devices import PRECISIONS, autocast, grad_scaler, training_device
+from core.eager_optim import eager
 from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
 
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "fit", "schedule_curve"]
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {  # torch's, minus an import of the compiler (eager_optim)
+    "sgd": eager(torch.optim.SGD),
+    "adam": eager(torch.optim.Adam),
+    "adamw": eager(torch.optim.AdamW),
 }
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 EVAL_BATCH = 512
@@ -81,7 +82,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Build the optimiser named in cfg over the parameters that train."""
     params = parameter_groups(model, cfg.lr)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return OPTIMIZERS["sgd"](params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import core
-from core.memory import limit_malloc_arenas, release_free_memory
+from core.memory import limit_malloc_arenas, map_big_blocks, release_free_memory
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
 from dashboard.teach_store import ExampleStore
@@ -60,8 +60,9 @@ def is_private() -> bool:
 
 @st.cache_resource(show_spinner=False)
 def lean_server() -> bool:
-    """Once per server, before the sessions' threads allocate: at most two malloc arenas (see core.memory)."""
-    return limit_malloc_arenas()
+    """Once per server, before the sessions' threads allocate: two malloc arenas, big blocks mapped apart."""
+    arenas = limit_malloc_arenas()
+    return map_big_blocks() and arenas
 
 
 @st.cache_resource(show_spinner=False)

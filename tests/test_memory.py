@@ -30,3 +30,23 @@ def test_freed_memory_goes_back_to_the_system() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert int(out.stdout) > 50_000  # kB handed back
+
+
+@glibc
+@pytest.mark.parametrize("lean", [False, True])
+def test_big_blocks_get_their_own_mapping_once_the_server_asks(lean: bool) -> None:
+    """glibc serves an 8 MB block from its heap once a bigger one was freed, unless map_big_blocks() ran."""
+    code = (
+        "import ctypes, sys\n"
+        "from core.memory import map_big_blocks\n"
+        f"assert {lean} is False or map_big_blocks(4 << 20)\n"
+        "first = bytearray(16 << 20)\n"
+        "del first  # glibc's own threshold rises past 8 MB\n"
+        "block = bytearray(8 << 20)\n"
+        "address = ctypes.addressof((ctypes.c_char * len(block)).from_buffer(block))\n"
+        "heap = next(line for line in open('/proc/self/maps') if line.rstrip().endswith('[heap]'))\n"
+        "low, high = (int(x, 16) for x in heap.split()[0].split('-'))\n"
+        "print(low <= address < high)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == str(not lean)

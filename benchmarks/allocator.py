@@ -1,0 +1,94 @@
+"""The server's allocator settings (core.memory) against glibc's defaults: time and peak memory, side by side.
+
+Each round runs the same work in two fresh processes, one with glibc's defaults and one as the dashboard
+sets it (two malloc arenas, blocks of 1 MB or more mapped apart), alternating: train ResNet-18 on the
+digits for one epoch in a thread (as a job runs) while the main thread classifies photos with Lite0, as a
+visitor would. Reported per setting: medians of the training seconds, of Lite0's ms per photo, and of the
+process's peak RSS over a bare `import torch`.
+Run: python benchmarks/allocator.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAP_BIG_BLOCKS_MB = 4.0  # core.memory.map_big_blocks's default
+
+WORK = """
+import json, sys, tempfile, threading, time
+from dataclasses import replace
+import torch
+def status(field):
+    return int(next(l for l in open('/proc/self/status') if l.startswith(field + ':')).split()[1]) / 1024
+bare = status('VmRSS')
+if sys.argv[1] != 'default':
+    from core.memory import limit_malloc_arenas, map_big_blocks
+    assert limit_malloc_arenas() and map_big_blocks(int(float(sys.argv[1]) * (1 << 20)))
+torch.set_num_threads(1)
+import core
+from core.config import DataConfig, ModelConfig, RunConfig
+from core.data.photos import check_photos
+from core.data.registry import default_train_config
+from core.inference import prepare_image
+from core.train_runs import train_run
+from core.warm import shared_pretrained
+lite0 = shared_pretrained('imagenet')
+photos = [prepare_image(p, lite0.spec) for p in check_photos(40)]
+config = RunConfig(DataConfig('digits'), ModelConfig('resnet18'), replace(default_train_config('digits'), epochs=1))
+took = {}
+def train():
+    start = time.perf_counter()
+    train_run(config, core.RunStore(tempfile.mkdtemp()))
+    took['train'] = time.perf_counter() - start
+job = threading.Thread(target=train)
+job.start()
+times = []
+while job.is_alive() or len(times) < 40:
+    start = time.perf_counter()
+    with torch.inference_mode():
+        lite0.model(photos[len(times) % len(photos)])
+    times.append((time.perf_counter() - start) * 1000)
+job.join()
+median = sorted(times)[len(times) // 2]
+print(json.dumps({'train_s': took['train'], 'lite0_ms': median, 'peak_mb': status('VmHWM') - bare}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[MAP_BIG_BLOCKS_MB], help="in MB")
+    args = parser.parse_args()
+    settings = {"glibc defaults": "default", **{f"lean, {mb:g} MB": str(mb) for mb in args.thresholds}}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in settings}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for _ in range(args.rounds):
+        for name, mode in settings.items():
+            out = subprocess.run(
+                [sys.executable, "-c", WORK, mode], capture_output=True, text=True, cwd=ROOT, env=env, check=True
+            )
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'setting':18s} {'train s':>8s} {'Lite0 ms':>9s} {'peak MB':>8s}   ({args.rounds} rounds, medians)")
+    medians = {}
+    for name, rows in results.items():
+        medians[name] = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        m = medians[name]
+        print(f"{name:18s} {m['train_s']:8.1f} {m['lite0_ms']:9.1f} {m['peak_mb']:8.0f}")
+    a = medians["glibc defaults"]
+    for name, b in list(medians.items())[1:]:
+        print(
+            f"{name} / defaults: training {b['train_s'] / a['train_s']:.2f}x the time, "
+            f"Lite0 {b['lite0_ms'] / a['lite0_ms']:.2f}x, peak memory {b['peak_mb'] / a['peak_mb']:.2f}x"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
