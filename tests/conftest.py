@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-# One torch thread per test process, and per process a test starts: `pytest` runs two worker processes
+# One torch thread per test process, and per process a test starts: `pytest` runs four worker processes
 # (pyproject's addopts), and torch's threads spin-wait when another busy process holds a core (a 10-epoch
 # digits CNN measured 16 s with one thread against 286 s with two on a busy 2-core machine).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -21,18 +21,26 @@ ROOT = Path(__file__).resolve().parent.parent
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+# Browser tests run in groups, each group in one worker and the groups side by side: the live camera's tests
+# and the other pages' tests each on that worker's shared server (one server, one Chromium per worker), and
+# the tests that start servers of their own. Four workers on two cores: browser tests mostly wait (on a
+# server, a video, a paced run), and the other workers' tests fill that time.
+CAMERA_MODULES = ("test_live_camera", "test_webcam")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Count browser tests as slow too (`-m "not slow"` leaves them out), and keep them in two worker groups.
-
-    The tests on the session's shared server run in one worker (one server, one Chromium); those that start
-    servers of their own run in another at the same time. Other tests fill the workers around them.
-    """
+    """Count browser tests as slow too (`-m "not slow"` leaves them out), and put them in their worker groups."""
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
-            shared = "server" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.xdist_group("browser-shared-server" if shared else "browser-own-server"))
+            if "server" not in getattr(item, "fixturenames", ()):
+                group = "browser-own-server"
+            elif item.module.__name__.rsplit(".", 1)[-1] in CAMERA_MODULES:
+                group = "browser-camera"
+            else:
+                group = "browser-pages"
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +59,11 @@ def store(lightbox_home: Path) -> RunStore:
 
 @pytest.fixture(scope="session")
 def run_library(tmp_path_factory: pytest.TempPathFactory) -> RunLibrary:
-    """Trained homes shared by the whole session: each kind is trained once, then only copied."""
+    """Trained homes shared by the whole session, all its workers: each kind is trained once, then only copied."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's temp folder lies in the session's, which all share
+        root = tmp_path_factory.getbasetemp().parent / "run-library"
+        root.mkdir(exist_ok=True)
+        return RunLibrary(root)
     return RunLibrary(tmp_path_factory.mktemp("run-library"))
 
 

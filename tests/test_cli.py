@@ -163,3 +163,9 @@ def test_a_torchvision_model_offline_and_not_cached_is_one_sentence(
     assert main(["classify", str(tmp_path / "x.png"), "--model", "resnet50"]) == 2
     err = capsys.readouterr().err
     assert "ResNet-50" in err and "EfficientNet-Lite0" in err and "Traceback" not in err
+
+
+def test_a_paced_run_takes_its_time_per_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--model", "simple", "--epochs", "2", "--pace", "0.5", "--name", "paced"]) == 0
+    run = RunStore().get_run(_metrics(capsys.readouterr().out)["run_id"])
+    assert run.status == "finished" and run.metrics["train_seconds"] >= 2 * 0.5  # the epochs waited out their pace

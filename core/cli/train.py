@@ -44,6 +44,10 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
     """Add the options of `command` to its parser."""
     if command in ("train", "lr-find"):
         _add_settings(parser)
+    if command == "train":
+        parser.add_argument(
+            "--pace", type=float, default=0.0, help="make each epoch last at least this many seconds (to watch it)"
+        )
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
@@ -67,16 +71,18 @@ def _config(args: argparse.Namespace) -> RunConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from core.callbacks import Pace
     from core.parallel import launched_by_torchrun
     from core.train_runs import train_distributed, train_run
 
     store = RunStore(args.home)
+    callbacks = [FitProgress(), *([Pace(args.pace)] if args.pace > 0 else [])]
     if launched_by_torchrun():  # one of several processes: rank 0 records and reports, the others stay quiet
-        run = train_distributed(_config(args), store, [FitProgress()])
+        run = train_distributed(_config(args), store, callbacks)
         if run is None:
             return 0
     else:
-        run = train_run(_config(args), store, [FitProgress()])
+        run = train_run(_config(args), store, callbacks)
     for key, value in run.metrics.items():
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")

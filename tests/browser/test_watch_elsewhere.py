@@ -21,9 +21,9 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path
     cli = None
     try:
         goto(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
-        cli = subprocess.Popen(
+        cli = subprocess.Popen(  # the small CNN, each epoch paced to a second: minutes, ended by the kill below
             [sys.executable, "-m", "core", "--home", str(home), "train", "--dataset", "digits", "--model",
-             "resnet18", "--epochs", "30", "--name", "from the terminal"],
+             "cnn", "--epochs", "300", "--pace", "1", "--name", "from the terminal"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         page.get_by_text("Running elsewhere").wait_for(timeout=120_000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from filelock import FileLock  # a dependency of torch
+
 from core import DataConfig, ModelConfig, RunConfig, RunInfo, RunStore, TrainConfig, train_run
 
 # What each kind of trained home holds, in training order: (model, epochs) on digits.
@@ -30,21 +32,26 @@ def trained_run(store: RunStore, model: str = "cnn", epochs: int = 2) -> RunInfo
 
 
 class RunLibrary:
-    """Homes of really trained runs, each kind trained on first use and copied into any home that asks."""
+    """Homes of really trained runs, each kind trained on first use and copied into any home that asks.
+
+    Worker processes of one session may share `root`: a kind is then trained by the first that asks.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def template(self, kind: str) -> RunStore:
-        """Return the store of this kind's home, training its runs the first time."""
+        """Return the store of this kind's home, training its runs the first time (once for all workers)."""
         home = self.root / kind
         if not home.is_dir():
-            building = self.root / f"{kind}.building"  # renamed when complete: a failed build is not reused
-            shutil.rmtree(building, ignore_errors=True)
-            store = RunStore(building)
-            for model, epochs in RUN_KINDS[kind]:
-                trained_run(store, model, epochs)
-            building.rename(home)
+            with FileLock(self.root / f"{kind}.lock"):  # another worker may be building it: wait for that one
+                if not home.is_dir():
+                    building = self.root / f"{kind}.building"  # renamed when complete: a failed build is not reused
+                    shutil.rmtree(building, ignore_errors=True)
+                    store = RunStore(building)
+                    for model, epochs in RUN_KINDS[kind]:
+                        trained_run(store, model, epochs)
+                    building.rename(home)
         return RunStore(home)
 
     def runs(self, kind: str) -> list[RunInfo]:
