@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from efficientnet_lite import eager, load_reference
 from timing import time_round_robin
 
-from core.data.photos import calibration_photos, check_photos
+from core.data.photos import calibration_photos, check_photos, held_out_photos
 from core.inference import Predictor, prepare_image
 from core.models.efficientnet_lite import efficientnet_lite0
 from core.models.registry import Classifier
-from core.quantize import SCHEME, agreement, model_size_mb, quantize_model
+from core.quantize import SCHEME, model_size_mb, quantize_model
 
 
 def quantize(plain: Classifier, calibration: torch.Tensor, scheme: str | None = None) -> Classifier:
@@ -43,6 +43,14 @@ def quantize(plain: Classifier, calibration: torch.Tensor, scheme: str | None = 
     int8 = quantize_model(plain, (3, 224, 224), calibration.split(8), scheme=scheme)
     print(f"quantize ({scheme or 'fused oneDNN'}): {time.perf_counter() - start:.1f} s")
     return int8
+
+
+@torch.no_grad()
+def logit_gap(fp32: torch.nn.Module, int8: torch.nn.Module, images: torch.Tensor) -> tuple[float, float]:
+    """Return int8's top-1 agreement with fp32 on images, and the mean squared difference of their logits."""
+    pairs = [(fp32(x), int8(x)) for x in images.split(32)]
+    a, b = torch.cat([p for p, _ in pairs]), torch.cat([q for _, q in pairs])
+    return float((a.argmax(1) == b.argmax(1)).float().mean()), float((a - b).square().mean())
 
 
 def main() -> None:
@@ -59,9 +67,16 @@ def main() -> None:
     calibration = torch.cat([prepare_image(p, spec) for p in calibration_photos()])  # (32, 3, 224, 224)
     int8 = {"fused": quantize(plain, calibration), "FX": quantize(plain, calibration, SCHEME)}
     photos = torch.cat([prepare_image(p, spec) for p in check_photos()])  # (216, 3, 224, 224)
+    held_out = torch.cat([prepare_image(p, spec) for p in held_out_photos()])  # (216, 3, 224, 224), seed 7
     for flow, model in int8.items():
-        share = agreement(fp32.model, model, photos)
-        print(f"int8 ({flow}): agrees with fp32 on {share:.4f} of {len(photos)} photos, {model_size_mb(model):.1f} MB")
+        (share, error), (held, held_error) = (
+            logit_gap(fp32.model, model, photos),
+            logit_gap(fp32.model, model, held_out),
+        )
+        print(
+            f"int8 ({flow}): agrees with fp32 on {share:.4f} of {len(photos)} photos (logit MSE {error:.4f}), "
+            f"held out {held:.4f} of {len(held_out)} (MSE {held_error:.4f}); {model_size_mb(model):.1f} MB"
+        )
     print(f"fp32: {model_size_mb(plain):.1f} MB")
     runners = {
         "reference (2020 package)": eager(load_reference()),

@@ -177,7 +177,8 @@ def quantize_model(
 
 def _quantize_fused(model: Classifier, calibration: Iterable[torch.Tensor] | None) -> Classifier:
     """Quantize the model's EfficientNet-Lite with oneDNN's fused int8 convs (core.quantize_lite)."""
-    from core.quantize_lite import calibrate, folded_copy
+    from core.quantize_calibrate import calibrate
+    from core.quantize_lite import folded_copy
 
     folded = folded_copy(_lite_net(model))  # measured inside the float model, installed in place of its net
     return _install(model, calibrate(folded, calibration or (), lambda net, x: _install(model, net)(x.float())))
