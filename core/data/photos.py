@@ -77,3 +77,9 @@ def calibration_photos(count: int = 32) -> list[Image.Image]:
     """
     photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
     return photo_variants(photos, count, seed=1)
+
+
+def held_out_photos(count: int = 216) -> list[Image.Image]:
+    """Return a second fixed photo set (seed 7), to check that int8 is not fitted to the first by luck."""
+    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
+    return photo_variants(photos, count, seed=7)
