@@ -52,7 +52,14 @@ IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the
 
 BACKEND = "onednn"  # oneDNN int8 kernels (VNNI/AMX here); full 8-bit activations, no reduce_range
 SCHEME = "int8 static (torch.ao FX, oneDNN backend, per-channel weights, last layer fp32)"
-FUSED_SCHEME = "int8 static (oneDNN fused int8 convs, per-channel weights, bias correction; stem, classifier fp32)"
+FUSED_SCHEME = (
+    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, bias correction; "
+    "stem, first block, classifier fp32)"
+)
+# Fused int8 layouts of earlier versions: their state dicts no longer fit, so they are made again, not misread
+EARLIER_FUSED_SCHEMES = (
+    "int8 static (oneDNN fused int8 convs, per-channel weights, bias correction; stem, classifier fp32)",
+)
 
 
 class StaticSamePadConv(nn.Module):
@@ -249,7 +256,13 @@ def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], s
     """Rebuild a saved int8 model: float skeleton, the same int8 conversion, then its state dict."""
     from core.quantize_lite import int8_supported
 
-    scheme = saved_scheme(meta.get("int8", {}).get("scheme"))
+    named = meta.get("int8", {}).get("scheme")
+    if named in EARLIER_FUSED_SCHEMES:
+        raise WeightsError(
+            "This int8 copy was made by an earlier version of Lightbox, whose int8 layout has changed. "
+            "Make the int8 copy again from its fp32 run (Train's 'Make an int8 copy', or python -m core quantize)."
+        )
+    scheme = saved_scheme(named)
     if scheme == FUSED_SCHEME and not int8_supported():
         raise WeightsError(
             "This int8 model runs on oneDNN's int8 kernels, which this PyTorch build lacks (x86 builds have them). "

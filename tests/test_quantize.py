@@ -87,3 +87,14 @@ def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:
     (pair,) = [t for t in fig.data if t.name == "fp32 → int8"]
     assert list(pair.x) == [2.0, 0.8] and list(pair.y) == [0.98, 0.975]
     assert {t.name for t in fig.data} >= {"cnn", "cnn int8", "best trade-offs"}
+
+
+def test_an_int8_copy_in_an_earlier_layout_asks_to_be_made_again() -> None:
+    from core.errors import WeightsError
+    from core.models.registry import InputSpec
+    from core.quantize import EARLIER_FUSED_SCHEMES, load_int8_model
+
+    meta = {"int8": {"scheme": EARLIER_FUSED_SCHEMES[0]}, "model": {"name": "lite0_transfer"}}
+    spec = InputSpec(channels=3, height=224, width=224, classes=("a", "b"), mean=(0.5,) * 3, std=(0.5,) * 3)
+    with pytest.raises(WeightsError, match="Make the int8 copy again"):
+        load_int8_model({}, meta, spec)
