@@ -30,7 +30,9 @@ def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp
     page = open_tab(browser, url)
     try:
         goto(page, "train", "Train", "Start training")
-        page.get_by_role("slider", name="Epochs").press("End")  # 50 epochs of the small CNN: caught mid-run
+        page.get_by_role("slider", name="Epochs").press("End")  # 50 epochs of the small CNN in batches of 8:
+        settle(page)  # seconds of training, caught mid-run
+        page.get_by_role("slider", name="Batch size").press("Home")
         settle(page)
         page.get_by_role("button", name="Start training").click()
         run_id = _wait_for_epochs(RunStore(home), 2, proc)
