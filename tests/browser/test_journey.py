@@ -84,7 +84,8 @@ def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: P
         page.get_by_text("Finished: run").wait_for(timeout=120_000)
     fake = tmp_path / "holiday.jpg"
     fake.write_bytes(io.BytesIO(b"not a photo at all").getvalue())
-    goto(page, "classify", "Classify")
+    goto(page, "classify", "Classify", "Upload an image")
+    page.get_by_role("tab", name="Upload an image").click()  # as a person would: the live camera stops off screen
     page.locator('input[type="file"]').set_input_files(str(fake))
     page.locator('[data-testid="stAlertContentError"]').wait_for()
     assert "image" in page.locator('[data-testid="stAlertContentError"]').inner_text().lower()
