@@ -51,6 +51,7 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
     page.get_by_role("option", name="cnn on digits").first.click()
     settle(page)
+    page.get_by_role("tab", name="Upload an image").click()  # as a person would: the live camera stops off screen
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model sees").wait_for(
         timeout=120_000
