@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from core.models.efficientnet_lite import ConvBNAct, EfficientNetLite
-from core.quantize_lite import FP32_BLOCKS, Int8Conv, Int8EfficientNetLite, quantize_uint8
+from core.quantize_lite import FP32_BLOCKS, Int8Conv, Int8EfficientNetLite
 
 __all__: list[str] = []  # used through core.quantize
 
@@ -188,7 +188,7 @@ def set_qparams(net: Int8EfficientNetLite, qparams: dict[str, torch.Tensor]) -> 
 def _correct_biases(net: Int8EfficientNetLite, folded: EfficientNetLite, inputs: list[torch.Tensor]) -> None:
     """Run int8 and fp32 side by side, conv by conv; move each int8 bias by the mean output shift against fp32."""
     xf = [folded.blocks[:FP32_BLOCKS](folded.stem(x)) for x in inputs]  # fp32 activations, batch by batch
-    xq = [quantize_uint8(net.front(x.contiguous(memory_format=torch.channels_last)), *net._front_q) for x in inputs]
+    xq = [net.front_codes(x) for x in inputs]
     for block, twin in zip(net.blocks, folded.blocks[FP32_BLOCKS:], strict=True):
         pairs = [(getattr(block, p), getattr(twin, p)) for p in ("expand", "depthwise", "project")]
         yq, yf = xq, xf  # each batch's output of the block's convs so far (their biases corrected already)

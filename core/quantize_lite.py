@@ -187,10 +187,13 @@ class Int8EfficientNetLite(nn.Module):
         """Read the front's output scale and zero point into Python numbers (once, not per call)."""
         self._front_q = (float(self.front_qparams[0]), int(self.front_qparams[1]))
 
+    def front_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the fp32 front's output for normalised images (B, 3, H, W) as uint8 codes (B, 16, H/2, W/2)."""
+        return quantize_uint8(self.front(x.contiguous(memory_format=torch.channels_last)), *self._front_q)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return pooled fp32 features (B, 1280) for normalised images (B, 3, H, W)."""
-        x = self.front(x.contiguous(memory_format=torch.channels_last))  # (B, 16, H/2, W/2) fp32
-        x = self.blocks(quantize_uint8(x, *self._front_q))  # (B, 320, H/32, W/32) uint8
+        x = self.blocks(self.front_codes(x))  # (B, 320, H/32, W/32) uint8
         return self.head(x).mean(dim=(2, 3))  # (B, 1280)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

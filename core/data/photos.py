@@ -63,10 +63,15 @@ def photo_variants(photos: list[Image.Image], count: int, seed: int = 0) -> list
     return out
 
 
+def _variants_of_the_photos(count: int, seed: int) -> list[Image.Image]:
+    """Return `count` variants (seeded) of the bundled sample photos and scikit-image's CHECK_PHOTOS."""
+    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
+    return photo_variants(photos, count, seed=seed)
+
+
 def check_photos(count: int = 216) -> list[Image.Image]:
     """Return the fixed photo set on which int8 and fp32 ImageNet models are compared (>= 200 images)."""
-    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
-    return photo_variants(photos, count, seed=0)
+    return _variants_of_the_photos(count, seed=0)
 
 
 def calibration_photos(count: int = 32) -> list[Image.Image]:
@@ -75,11 +80,9 @@ def calibration_photos(count: int = 32) -> list[Image.Image]:
     Textures and scans (scikit-image's hubble, retina, ...) were tried first: ranges measured on them
     made int8 disagree with fp32 on most photos.
     """
-    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
-    return photo_variants(photos, count, seed=1)
+    return _variants_of_the_photos(count, seed=1)
 
 
 def held_out_photos(count: int = 216) -> list[Image.Image]:
     """Return a second fixed photo set (seed 7), to check that int8 is not fitted to the first by luck."""
-    photos = [sample_photo(name) for name in SAMPLE_PHOTOS] + _skimage_photos(CHECK_PHOTOS)
-    return photo_variants(photos, count, seed=7)
+    return _variants_of_the_photos(count, seed=7)
