@@ -29,7 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.serving import ROOT, bare_torch_rss, load_average, rss_mb, start_app, stop
+from benchmarks.serving import (
+    ROOT,
+    bare_torch_rss,
+    bare_torch_rss_by_file,
+    load_average,
+    rss_by_file,
+    rss_mb,
+    start_app,
+    stop,
+)
 from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS  # with a fake webcam
 from tests.helpers.images import write_scenes
 
@@ -160,12 +169,28 @@ async def viewer(v: Visitor, browser, url: str, until: float, pages: tuple[str, 
                 await v.failed(page, exc)
 
 
-async def sample_rss(pid: int, until: float, samples: list[tuple[float, float]], anon: list[float]) -> None:
-    """Record the server's RSS, and its anonymous part (no files mapped), every half second (for --trace)."""
+async def sample_rss(
+    pid: int, until: float, samples: list[tuple[float, float]], anon: list[float], at_peak: dict[str, float]
+) -> None:
+    """Record the server's RSS, and its anonymous part (no files mapped), every half second (for --trace).
+
+    At each new peak, `at_peak` takes the server's resident memory per mapped file.
+    """
     while time.monotonic() < until:
         samples.append((time.monotonic(), rss_mb(pid)))
         anon.append(rss_mb(pid, "RssAnon"))
+        if samples[-1][1] >= max(r for _, r in samples):
+            at_peak.clear()
+            at_peak.update(rss_by_file(pid))
         await asyncio.sleep(0.5)
+
+
+def print_files(at_peak: dict[str, float], bare: dict[str, float]) -> None:
+    """Print what grew most between a bare `import torch` and the server at its peak, per mapped file."""
+    grew = sorted(((mb - bare.get(name, 0.0), name) for name, mb in at_peak.items()), reverse=True)
+    print(f"  at the peak, over a bare `import torch` ({sum(at_peak.values()):.0f} vs {sum(bare.values()):.0f} MB):")
+    for mb, name in grew[:12]:
+        print(f"    {mb:+7.1f} MB  {name.split('site-packages/')[-1]}")
 
 
 def print_trace(samples: list[tuple[float, float]], start: float) -> None:
@@ -197,6 +222,7 @@ async def rehearse(
     until = start + minutes * 60
     samples: list[tuple[float, float]] = []
     anon: list[float] = []
+    at_peak: dict[str, float] = {}
     visitors = [Visitor("trainer"), Visitor("classifier" if goal else "teacher"), Visitor("viewer")]
     async with async_playwright() as pw:
         flags = [*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
@@ -208,7 +234,7 @@ async def rehearse(
         }
         for name in set(acts) - set(only or acts):
             acts.pop(name).close()  # a coroutine never awaited
-        await asyncio.gather(sample_rss(pid, until, samples, anon), *acts.values())
+        await asyncio.gather(sample_rss(pid, until, samples, anon, at_peak), *acts.values())
         await browser.close()
     if trace:
         print_trace(samples, start)
@@ -216,6 +242,7 @@ async def rehearse(
         print(
             f"  peak anonymous RSS {max(anon, default=0):.0f} MB; bare `import torch` {bare:.0f} MB (no mapped files)"
         )
+        print_files(at_peak, bare_torch_rss_by_file())
     return visitors
 
 
@@ -241,6 +268,7 @@ def main() -> None:
     )
     p.add_argument("--trace", action="store_true", help="print each step with the server's RSS, and its jumps")
     p.add_argument("--env", nargs="*", default=[], help="extra NAME=VALUE for the server's environment")
+    p.add_argument("--memray", type=Path, help="record the server's allocations to this file (pip install memray)")
     args = p.parse_args()
     global SHOTS
     SHOTS = args.shots
@@ -267,6 +295,7 @@ def main() -> None:
                 home,
                 {"LIGHTBOX_SHARING": "private", **dict(e.split("=", 1) for e in args.env)},
                 prefix=enter,
+                memray=args.memray,
             )
             try:
                 scenes = [Image.open(photos[1]), Image.open(photos[0])]  # coffee, then the cat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -31,12 +32,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(app: Path, home: Path, env: dict[str, str] | None = None, prefix: list[str] | None = None):
-    """Start `streamlit run app` headless on a free port; return (process, url, seconds until healthy)."""
+def start_app(
+    app: Path,
+    home: Path,
+    env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
+    memray: Path | None = None,
+):
+    """Start `streamlit run app` headless on a free port; return (process, url, seconds until healthy).
+
+    `prefix` goes before the command (e.g. entering a cgroup); `memray` records the server's allocations there.
+    """
     port = _free_port()
     began = time.monotonic()
     log = open(home / f"server-{port}.log", "w")  # noqa: SIM115 (the child keeps writing to it)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    tracker = ["-m", "memray", "run", "--force", "-o", str(memray)] if memray else []
+    cmd = [sys.executable, *tracker, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
     cmd += ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
     cmd += ["--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
@@ -110,6 +121,30 @@ def bare_torch_rss(field: str = "VmRSS") -> float:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return int(out.strip()) / 1024
+
+
+def rss_by_file(pid: int) -> dict[str, float]:
+    """Return a process's resident memory (MB) per mapped file, with "[anon]" for the rest (from smaps)."""
+    out: dict[str, float] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        first = line.split(maxsplit=5)
+        if "-" in first[0] and not first[0].endswith(
+            ":"
+        ):  # a mapping's header: "start-end perms offset dev inode [path]"
+            name = first[5] if len(first) > 5 and first[5].startswith("/") else "[anon]"
+        elif first[0] == "Rss:":
+            out[name] = out.get(name, 0.0) + int(first[1]) / 1024
+    return out
+
+
+def bare_torch_rss_by_file() -> dict[str, float]:
+    """Return rss_by_file of a process that did only `import torch`."""
+    code = "import json, os, sys, torch; sys.path.insert(0, sys.argv[1]); from serving import rss_by_file; "
+    code += "print(json.dumps(rss_by_file(os.getpid())))"
+    here = str(Path(__file__).resolve().parent)
+    out = subprocess.run([sys.executable, "-c", code, here], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
 
 
 class Sampler(threading.Thread):

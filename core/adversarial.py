@@ -62,10 +62,8 @@ def differentiable_model(model: nn.Module) -> nn.Module:
     with _eager_lock:
         eager = _eager_copies.get(model)
         if eager is None:
-            # Copying a PrepackedConv as its BN-folded eager block: same weights, same logits, with a backward.
-            memo: dict[int, object] = {
-                id(m): copy.deepcopy(m.block) for m in model.modules() if isinstance(m, PrepackedConv)
-            }
+            # Each PrepackedConv copied as its BN-folded eager block: same weights, same logits, with a backward.
+            memo: dict[int, object] = {id(m): m.block for m in model.modules() if isinstance(m, PrepackedConv)}
             eager = copy.deepcopy(model, memo).eval()
             _eager_copies[model] = eager
     return eager

@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from core.errors import LightboxError
+from core.models.efficientnet_lite import PrepackedConv
 
 __all__: list[str] = []  # nothing here is part of core's public API
 
@@ -44,9 +45,12 @@ NO_GRADIENT_MESSAGE = (
 )
 
 
+CONVOLUTIONS = (nn.Conv2d, PrepackedConv)  # a prepacked one keeps its weights outside any nn.Conv2d
+
+
 def has_conv(module: nn.Module) -> bool:
     """Say whether a module holds a convolution anywhere inside."""
-    return any(isinstance(m, nn.Conv2d) for m in module.modules())
+    return any(isinstance(m, CONVOLUTIONS) for m in module.modules())
 
 
 def target_layer(model: nn.Module) -> nn.Module:
@@ -57,7 +61,7 @@ def target_layer(model: nn.Module) -> nn.Module:
     while True:
         convs = [child for child in node.children() if has_conv(child)]
         if not convs:
-            if isinstance(node, nn.Conv2d):
+            if isinstance(node, CONVOLUTIONS):
                 return node
             raise LightboxError(NO_CONV_MESSAGE)
         if len(convs) > 1:

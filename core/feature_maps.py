@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from core.errors import LightboxError
-from core.explain import NO_CONV_MESSAGE, colorize, has_conv
+from core.explain import CONVOLUTIONS, NO_CONV_MESSAGE, colorize, has_conv
 from core.inference import Predictor, prepare_image
 
 __all__ = ["draw_feature_maps", "list_layers"]
@@ -35,7 +35,7 @@ def _is_stage_list(module: nn.Module) -> bool:
 def _units(module: nn.Module, prefix: str = "") -> list[str]:
     """Return the names of the blocks a user can pick: one level below the trunk's convolving stages."""
     convs = [(name, child) for name, child in module.named_children() if has_conv(child)]
-    if len(convs) == 1 and not isinstance(convs[0][1], nn.Conv2d):  # a wrapper: descend
+    if len(convs) == 1 and not isinstance(convs[0][1], CONVOLUTIONS):  # a wrapper: descend
         name, child = convs[0]
         return _units(child, f"{prefix}{name}.")
     names: list[str] = []

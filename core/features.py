@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import torch
 
 from core.config import TrainConfig
 from core.data.base import ImageDataset, to_float
-from core.models.efficientnet_lite import optimize_for_inference
+from core.models.efficientnet_lite import EfficientNetLite, optimize_for_inference
 from core.models.registry import Classifier
 
 __all__: list[str] = []  # nothing here is part of core's public API
@@ -19,6 +21,28 @@ __all__: list[str] = []  # nothing here is part of core's public API
 MAX_CACHED = 8  # feature tensors kept in memory (1,000 images take 5 MB)
 _CACHE: OrderedDict[Hashable, torch.Tensor] = OrderedDict()
 _LOCK = threading.Lock()
+# Inference-optimised backbones by their weights, kept while a served model or a feature pass holds one
+_FAST: weakref.WeakValueDictionary[bytes, EfficientNetLite] = weakref.WeakValueDictionary()
+_FAST_LOCK = threading.Lock()
+
+
+def fast_backbone(backbone: EfficientNetLite) -> EfficientNetLite:
+    """Return an inference-optimised copy of a CPU backbone, one per set of weights however many ask.
+
+    Every model taught on a frozen Lite0 has the same backbone, so the taught models a server holds share
+    one copy (17 MB) instead of each packing its own. Read-only: nothing may change it in place.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for name, tensor in backbone.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().numpy())
+    key = digest.digest()
+    with _FAST_LOCK:  # one build per set of weights, even when several sessions load at once
+        fast = _FAST.get(key)
+        if fast is None:
+            fast = optimize_for_inference(backbone.eval())
+            _FAST[key] = fast
+    return fast
 
 
 @dataclass(frozen=True)
@@ -44,7 +68,7 @@ def extract_features(model: Classifier, data: ImageDataset, batch_size: int = 32
     """Return the backbone's features (N, D) for every image, with an inference-optimised backbone copy."""
     net = model.net
     device = next(model.parameters()).device
-    fast = optimize_for_inference(net.backbone) if device.type == "cpu" else net.backbone.eval()
+    fast = fast_backbone(net.backbone) if device.type == "cpu" else net.backbone.eval()
     out = []
     for i in range(0, len(data), batch_size):
         x = model.normalize(to_float(data.images[i : i + batch_size].to(device)))  # (B, C, H, W)

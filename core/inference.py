@@ -13,7 +13,8 @@ from torch import nn
 
 from core.config import ModelConfig
 from core.errors import UnknownNameError, WeightsError
-from core.models.efficientnet_lite import optimize_for_inference
+from core.features import fast_backbone
+from core.models.efficientnet_lite import PrepackedConv
 from core.models.pretrained import (
     TORCHVISION_MODELS,
     TORCHVISION_PRETRAINED,
@@ -130,7 +131,7 @@ def serving_model(model: nn.Module) -> nn.Module:
     """
     net = getattr(model, "net", None)
     if isinstance(net, TransferNet) and next(net.parameters()).device.type == "cpu":
-        net.backbone = optimize_for_inference(net.backbone.eval())
+        net.backbone = fast_backbone(net.backbone)  # shared with every model on the same backbone
     return model
 
 
@@ -204,7 +205,7 @@ class Predictor:
     @property
     def can_explain(self) -> bool:
         """Say whether Grad-CAM can show where this model looked (it needs a convolution)."""
-        return any(isinstance(m, nn.Conv2d) for m in self.model.modules())
+        return any(isinstance(m, (nn.Conv2d, PrepackedConv)) for m in self.model.modules())
 
     def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
         """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.

@@ -31,7 +31,9 @@ EXIT_WAIT_S = 60.0  # at exit, wait this long for the load under way (torch abor
 
 
 def _parameter_bytes(predictor: Predictor) -> int:
-    return sum(t.numel() * t.element_size() for t in predictor.model.state_dict().values())
+    """Return the bytes of a model's weights, those oneDNN holds prepacked (outside the state dict) included."""
+    packed = sum(getattr(m, "packed_bytes", 0) for m in predictor.model.modules())
+    return packed + sum(t.numel() * t.element_size() for t in predictor.model.state_dict().values())
 
 
 # Bounded, least recently used first out; one load per key however many threads ask.
