@@ -53,12 +53,15 @@ IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the
 BACKEND = "onednn"  # oneDNN int8 kernels (VNNI/AMX here); full 8-bit activations, no reduce_range
 SCHEME = "int8 static (torch.ao FX, oneDNN backend, per-channel weights, last layer fp32)"
 FUSED_SCHEME = (
-    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, bias correction; "
-    "stem, first block, classifier fp32)"
+    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, GPTQ depthwise rounding, "
+    "bias correction; stem, first block, classifier fp32)"
 )
-# Fused int8 layouts of earlier versions: their state dicts no longer fit, so they are made again, not misread
+# Fused int8 schemes of earlier versions: their state dicts no longer fit or are calibrated differently, so they
+# are made again, not misread
 EARLIER_FUSED_SCHEMES = (
     "int8 static (oneDNN fused int8 convs, per-channel weights, bias correction; stem, classifier fp32)",
+    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, bias correction; "
+    "stem, first block, classifier fp32)",
 )
 
 
@@ -259,7 +262,7 @@ def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], s
     named = meta.get("int8", {}).get("scheme")
     if named in EARLIER_FUSED_SCHEMES:
         raise WeightsError(
-            "This int8 copy was made by an earlier version of Lightbox, whose int8 layout has changed. "
+            "This int8 copy was made by an earlier version of Lightbox, whose int8 conversion has changed. "
             "Make the int8 copy again from its fp32 run (Train's 'Make an int8 copy', or python -m core quantize)."
         )
     scheme = saved_scheme(named)
