@@ -4,9 +4,9 @@ Two flows, both measured in benchmarks/quantization.py (torch 2.14, x86 CPU, no 
 - EfficientNet-Lite (the built-in ImageNet model, and the backbone of transfer runs) goes through
   core.quantize_lite: oneDNN's fused int8 convolutions called directly (ReLU6 and the residual add fused,
   per-channel weights; stem and first block fp32), calibrated by core.quantize_calibrate (stream equalization,
-  MSE-minimising ranges, empirical bias correction). It agrees with fp32 on 97.2% of the photo set and 98.6%
-  of a held-out one (FX: 77%), logit MSE 0.0021, and runs 1.2-2.2x as fast as our optimised fp32 at batch 32,
-  0.8-1.4x at batch 1 (a shared 2-core machine: ratios rough).
+  MSE-minimising ranges, GPTQ rounding of the depthwise weights, empirical bias correction). It agrees with
+  fp32 on 98.6% of the photo set and 99.5% of a held-out one (FX: 77%), logit MSE 0.0020, and runs 1.4-3.2x
+  as fast as our optimised fp32 at batch 32, 1.7-2.3x at batch 1 (a shared 2-core machine: ratios rough).
 - Any other net (the digits CNN, say) goes through torch.ao's FX graph mode with the oneDNN backend; the input
   normalisation and the last Linear layer stay fp32. Small nets agree with fp32 on >= 95% of their images.
 
