@@ -6,7 +6,7 @@ and on a held-out set of other variants (held_out_photos, seed 7) that no choice
 on. Calibration uses a third set of variants (calibration_photos, seed 1). Candidates are timed round-robin,
 medians. Run: python benchmarks/quantization.py [--threads 2]
 
-Measured 2026-12-03 on the 2-core dev VM, shared with other work (load average 0.8-4 during the runs quoted:
+Measured 2026-12-03 on the 2-core dev VM, shared with other work (load average 0.6-8.9 during the runs quoted:
 absolute times rough, ratios less so). Agreement with fp32 (the same in every run), photo set / held out:
   fused oneDNN int8 98.6% (213 of 216) / 99.5% (215 of 216), logit MSE 0.0020 / 0.0020
   torch.ao FX      76.9% / 77.8%, logit MSE 0.29 / 0.31
@@ -19,6 +19,8 @@ Runs of this script, "x the reference" at batch 1 / batch 32 (load average at th
   load 3.6 -> 2.9: fp32 2.3x / 5.6x, int8 fused 3.9x / 17.9x, int8 FX 2.2x / 21.6x (reference 20.2 ms, 13 img/s)
   load 2.8 -> 8.9: fp32 2.3x / 4.0x, int8 fused 3.8x / 5.6x, int8 FX 2.2x / 5.9x (reference 19.5 ms, 4 img/s:
                    the load rose during the batch-32 rounds)
+  load 4.3 -> 3.4, after the faster channels_last normalisation below: fp32 2.3x / 4.1x, int8 fused 3.8x / 8.1x
+                   (5.1 vs 19.1 ms, 231 vs 28 img/s), int8 FX 2.1x / 9.3x
 and the previous int8 runtime (nested modules, input zero points, clamp post-op) beside this one on the same
 calibration, round-robin in one process, two rounds each (an ad-hoc script; the quietest runs):
   load 0.6 -> 1.0: reference 18.7-18.9 ms; int8 before 6.1-6.3 ms (3.0x / 7.6x), now 4.8-4.9 ms (3.8-3.9x / 8.3x)
@@ -28,9 +30,12 @@ any more (oneDNN had reordered the weights of 16 convs on every call for theirs)
 ~1.6 ms of the ~4.8 ms (ONEDNN_VERBOSE, all 49 convs). The rest is per call: each int8 conv op costs ~40 us of
 CPU at batch 1 around a 5-20 us kernel (by all signs oneDNN's primitive set-up, which torch's qconv2d_pointwise
 does on every call), so the 46 int8 convs cost ~1.6 ms beyond their kernels; the fp32 front ~0.5 ms; the input
-normalisation of a channels_last image ~0.3 ms. Not better: torch.ao's quantized::conv2d, which caches the
-set-up (a pass through it: 6.8 vs 6.2 ms of CPU at 1 thread, its fused add the slower part); passing no bias,
-or the scales as tensors (no change); ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). Quantizing
+normalisation of a channels_last image ~0.3 ms, now less (Classifier.normalize: int8 at batch 1 4.8-5.1
+vs 5.0-5.2 ms beside the old normalisation, round-robin, load 3.2; 5.45 vs 5.56 ms of CPU at 1 thread).
+Not better: torch.ao's quantized::conv2d, which caches the set-up (a pass through it: 6.8 vs 6.2 ms of CPU
+at 1 thread, its fused add the slower part); passing no bias, or the scales as tensors (no change);
+ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). Keep one thread count: the int8 net called at 1
+thread between calls at 2 took 49-54 ms a call (5.5 ms at a steady 2 threads), oneDNN setting up again. Quantizing
 takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
