@@ -36,8 +36,7 @@ Not better: torch.ao's quantized::conv2d, which caches the set-up (a pass throug
 at 1 thread, its fused add the slower part); passing no bias, or the scales as tensors (no change);
 ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). Keep one thread count: the int8 net called at 1
 thread between calls at 2 took 49-54 ms a call (5.5 ms at a steady 2 threads; presumably oneDNN
-setting up again). Quantizing
-takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
+setting up again). Quantizing takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
 from __future__ import annotations
