@@ -6,21 +6,37 @@ and on a held-out set of other variants (held_out_photos, seed 7) that no choice
 on. Calibration uses a third set of variants (calibration_photos, seed 1). Candidates are timed round-robin,
 medians. Run: python benchmarks/quantization.py [--threads 2]
 
-Measured 2026-12-03 on the 2-core dev VM, shared with other work (load average 1.3-16 during the runs:
-absolute times meaningless, ratios rough). Agreement with fp32 (the same in every run), photo set / held out:
-  fused oneDNN int8 97.2% (210 of 216) / 98.6% (213 of 216), logit MSE 0.0021 / 0.0021
+Measured 2026-12-03 on the 2-core dev VM, shared with other work (load average 0.6-8.9 during the runs quoted:
+absolute times rough, ratios less so). Agreement with fp32 (the same in every run), photo set / held out:
+  fused oneDNN int8 98.6% (213 of 216) / 99.5% (215 of 216), logit MSE 0.0020 / 0.0020
   torch.ao FX      76.9% / 77.8%, logit MSE 0.29 / 0.31
-  (the previous fused flow, stem alone fp32, min/max ranges, in two runs here: 96.3% (208) / 98.1% (212),
-  logit MSE 0.0074 / 0.0075; its header had said 210 of 216: near-ties flip between runs of the same code)
-Three runs, "x the reference" at batch 1 / batch 32 (load average at the start -> end):
-  load 16.4 -> 5.0: fp32 3.8x / 3.7x, int8 fused 3.0x / 7.4x, int8 FX 1.9x / 8.1x
-  load  3.8 -> 3.9: fp32 2.2x / 4.1x, int8 fused 3.0x / 8.9x, int8 FX 2.2x / 11.4x
-  load  1.3 -> 5.4: fp32 2.9x / 5.0x, int8 fused 2.3x / 6.3x, int8 FX 2.7x / 4.7x (reference 760 ms at batch 1)
-and the previous fused flow beside this one in one run (load 2.6): 2.9x / 7.0x, now 3.1x / 7.8x.
-So fused int8 reaches the 6x at batch 32, not the 5x at batch 1: per image, oneDNN itself spends about 2.6 ms
-(ONEDNN_VERBOSE), 0.6 ms of it reordering the weights of the 16 convs whose input has a non-zero zero point,
-on every call; the rest of the ~6 ms is dispatch around 49 op calls. Quantizing takes 5-190 s (load);
-state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
+  (before GPTQ rounding of the depthwise weights: 97.2% (210) / 98.6% (213), logit MSE 0.0021 / 0.0021; the same
+  calibration with only the runtime below changed gave 212 / 213: ~11 photos of the set are near-ties, within
+  0.07 between fp32's top two logits, which any change flips either way)
+Runs of this script, "x the reference" at batch 1 / batch 32 (load average at the start -> end):
+  load 2.2 -> 4.2: fp32 2.6x / 3.4x, int8 fused 5.9x / 7.2x, int8 FX 2.6x / 9.4x (reference 42 ms: slowed more
+                   than the others by the load, so its ratios flatter)
+  load 3.6 -> 2.9: fp32 2.3x / 5.6x, int8 fused 3.9x / 17.9x, int8 FX 2.2x / 21.6x (reference 20.2 ms, 13 img/s)
+  load 2.8 -> 8.9: fp32 2.3x / 4.0x, int8 fused 3.8x / 5.6x, int8 FX 2.2x / 5.9x (reference 19.5 ms, 4 img/s:
+                   the load rose during the batch-32 rounds)
+  load 4.3 -> 3.4, after the faster channels_last normalisation below: fp32 2.3x / 4.1x, int8 fused 3.8x / 8.1x
+                   (5.1 vs 19.1 ms, 231 vs 28 img/s), int8 FX 2.1x / 9.3x
+and the previous int8 runtime (nested modules, input zero points, clamp post-op) beside this one on the same
+calibration, round-robin in one process, two rounds each (an ad-hoc script; the quietest runs):
+  load 0.6 -> 1.0: reference 18.7-18.9 ms; int8 before 6.1-6.3 ms (3.0x / 7.6x), now 4.8-4.9 ms (3.8-3.9x / 8.3x)
+  load 2.8:        reference 19.6-20.0 ms; int8 before 6.6 ms (3.0x / 8.2-8.4x), now 5.1-5.2 ms (3.7-3.9x / 8.3x)
+So fused int8 holds >= 6x at batch 32 but reaches ~3.9x, not 5x, at batch 1. No conv has an input zero point
+any more (oneDNN had reordered the weights of 16 convs on every call for theirs), and oneDNN's kernels take
+~1.6 ms of the ~4.8 ms (ONEDNN_VERBOSE, all 49 convs). The rest is per call: each int8 conv op costs ~40 us of
+CPU at batch 1 around a 5-20 us kernel (by all signs oneDNN's primitive set-up, which torch's qconv2d_pointwise
+does on every call), so the 46 int8 convs cost ~1.6 ms beyond their kernels; the fp32 front ~0.5 ms; the input
+normalisation of a channels_last image ~0.3 ms, now less (Classifier.normalize: int8 at batch 1 4.8-5.1
+vs 5.0-5.2 ms beside the old normalisation, round-robin, load 3.2; 5.45 vs 5.56 ms of CPU at 1 thread).
+Not better: torch.ao's quantized::conv2d, which caches the set-up (a pass through it: 6.8 vs 6.2 ms of CPU
+at 1 thread, its fused add the slower part); passing no bias, or the scales as tensors (no change);
+ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). Keep one thread count: the int8 net called at 1
+thread between calls at 2 took 49-54 ms a call (5.5 ms at a steady 2 threads; presumably oneDNN
+setting up again). Quantizing takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
 from __future__ import annotations

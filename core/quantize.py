@@ -4,9 +4,9 @@ Two flows, both measured in benchmarks/quantization.py (torch 2.14, x86 CPU, no 
 - EfficientNet-Lite (the built-in ImageNet model, and the backbone of transfer runs) goes through
   core.quantize_lite: oneDNN's fused int8 convolutions called directly (ReLU6 and the residual add fused,
   per-channel weights; stem and first block fp32), calibrated by core.quantize_calibrate (stream equalization,
-  MSE-minimising ranges, empirical bias correction). It agrees with fp32 on 97.2% of the photo set and 98.6%
-  of a held-out one (FX: 77%), logit MSE 0.0021, and runs 1.2-2.2x as fast as our optimised fp32 at batch 32,
-  0.8-1.4x at batch 1 (a shared 2-core machine: ratios rough).
+  MSE-minimising ranges, GPTQ rounding of the depthwise weights, empirical bias correction). It agrees with
+  fp32 on 98.6% of the photo set and 99.5% of a held-out one (FX: 77%), logit MSE 0.0020, and runs 1.4-3.2x
+  as fast as our optimised fp32 at batch 32, 1.7-2.3x at batch 1 (a shared 2-core machine: ratios rough).
 - Any other net (the digits CNN, say) goes through torch.ao's FX graph mode with the oneDNN backend; the input
   normalisation and the last Linear layer stay fp32. Small nets agree with fp32 on >= 95% of their images.
 
@@ -53,12 +53,15 @@ IMAGENET_MODEL = "imagenet_lite0"  # the ModelConfig name of an int8 copy of the
 BACKEND = "onednn"  # oneDNN int8 kernels (VNNI/AMX here); full 8-bit activations, no reduce_range
 SCHEME = "int8 static (torch.ao FX, oneDNN backend, per-channel weights, last layer fp32)"
 FUSED_SCHEME = (
-    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, bias correction; "
-    "stem, first block, classifier fp32)"
+    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, GPTQ depthwise rounding, "
+    "bias correction; stem, first block, classifier fp32)"
 )
-# Fused int8 layouts of earlier versions: their state dicts no longer fit, so they are made again, not misread
+# Fused int8 schemes of earlier versions: their state dicts no longer fit or are calibrated differently, so they
+# are made again, not misread
 EARLIER_FUSED_SCHEMES = (
     "int8 static (oneDNN fused int8 convs, per-channel weights, bias correction; stem, classifier fp32)",
+    "int8 static (oneDNN fused int8 convs, per-channel weights, equalized, MSE ranges, bias correction; "
+    "stem, first block, classifier fp32)",
 )
 
 
@@ -259,7 +262,7 @@ def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], s
     named = meta.get("int8", {}).get("scheme")
     if named in EARLIER_FUSED_SCHEMES:
         raise WeightsError(
-            "This int8 copy was made by an earlier version of Lightbox, whose int8 layout has changed. "
+            "This int8 copy was made by an earlier version of Lightbox, whose int8 conversion has changed. "
             "Make the int8 copy again from its fp32 run (Train's 'Make an int8 copy', or python -m core quantize)."
         )
     scheme = saved_scheme(named)

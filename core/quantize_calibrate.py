@@ -1,4 +1,4 @@
-"""Calibration of the int8 EfficientNet-Lite (core.quantize_lite): stream equalization, ranges, bias correction.
+"""Calibration of the int8 EfficientNet-Lite (core.quantize_lite): equalization, ranges, rounding, bias correction.
 
 What it calibrates on: for the built-in ImageNet model, core.data.photos.calibration_photos (32 crops, mirror
 images and brightness changes of the 6 bundled photos, seed 1); the photo set it is checked on is other
@@ -15,6 +15,9 @@ a few near-ties either way, 11 photos of the set have fp32's top two logits with
 - Ranges minimise each activation's own quantization error over sampled calibration values, instead of
   spanning its min and max. The projections (no ReLU6, outliers to +-60) then clip at about 80% of their
   extremes, with finer steps for the bulk; ReLU6 outputs keep [0, 6] (clipping them never paid).
+- Depthwise weights are rounded by GPTQ on the inputs the int8 net gives each conv (core.quantize_rounding),
+  before its bias is corrected: logit MSE 0.0020 (from 0.0021) on both sets, 213 of 216 photos agree (from
+  212) and 215 of 216 held out (from 213).
 - Bias correction is empirical: conv by conv, in order, the int8 net runs beside the fp32 one on the
   calibration images, and each conv's bias takes off the mean shift per channel of its (dequantized) output
   against fp32, twice over (ReLU6 clamps part of each shift). This corrects the shift from weight rounding
@@ -33,6 +36,7 @@ from torch import nn
 
 from core.models.efficientnet_lite import ConvBNAct, EfficientNetLite
 from core.quantize_lite import FP32_BLOCKS, Int8Conv, Int8EfficientNetLite
+from core.quantize_rounding import depthwise_moments, gptq_round_depthwise
 
 __all__: list[str] = []  # used through core.quantize
 
@@ -193,16 +197,29 @@ def _correct_biases(net: Int8EfficientNetLite, folded: EfficientNetLite, inputs:
         pairs = [(getattr(block, p), getattr(twin, p)) for p in ("expand", "depthwise", "project")]
         yq, yf = xq, xf  # each batch's output of the block's convs so far (their biases corrected already)
         for q, f in (pair for pair in pairs if isinstance(pair[0], Int8Conv)):
+            _round_weights(q, f.conv, yq)
             yf = [f(y) + x if q.residual else f(y) for y, x in zip(yf, xf, strict=True)]
             target = sum(y.mean((0, 2, 3)) for y in yf)
             for _ in range(CORRECTION_ROUNDS):
                 outs = (_step(q, y, x) for y, x in zip(yq, xq, strict=True))
                 q.bias += (target - sum(_dequantize(y, q).mean((0, 2, 3)) for y in outs)) / len(xq)
+                q.pack()
             yq = [_step(q, y, x) for y, x in zip(yq, xq, strict=True)]
         xq, xf = yq, yf
     for _ in range(CORRECTION_ROUNDS):
         shift = sum(folded.head(a).mean((0, 2, 3)) - net.head(b).mean((0, 2, 3)) for a, b in zip(xf, xq, strict=True))
         net.head.bias += shift / len(xq)
+        net.head.pack()
+
+
+def _round_weights(q: Int8Conv, conv: nn.Conv2d, inputs: list[torch.Tensor]) -> None:
+    """Round a stride-1 depthwise conv's weights by GPTQ on its int8 inputs (uint8 codes); pack it again."""
+    if conv.groups == 1 or conv.stride[0] != 1:  # 1x1 convs, and stride 2 (weights padded for 'SAME'): nearest
+        return
+    scale, zero_point = float(q.x_qparams[0]), float(q.x_qparams[1])
+    h = depthwise_moments([(x.float() - zero_point) * scale for x in inputs], conv.weight.shape[-1], q.padding)
+    q.weight.copy_(gptq_round_depthwise(conv.weight.flatten(1), q.weight_scale, h).view_as(q.weight))
+    q.pack()
 
 
 def _step(q: Int8Conv, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

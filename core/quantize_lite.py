@@ -1,8 +1,9 @@
 """int8 EfficientNet-Lite run by oneDNN's fused int8 convolutions, called directly from eager PyTorch.
 
 Each convolution keeps int8 weights (one scale per output channel), takes uint8 activations and writes uint8
-ones, with BatchNorm folded in and ReLU6 fused (the kernel clamps at 6, so an activation's range is at most
-[0, 6]); a residual block's add is fused into its last convolution. These are the kernels torch.compile emits
+ones, with BatchNorm folded in and ReLU6 fused (an activation's range is at most [0, 6]: where it is all of
+it, the uint8 codes saturate at 0 and 6 by themselves and the kernel's clamp is left out); a residual block's
+add is fused into its last convolution. These are the kernels torch.compile emits
 for a pt2e-quantized model, here without the compiler. Activations stay uint8 from the first int8 block to
 the head, whose 1x1 convolution writes fp32 features for the average pool; the classifier is fp32.
 
@@ -14,6 +15,11 @@ Quantizing after the first block (16 channels, not the stem's 32) also halves wh
 step has to write. Keeping any later block in fp32 instead bought little (logit MSE 0.0022 -> 0.0020-0.0023
 each): the rest of the error is spread over the blocks. How the activation ranges and biases are set:
 core.quantize_calibrate.
+
+At batch 1 the time goes to oneDNN's per-call set-up as much as to its kernels, so the forward pass is one flat
+loop of op calls with their arguments bound beforehand (Int8Conv.pack), no module call per conv, and no conv
+has an input zero point (those of the 1x1 convs reading a residual stream are folded into their biases): with
+one, oneDNN reordered that conv's weights on every call.
 
 The state dict holds only plain tensors (int8 weights, scales, zero points), so it saves and loads with
 `weights_only`; oneDNN's packed weights are rebuilt from it after loading.
@@ -126,20 +132,30 @@ class Int8Conv(_Packed):
         """Reorder the int8 weights into oneDNN's layout for the current input scale, and bind the op's arguments.
 
         The arguments after x (and the residual) are bound once here, not rebuilt per call: batch 1 is mostly
-        Python overhead otherwise. The bias is bound as the buffer itself, so bias correction reaches it.
+        Python overhead otherwise. A 1x1 conv (no padding) whose input has a non-zero zero point z is given its
+        codes as if z were 0, its bias taking off what that adds, x_scale * z * (sum of each filter): exact, and
+        oneDNN then needs no per-call weight reorder for the zero point (0.6 ms of 2.6 per image at batch 1).
+        Call pack() again after changing the bias.
         """
         x_q = (float(self.x_qparams[0]), int(self.x_qparams[1]))
         out_q = (float(self.out_qparams[0]), int(self.out_qparams[1]))
         accum_q = (float(self.accum_qparams[0]), int(self.accum_qparams[1]))
+        bias = self.bias
+        if x_q[1] and self.weight.shape[-1] == 1 and not any(self.padding):
+            filters = self.weight.float().sum((1, 2, 3)) * self.weight_scale
+            bias, x_q = bias - x_q[0] * x_q[1] * filters, (x_q[0], 0)
         zero_points = torch.zeros(len(self.weight_scale), dtype=torch.int64)
         geometry = (self.stride, self.padding, [1, 1], self.groups)
         self._packed = torch.ops.onednn.qconv_prepack(self.weight, self.weight_scale, *x_q, *geometry, None)
         self._weights = (*x_q, self._packed, self.weight_scale, zero_points)
         out_dtype = torch.float32 if self.out_float else torch.uint8
+        attr, scalars = self.attr, self.scalars
+        if attr == RELU6[0] and not self.out_float and out_q[1] == 0 and 6 / out_q[0] > 254.5:
+            attr, scalars = "none", []  # uint8 codes of [0, 6] saturate at 0 and 6 by themselves: same codes, faster
         if self.residual:
-            self._rest = (self.bias, *geometry, *out_q, out_dtype, *accum_q, "sum", 1.0, "none", [], "")
+            self._rest = (bias, *geometry, *out_q, out_dtype, *accum_q, "sum", 1.0, "none", [], "")
         else:
-            self._rest = (self.bias, *geometry, *out_q, out_dtype, self.attr, self.scalars, "")
+            self._rest = (bias, *geometry, *out_q, out_dtype, attr, scalars, "")
         self.out_q = out_q
 
     def forward(self, x: torch.Tensor, accum: torch.Tensor | None = None) -> torch.Tensor:
@@ -184,8 +200,15 @@ class Int8EfficientNetLite(nn.Module):
         self.pack()
 
     def pack(self) -> None:
-        """Read the front's output scale and zero point into Python numbers (once, not per call)."""
+        """Read the front's output scale and zero point into Python numbers, and list each block's int8 convs."""
         self._front_q = (float(self.front_qparams[0]), int(self.front_qparams[1]))
+        self._plan = tuple(
+            (
+                block.residual,
+                tuple(c for c in (block.expand, block.depthwise, block.project) if isinstance(c, Int8Conv)),
+            )
+            for block in self.blocks
+        )
 
     def front_codes(self, x: torch.Tensor) -> torch.Tensor:
         """Return the fp32 front's output for normalised images (B, 3, H, W) as uint8 codes (B, 16, H/2, W/2)."""
@@ -193,8 +216,14 @@ class Int8EfficientNetLite(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return pooled fp32 features (B, 1280) for normalised images (B, 3, H, W)."""
-        x = self.blocks(self.front_codes(x))  # (B, 320, H/32, W/32) uint8
-        return self.head(x).mean(dim=(2, 3))  # (B, 1280)
+        x = self.front_codes(x)  # (B, 16, H/2, W/2) uint8
+        for residual, convs in self._plan:  # the blocks as one flat loop of op calls: batch 1 is mostly dispatch
+            y = x
+            for conv in convs[:-1]:
+                y = QCONV(y, *conv._weights, *conv._rest)
+            last = convs[-1]
+            x = QCONV_ADD(y, *last._weights, x, *last._rest) if residual else QCONV(y, *last._weights, *last._rest)
+        return self.head(x).mean(dim=(2, 3))  # (B, 1280) from (B, 320, H/32, W/32) uint8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return class logits (B, num_classes) for normalised images (B, 3, H, W)."""

@@ -92,9 +92,11 @@ def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:
 def test_an_int8_copy_in_an_earlier_layout_asks_to_be_made_again() -> None:
     from core.errors import WeightsError
     from core.models.registry import InputSpec
-    from core.quantize import EARLIER_FUSED_SCHEMES, load_int8_model
+    from core.quantize import EARLIER_FUSED_SCHEMES, FUSED_SCHEME, load_int8_model
 
-    meta = {"int8": {"scheme": EARLIER_FUSED_SCHEMES[0]}, "model": {"name": "lite0_transfer"}}
     spec = InputSpec(channels=3, height=224, width=224, classes=("a", "b"), mean=(0.5,) * 3, std=(0.5,) * 3)
-    with pytest.raises(WeightsError, match="Make the int8 copy again"):
-        load_int8_model({}, meta, spec)
+    assert EARLIER_FUSED_SCHEMES and FUSED_SCHEME not in EARLIER_FUSED_SCHEMES
+    for scheme in EARLIER_FUSED_SCHEMES:
+        meta = {"int8": {"scheme": scheme}, "model": {"name": "lite0_transfer"}}
+        with pytest.raises(WeightsError, match="Make the int8 copy again"):
+            load_int8_model({}, meta, spec)
