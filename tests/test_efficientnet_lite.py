@@ -93,6 +93,20 @@ def test_prepacks_where_onednn_can_and_falls_back_where_not(
     assert torch.allclose(lite.predict_logits(eager, x), lite.predict_logits(fast, x), atol=1e-4, rtol=1e-4)
 
 
+def test_prepacked_convs_keep_their_weights_once_and_give_them_back_exactly(
+    model: lite.EfficientNetLite, fast: lite.EfficientNetLite
+) -> None:
+    if not isinstance(fast.stem, lite.PrepackedConv):
+        pytest.skip("this build of torch has no oneDNN prepacked convolutions")
+    folded = dict(lite.optimize_for_inference(model, prepack=False).named_modules())
+    packed = [(name, m) for name, m in fast.named_modules() if isinstance(m, lite.PrepackedConv)]
+    assert len(packed) > 40 and not any(k.endswith("conv.weight") for k in fast.state_dict())  # kept once
+    for name, m in packed:
+        block = m.block  # rebuilt from oneDNN's copy: every weight exact, stride-2 padding taken off
+        assert torch.equal(block.conv.weight, folded[name].conv.weight), name
+        assert torch.equal(block.conv.bias, m.bias) and block.conv.bias is not m.bias
+
+
 def test_odd_sizes_pad_like_tensorflow(fast: lite.EfficientNetLite) -> None:
     reference = reference_model(image_size=None)  # pads each input like TensorFlow 'SAME'
     x = torch.randn(1, 3, 225, 198, generator=torch.Generator().manual_seed(1))

@@ -41,6 +41,9 @@ def test_frozen_backbone_stays_pretrained_and_features_are_computed_once(store: 
     pretrained = load_lite0_state_dict()
     assert torch.equal(state["net.backbone.stem.conv.weight"], pretrained["stem.conv.weight"])
     assert not torch.equal(store.load_weights(first.id)[0]["net.head.1.weight"], state["net.head.1.weight"])
+    served = [Predictor.from_run(store, run.id).model.net for run in (first, second)]
+    assert served[0].backbone is served[1].backbone  # one served backbone for both: 17 MB, not 34
+    assert served[0].head is not served[1].head
 
 
 def test_a_transfer_run_classifies_like_any_run(store: RunStore) -> None:
