@@ -69,7 +69,7 @@ def run_library(tmp_path_factory: pytest.TempPathFactory) -> RunLibrary:
 
 @pytest.fixture
 def copy_runs(run_library: RunLibrary, lightbox_home: Path) -> Callable[[str], list[RunInfo]]:
-    """Copy a kind of trained home (see RUN_KINDS) into this test's home; return its runs in training order."""
+    """Copy a kind of trained home (see RUN_KINDS, and TOUR_CNN) into this test's home; return its runs in order."""
     return lambda kind: run_library.copy_into(kind, lightbox_home)
 
 

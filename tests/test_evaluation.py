@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from core import LightboxError, RunStore, train_run
 from core.evaluation import (
@@ -50,6 +49,8 @@ def test_cells_and_top_losses_pick_the_right_images() -> None:
 def test_mcnemar_matches_the_textbook(only_a: int, only_b: int) -> None:
     a = [True] * only_a + [False] * only_b + [True] * 50 + [False] * 5
     b = [False] * only_a + [True] * only_b + [True] * 50 + [False] * 5
+    from scipy import stats  # the textbook's numbers; half a second to import, for this test alone
+
     result = mcnemar(a, b)
     assert (result.only_a, result.only_b, result.both_right, result.both_wrong) == (only_a, only_b, 50, 5)
     n = only_a + only_b

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torchvision
 
 from core.errors import UnknownNameError, WeightsError
 from core.models import pretrained as pt
@@ -23,6 +22,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def resnet18_bytes() -> tuple[dict[str, torch.Tensor], bytes]:
     """Return a random ResNet-18 state dict and its torch.save bytes."""
+    import torchvision  # a second to import (torch._dynamo): only in the tests that need it
+
     state = torchvision.models.resnet18(weights=None).state_dict()
     buffer = io.BytesIO()
     torch.save(state, buffer)
@@ -188,7 +189,9 @@ def test_spec_preprocessing(name: str) -> None:
     assert spec.mean == pytest.approx(IMAGENET_MEAN) and spec.std == pytest.approx(IMAGENET_STD)
     assert spec.interpolation == "bilinear"
     assert spec.url.startswith("https://download.pytorch.org/") and spec.size_mb > 5
-    assert spec.weights is torchvision.models.get_weight(f"{spec.weights.__class__.__name__}.DEFAULT")
+    from torchvision.models import get_weight
+
+    assert spec.weights is get_weight(f"{spec.weights.__class__.__name__}.DEFAULT")
 
 
 def test_network_available(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,6 +210,8 @@ def test_network_available(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _cache_random_weights(path: Path, name: str) -> dict[str, torch.Tensor]:
     """Write random weights for torchvision model `name` where a download would have put them."""
+    import torchvision
+
     state = torchvision.models.get_model(name, weights=None).state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, path)

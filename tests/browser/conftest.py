@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, open_tab, start_server, stop_server
+from tests.helpers.runs import TOUR_CNN, RunLibrary
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the dashboard on a free localhost port with its own LIGHTBOX_HOME; yield its URL."""
+def server(tmp_path_factory: pytest.TempPathFactory, run_library: RunLibrary) -> Iterator[str]:
+    """Start the dashboard on a free localhost port with its own LIGHTBOX_HOME; yield its URL.
+
+    The home holds the Tour's digits CNN (the session's run library trains it once for all workers), as after
+    a first tour: step 7 shows it rather than training it again; tests/test_tour.py checks that training.
+    """
+    home = tmp_path_factory.mktemp("browser-home")
+    run_library.copy_into(TOUR_CNN, home)
     try:
-        proc, url = start_server(tmp_path_factory.mktemp("browser-home"))
+        proc, url = start_server(home)
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield url

@@ -15,6 +15,8 @@ RUN_KINDS: dict[str, tuple[tuple[str, int], ...]] = {
     "simple": (("simple", 2),),
     "simple+cnn": (("simple", 2), ("cnn", 3)),
 }
+# The guided tour's own digits CNN (dashboard.tour_parts.tour_config), which its step 7 trains when a home has none.
+TOUR_CNN = "tour-cnn"
 
 
 def quick_config(model: str = "cnn", epochs: int = 2, dataset: str = "digits", **train: object) -> RunConfig:
@@ -29,6 +31,16 @@ def quick_config(model: str = "cnn", epochs: int = 2, dataset: str = "digits", *
 def trained_run(store: RunStore, model: str = "cnn", epochs: int = 2) -> RunInfo:
     """Train a real model on digits and return its finished run."""
     return train_run(quick_config(model, epochs), store)
+
+
+def _train_kind(store: RunStore, kind: str) -> None:
+    if kind == TOUR_CNN:
+        from dashboard.tour_parts import tour_config  # streamlit: imported for this kind only
+
+        train_run(tour_config("cnn"), store)
+        return
+    for model, epochs in RUN_KINDS[kind]:
+        trained_run(store, model, epochs)
 
 
 class RunLibrary:
@@ -48,9 +60,7 @@ class RunLibrary:
                 if not home.is_dir():
                     building = self.root / f"{kind}.building"  # renamed when complete: a failed build is not reused
                     shutil.rmtree(building, ignore_errors=True)
-                    store = RunStore(building)
-                    for model, epochs in RUN_KINDS[kind]:
-                        trained_run(store, model, epochs)
+                    _train_kind(RunStore(building), kind)
                     building.rename(home)
         return RunStore(home)
 
