@@ -186,15 +186,29 @@ def taught() -> tuple[str, str] | None:
 
 
 def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> None:
-    """Draw the Train button; on a click, train and keep the run and its summary with the examples."""
-    if not st.button("Train", type="primary", icon=":material/model_training:", key=key):
+    """Draw the Train button; on a click, train and keep the run and its summary with the examples.
+
+    The click is kept in session state until the training ends: a rerun that lands meanwhile (letting go of the
+    record button just before pressing Train asks for one) interrupts the run that trains, and with it a
+    button's one-run click; the run after it trains instead, so no press is lost.
+    """
+    pending = f"{key or 'teach_train'}_pending"
+    st.button(
+        "Train", type="primary", icon=":material/model_training:", key=key,
+        on_click=st.session_state.__setitem__, args=(pending, True),
+    )  # fmt: skip
+    if not st.session_state.get(pending):
         return
     bar = st.progress(0.0, text="Looking at every example once...")
     try:
         run, summary = train({name: files for name, files in examples.items()}, bar)
-    except LightboxError as exc:
+    except Exception as exc:  # not Streamlit's rerun (a BaseException): that keeps the click for the next run
+        st.session_state.pop(pending, None)
+        if not isinstance(exc, LightboxError):
+            raise
         bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
         st.error(str(exc), icon=":material/error:")
         return
+    st.session_state.pop(pending, None)
     teach_examples().set_taught(session_owner(), run.id, summary)
     bar.empty()

@@ -90,3 +90,18 @@ def test_a_reload_of_the_tab_keeps_the_examples_and_the_taught_model(lightbox_ho
     assert reloaded.success[0].value == summary  # the taught model is still there
     stranger = open_page("teach")  # another tab: its own, empty workspace
     assert "**Class 1** · 0 images" in [m.value for m in stranger.markdown] and not stranger.success
+
+
+@pytest.mark.slow
+def test_a_train_click_whose_run_was_interrupted_trains_in_the_next_run(lightbox_home) -> None:
+    """A rerun landing mid-training (letting go of record just before Train) must not swallow the press."""
+    at = open_page("teach")
+    for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
+        files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 3, seed))]
+        next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
+    at.session_state["teach_train_pending"] = True  # what Train's click leaves while its run is interrupted
+    at.run()  # the next run: no click of its own
+    assert not at.exception and "Trained on 6 images" in at.success[0].value
+    assert "teach_train_pending" not in at.session_state  # trained once: the run after it does not train again
+    at.run()
+    assert len(RunStore(lightbox_home).list_runs()) == 1
