@@ -40,7 +40,7 @@ def fast_backbone(backbone: EfficientNetLite) -> EfficientNetLite:
     with _FAST_LOCK:  # one build per set of weights, even when several sessions load at once
         fast = _FAST.get(key)
         if fast is None:
-            fast = optimize_for_inference(backbone.eval())
+            fast = optimize_for_inference(backbone)  # an eval copy: the caller's backbone stays as it is
             _FAST[key] = fast
     return fast
 
