@@ -250,7 +250,7 @@ def optimize_for_inference(model: EfficientNetLite, prepack: bool = True) -> Eff
             fold_batchnorm(module)
     fast.requires_grad_(False)
     fast = fast.to(memory_format=torch.channels_last)
-    return _prepack_in_place(fast) if prepack else fast
+    return prepack_convs(fast) if prepack else fast
 
 
 class PrepackedConv(nn.Module):
@@ -272,6 +272,7 @@ class PrepackedConv(nn.Module):
         self.bias, weight, conv.weight, conv.bias = conv.bias, conv.weight, None, None
         try:  # the block without its tensors, a template for `block`; not a submodule, so nothing to save
             object.__setattr__(self, "_shell", copy.deepcopy(block))
+            object.__setattr__(self, "_fallback", None)  # `block`, built once the eager path is first taken
         finally:
             conv.weight, conv.bias = weight, self.bias
         relu6 = isinstance(block.act, nn.ReLU6)
@@ -291,7 +292,9 @@ class PrepackedConv(nn.Module):
         """Convolve with the prepacked weights, or eagerly where they do not apply."""
         odd = self.stride[0] > 1 and (x.shape[-1] % 2 == 1 or x.shape[-2] % 2 == 1)
         if odd or x.dtype != torch.float32 or torch.is_autocast_enabled("cpu"):
-            return self.block(x)
+            if self._fallback is None:  # kept from then on: bf16 or odd sizes are used again and again
+                object.__setattr__(self, "_fallback", self.block)
+            return self._fallback(x)
         args = (self.padding, self.stride, [1, 1], self.groups, self.attr, self.scalars, "")
         return torch.ops.mkldnn._convolution_pointwise(x, self.packed, self.bias, *args)
 
@@ -302,11 +305,6 @@ class PrepackedConv(nn.Module):
 
 @torch.no_grad()
 def prepack_convs(model: EfficientNetLite) -> EfficientNetLite:
-    """Return a copy with each folded ConvBNAct as a PrepackedConv, checked against eager; else the model."""
-    return _prepack_in_place(copy.deepcopy(model))
-
-
-def _prepack_in_place(model: EfficientNetLite) -> EfficientNetLite:
     """Swap each folded ConvBNAct for a PrepackedConv in place, checked against eager; else swap them back."""
     size = model.input_spec.size
     x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)  # (1, 3, size, size)
