@@ -40,6 +40,7 @@ from dashboard.widgets import user_errors
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
 _NOTICE = "teach_notice"  # a sentence from the last class edit (name taken, blank name ...)
 _LAST_RECORD = "teach_last_record"  # when the last held frame was kept: a few per second, not every frame
+TARGET = "teach_target"  # the class the camera records into, the same on the Teach page and in the Tour
 RECORD_EVERY_S = 0.25
 
 
@@ -107,13 +108,25 @@ def _data_url(image: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def live_teach(key: str, target: str | None) -> None:
+def recording_into(classes: dict[str, list[bytes]]) -> str | None:
+    """Return the class held frames go into: the "Record into" control's value as the server has it now.
+
+    Read on every run, the camera's fragment runs included: an argument given to the fragment would keep the
+    value of the last whole-page run, and a page run cut short by a frame (a visitor who lets go of record and
+    picks the next class at once) would leave the camera recording into the old class.
+    """
+    target = st.session_state.get(TARGET)
+    return target if target in classes else next(iter(classes), None)
+
+
+def live_teach(key: str) -> None:
     """Draw the live camera with a hold-to-record button; once taught, the model answers every frame.
 
-    Call it inside an st.fragment: each frame reruns only the fragment; letting go of the button reruns the
-    page, so the class lists show what was recorded.
+    Call it inside an st.fragment, after the "Record into" control: each frame reruns only the fragment;
+    letting go of the button reruns the page, so the class lists show what was recorded.
     """
     classes = samples()
+    target = recording_into(classes)
     run_id = (taught() or (None, ""))[0]
     with user_errors():
         predictor = get_predictor(run_id) if run_id else None

@@ -11,7 +11,7 @@ from dashboard.resources import get_predictor
 from dashboard.text import plain
 from dashboard.widgets import user_errors
 
-TARGET = "teach_target"  # the class the camera records into, the same on the Teach page and in the Tour
+TARGET = teach.TARGET
 
 
 def target_ui(examples: dict[str, list[bytes]]) -> str | None:

@@ -195,8 +195,8 @@ def standing_on_giants() -> None:
 
 
 @st.fragment
-def _teach_live(target: str | None) -> None:
-    teach.live_teach("tour_teach_live", target)
+def _teach_live() -> None:
+    teach.live_teach("tour_teach_live")
 
 
 def teach_something_new() -> None:
@@ -206,11 +206,11 @@ def teach_something_new() -> None:
         "needs a new last layer: a few pictures of each and a few seconds. Pick a class, hold the button."
     )
     examples = teach.samples()
-    target = target_ui(examples)
+    target_ui(examples)
     if camera.camera_missing():
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     else:
-        _teach_live(target)
+        _teach_live()
     teach.train_button(examples, key="tour_teach_train")
     if (done := teach.taught()) is not None:
         st.success(done[1], icon=":material/check_circle:")

@@ -21,20 +21,20 @@ if not available_pretrained():
     st.stop()
 
 samples = teach.samples()
-target = target_ui(samples)
+target_ui(samples)
 
 
 @st.fragment
-def live_view(into: str | None) -> None:
+def live_view() -> None:
     """The camera with its hold-to-record button; once trained, one live bar per class."""
-    teach.live_teach("teach_live", into)
+    teach.live_teach("teach_live")
 
 
 if camera.camera_missing():
     st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     st.button("Try the camera again", on_click=camera.forget_missing, key="teach_camera_retry")
 else:
-    live_view(target)
+    live_view()
 
 teach.train_button(samples)
 run_id, summary = teach.taught() or (None, "")

@@ -71,3 +71,28 @@ def test_held_frames_are_recorded_a_few_per_second(hold: bool, kept: int) -> Non
     at = AppTest.from_function(_record_three_frames, args=(hold,), default_timeout=30).run()
     assert not at.exception
     assert at.markdown[0].value == f"kept {kept}, Class 2 has {kept}"  # three frames in a blink: one kept
+
+
+def _record_into_app() -> None:
+    """An app script: the "Record into" control, then the class the camera's fragment would record into."""
+    import streamlit as st
+
+    from dashboard import teach
+    from dashboard.teach_views import target_ui
+
+    classes = teach.samples()
+    target_ui(classes)
+    if st.button("Drop Class 2"):
+        classes.pop("Class 2")
+    st.write(f"into {teach.recording_into(classes)}")
+
+
+def test_the_camera_records_into_the_class_the_control_holds_now() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_record_into_app, default_timeout=30).run()
+    assert at.markdown[0].value == "into Class 1"  # the first class to start
+    at.segmented_control(key="teach_target").set_value("Class 2").run()
+    assert at.markdown[0].value == "into Class 2"  # read from the control's value on every run, not an argument
+    at.button[0].click().run()
+    assert not at.exception and at.markdown[0].value == "into Class 1"  # its class is gone: the first one
