@@ -9,6 +9,7 @@ from __future__ import annotations
 
 DATA = "data"  # the Data page's widget group
 TRAIN = "train"  # the Train page's widget groups
+TEACH_TARGET = "teach_target"  # the class the camera records into (Teach and the Tour's step 5)
 
 
 def setting_key(group: str, name: str) -> str:

@@ -26,6 +26,7 @@ from core import (
     train_run,
 )
 from dashboard import camera, teach_store
+from dashboard.keys import TEACH_TARGET
 from dashboard.resources import (
     check_room,
     get_predictor,
@@ -40,7 +41,6 @@ from dashboard.widgets import user_errors
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
 _NOTICE = "teach_notice"  # a sentence from the last class edit (name taken, blank name ...)
 _LAST_RECORD = "teach_last_record"  # when the last held frame was kept: a few per second, not every frame
-TARGET = "teach_target"  # the class the camera records into, the same on the Teach page and in the Tour
 RECORD_EVERY_S = 0.25
 
 
@@ -115,7 +115,7 @@ def recording_into(classes: dict[str, list[bytes]]) -> str | None:
     value of the last whole-page run, and a page run cut short by a frame (a visitor who lets go of record and
     picks the next class at once) would leave the camera recording into the old class.
     """
-    target = st.session_state.get(TARGET)
+    target = st.session_state.get(TEACH_TARGET)
     return target if target in classes else next(iter(classes), None)
 
 

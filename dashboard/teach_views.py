@@ -7,20 +7,19 @@ import streamlit as st
 from core import UPLOAD_TYPES, decode_image
 from dashboard import teach
 from dashboard.charts import topk_figure
+from dashboard.keys import TEACH_TARGET
 from dashboard.resources import get_predictor
 from dashboard.text import plain
 from dashboard.widgets import user_errors
-
-TARGET = teach.TARGET
 
 
 def target_ui(examples: dict[str, list[bytes]]) -> str | None:
     """Choose the class that held camera frames go into (the first one to start); return it."""
     names = list(examples)
-    if st.session_state.get(TARGET) not in names:
-        st.session_state.pop(TARGET, None)  # its class was removed or renamed (here or on the other page)
+    if st.session_state.get(TEACH_TARGET) not in names:
+        st.session_state.pop(TEACH_TARGET, None)  # its class was removed or renamed (here or on the other page)
     return st.segmented_control(
-        "Record into", names, key=TARGET, default=next(iter(names), None), format_func=plain, required=True
+        "Record into", names, key=TEACH_TARGET, default=next(iter(names), None), format_func=plain, required=True
     )
 
 
