@@ -197,6 +197,28 @@ def test_a_frame_lost_in_a_page_rerun_is_sent_again_before_the_timeout(live_page
     assert_no_error(page)
 
 
+# The browser sends the widget changes of one moment as one rerun, named after the first that belongs to a
+# fragment: a camera frame sent just before a key press makes it the camera fragment's rerun alone. Holding
+# zero-delay timers for 1.5 s lets the camera send a frame first, and the key press joins its batch.
+_HOLD_THE_NEXT_BATCH = """() => {
+  const plain = window.setTimeout;
+  window.setTimeout = (f, d, ...a) => plain(f, d ? d : 1500, ...a);
+  plain(() => { window.setTimeout = plain; }, 1700);
+}"""
+
+
+def test_a_page_key_sent_with_a_frame_still_moves_the_page(live_page) -> None:
+    page = live_page
+    page.goto(f"{page.base_url}/tour?step=5&presenter=1")
+    page.locator(".lightbox-camera [data-part=hold]").first.wait_for()
+    _wait_until(page, lambda: _answers(page) >= 2)  # the camera streams
+    page.evaluate(_HOLD_THE_NEXT_BATCH)
+    page.wait_for_timeout(800)  # a frame is sent meanwhile and opens the batch
+    page.keyboard.press("PageDown")  # the clicker: its step and that frame reach the server in one rerun
+    page.get_by_text("6/7 · ").first.wait_for(timeout=20_000)  # the whole page moved on, not only the camera
+    assert_no_error(page)
+
+
 def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -> None:
     first = live_page
     second = open_tab(first.context.browser, first.base_url)
