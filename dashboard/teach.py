@@ -111,9 +111,9 @@ def _data_url(image: Image.Image) -> str:
 def recording_into(classes: dict[str, list[bytes]]) -> str | None:
     """Return the class held frames go into: the "Record into" control's value as the server has it now.
 
-    Read on every run, the camera's fragment runs included: an argument given to the fragment would keep the
-    value of the last whole-page run, and a page run cut short by a frame (a visitor who lets go of record and
-    picks the next class at once) would leave the camera recording into the old class.
+    Read on every run, the camera's fragment runs included: an argument given to the fragment keeps the value
+    of the last whole-page run, and a pick that reaches the server in a frame's rerun (see
+    `camera.page_input_in_fragment_run`) must steer the very next frame.
     """
     target = st.session_state.get(TEACH_TARGET)
     return target if target in classes else next(iter(classes), None)
