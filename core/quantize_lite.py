@@ -201,6 +201,7 @@ class Int8EfficientNetLite(nn.Module):
 
     def pack(self) -> None:
         """Read the front's output scale and zero point into Python numbers, and list each block's int8 convs."""
+        self._threads = torch.get_num_threads()  # what the convs' weights were packed for (they pack first)
         self._front_q = (float(self.front_qparams[0]), int(self.front_qparams[1]))
         self._plan = tuple(
             (
@@ -214,8 +215,21 @@ class Int8EfficientNetLite(nn.Module):
         """Return the fp32 front's output for normalised images (B, 3, H, W) as uint8 codes (B, 16, H/2, W/2)."""
         return quantize_uint8(self.front(x.contiguous(memory_format=torch.channels_last)), *self._front_q)
 
+    def repack(self) -> None:
+        """Pack every conv's weights again, for the thread count torch uses now.
+
+        oneDNN picks some convs' weight layout by thread count; weights packed for another count are reordered
+        on every call (Lite0 packed with 2 threads, run with 1: 50 ms a photo instead of 6).
+        """
+        for module in self.modules():
+            if isinstance(module, _Packed):
+                module.pack()
+        self.pack()
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return pooled fp32 features (B, 1280) for normalised images (B, 3, H, W)."""
+        if torch.get_num_threads() != self._threads:  # torch.set_num_threads was called since packing
+            self.repack()
         x = self.front_codes(x)  # (B, 16, H/2, W/2) uint8
         for residual, convs in self._plan:  # the blocks as one flat loop of op calls: batch 1 is mostly dispatch
             y = x

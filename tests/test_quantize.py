@@ -100,3 +100,28 @@ def test_an_int8_copy_in_an_earlier_layout_asks_to_be_made_again() -> None:
         meta = {"int8": {"scheme": scheme}, "model": {"name": "lite0_transfer"}}
         with pytest.raises(WeightsError, match="Make the int8 copy again"):
             load_int8_model({}, meta, spec)
+
+
+def test_an_int8_lite0_packs_its_weights_again_when_torchs_thread_count_changes() -> None:
+    from core.models.efficientnet_lite import efficientnet_lite0
+    from core.models.registry import Classifier
+    from core.quantize import quantize_model
+    from core.quantize_lite import Int8EfficientNetLite, int8_supported
+
+    if not int8_supported():
+        pytest.skip("this CPU's oneDNN has no int8 convolutions")
+    torch.manual_seed(0)
+    model = Classifier(efficientnet_lite0(10, pretrained=False), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
+    int8 = quantize_model(model, (3, 64, 64), torch.rand(8, 3, 64, 64).split(4))
+    (net,) = [m for m in int8.modules() if isinstance(m, Int8EfficientNetLite)]
+    x = torch.rand(2, 3, 64, 64)  # (B, C, H, W)
+    threads = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            before = int8(x)
+            torch.set_num_threads(1 if threads > 1 else 2)  # as a notebook or a server capping its threads does
+            after = int8(x)
+        assert net._threads == torch.get_num_threads()  # packed for the new count, not reordered on every call
+        assert torch.equal(before, after)
+    finally:
+        torch.set_num_threads(threads)
