@@ -215,7 +215,7 @@ def test_a_page_key_sent_with_a_frame_still_moves_the_page(live_page) -> None:
     page.evaluate(_HOLD_THE_NEXT_BATCH)
     page.wait_for_timeout(800)  # a frame is sent meanwhile and opens the batch
     page.keyboard.press("PageDown")  # the clicker: its step and that frame reach the server in one rerun
-    page.get_by_text("6/7 · ").first.wait_for(timeout=20_000)  # the whole page moved on, not only the camera
+    page.get_by_text("6/7 · ").first.wait_for(timeout=90_000)  # the whole page moved on, not only the camera
     assert_no_error(page)
 
 
