@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, open_tab, start_server, stop_server
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, blank, open_tab, start_server, stop_server
 from tests.helpers.runs import TOUR_CNN, RunLibrary
 
 
@@ -54,8 +54,15 @@ def browser(playwright) -> Iterator[object]:
     b.close()
 
 
-@pytest.fixture
-def page(browser, server: str):
-    pg = open_tab(browser, server)
+@pytest.fixture(scope="session")
+def browser_tab(browser) -> Iterator[object]:
+    """One tab for the whole session, on any server (see `blank`)."""
+    pg = open_tab(browser, "")
     yield pg
     pg.context.close()
+
+
+@pytest.fixture
+def page(browser_tab, server: str):
+    """The shared tab, emptied and pointed at the server: each page a test opens starts a new Streamlit session."""
+    return blank(browser_tab, server)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, open_tab, screenshot
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, blank, open_tab, screenshot
 from tests.helpers.images import write_scenes
 
 pytestmark = pytest.mark.browser
@@ -36,13 +36,20 @@ def live_browser(playwright, tmp_path_factory) -> Iterator[object]:
     b.close()
 
 
-@pytest.fixture
-def live_page(live_browser, server: str) -> Iterator[object]:
-    """A fresh 1280x720 tab (its own session) on that Chromium."""
+@pytest.fixture(scope="module")
+def live_tab(live_browser, server: str) -> Iterator[object]:
+    """One tab on that Chromium for the module (see `blank`)."""
     page = open_tab(live_browser, server)
-    page.set_viewport_size({"width": 1280, "height": 720})
     yield page
     page.context.close()
+
+
+@pytest.fixture
+def live_page(live_tab, server: str) -> object:
+    """That tab emptied and sized 1280x720: each page a test opens in it starts a new Streamlit session."""
+    page = blank(live_tab, server)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    return page
 
 
 def _camera(page):

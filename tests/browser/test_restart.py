@@ -9,7 +9,7 @@ import pytest
 
 from core import Predictor, RunStore, load_dataset
 from tests.helpers import wait_until
-from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server, stop_server
+from tests.helpers.browser import assert_no_error, blank, goto, settle, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +23,11 @@ def _wait_for_epochs(store: RunStore, count: int, proc) -> str:
     return wait_until(logged_run, 180, 0.2, "training did not get going")
 
 
-def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp_path: Path) -> None:
+def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser_tab, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     proc, url = start_server(home)
-    page = open_tab(browser, url)
+    page = blank(browser_tab, url)
     try:
         goto(page, "train", "Train", "Start training")
         page.get_by_role("slider", name="Epochs").press("End")  # 50 epochs of the small CNN in batches of 8:
@@ -39,19 +39,19 @@ def test_a_killed_server_leaves_an_interrupted_run_that_still_loads(browser, tmp
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        page.context.close()
+        blank(page)
 
     store = RunStore(home)
     assert store.get_run(run_id).status == "running"  # nobody could say otherwise: the server is gone
     proc, url = start_server(home)  # a restarted server marks it when the Train page opens its job manager
-    page = open_tab(browser, url)
+    page = blank(browser_tab, url)
     try:
         goto(page, "train", "Train", "Start training")
         page.get_by_text("interrupted").first.wait_for(state="attached")  # a cell of the runs table (a canvas grid)
         assert_no_error(page)
     finally:
         stop_server(proc)
-        page.context.close()
+        blank(page)
 
     run = store.get_run(run_id)
     assert run.status == "interrupted" and "ended early" in (run.error or "")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import ROOT, settle
+from tests.helpers.browser import ROOT, blank, settle
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "docs" / "screenshots"
@@ -22,10 +22,10 @@ PAGES = (
 )
 
 
-def test_screenshot_every_page_at_1280x720(browser, server: str) -> None:
+def test_screenshot_every_page_at_1280x720(browser_tab, server: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, permissions=["camera"])
-    page = context.new_page()
+    page = blank(browser_tab, server)
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.set_default_timeout(90_000)
     for name, path in PAGES:
         page.goto(f"{server}/{path}")
@@ -38,4 +38,4 @@ def test_screenshot_every_page_at_1280x720(browser, server: str) -> None:
             page.wait_for_selector(".lightbox-camera [data-part=bars] .label", timeout=60_000)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
         assert Path(SHOTS / f"{name}.png").stat().st_size > 10_000
-    context.close()
+    blank(page)

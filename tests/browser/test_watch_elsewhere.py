@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import ROOT, assert_no_error, goto, open_tab, screenshot, start_server, stop_server
+from tests.helpers.browser import ROOT, assert_no_error, blank, goto, screenshot, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path: Path) -> None:
+def test_a_command_line_run_appears_live_on_an_open_train_page(browser_tab, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     proc, url = start_server(home)
-    page = open_tab(browser, url)
+    page = blank(browser_tab, url)
     cli = None
     try:
         goto(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
@@ -36,4 +36,4 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser, tmp_path
             cli.kill()
             cli.wait(30)
         stop_server(proc)
-        page.context.close()
+        blank(page)
