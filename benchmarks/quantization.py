@@ -34,9 +34,10 @@ normalisation of a channels_last image ~0.3 ms, now less (Classifier.normalize: 
 vs 5.0-5.2 ms beside the old normalisation, round-robin, load 3.2; 5.45 vs 5.56 ms of CPU at 1 thread).
 Not better: torch.ao's quantized::conv2d, which caches the set-up (a pass through it: 6.8 vs 6.2 ms of CPU
 at 1 thread, its fused add the slower part); passing no bias, or the scales as tensors (no change);
-ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). Keep one thread count: the int8 net called at 1
-thread between calls at 2 took 49-54 ms a call (5.5 ms at a steady 2 threads; presumably oneDNN
-setting up again). Quantizing takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
+ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). The int8 net called at 1 thread between calls at 2
+took 49-54 ms a call: oneDNN had packed four convs' weights in a layout chosen for 2 threads and reordered them
+on every call at 1 (ONEDNN_VERBOSE); the net now packs again when the thread count changes (6.2 ms).
+Quantizing takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
 """
 
 from __future__ import annotations
@@ -59,12 +60,13 @@ from core.inference import Predictor, prepare_image
 from core.models.efficientnet_lite import efficientnet_lite0
 from core.models.registry import Classifier
 from core.quantize import SCHEME, model_size_mb, quantize_model
+from core.quantize_runs import CALIBRATION_BATCH
 
 
 def quantize(plain: Classifier, calibration: torch.Tensor, scheme: str | None = None) -> Classifier:
     """Quantize Lite0 by one flow (the default: fused oneDNN; SCHEME: torch.ao FX) and say how long it took."""
     start = time.perf_counter()
-    int8 = quantize_model(plain, (3, 224, 224), calibration.split(8), scheme=scheme)
+    int8 = quantize_model(plain, (3, 224, 224), calibration.split(CALIBRATION_BATCH), scheme=scheme)
     print(f"quantize ({scheme or 'fused oneDNN'}): {time.perf_counter() - start:.1f} s")
     return int8
 

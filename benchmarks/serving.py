@@ -129,9 +129,7 @@ def rss_by_file(pid: int) -> dict[str, float]:
     name = "[anon]"
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         first = line.split(maxsplit=5)
-        if "-" in first[0] and not first[0].endswith(
-            ":"
-        ):  # a mapping's header: "start-end perms offset dev inode [path]"
+        if not first[0].endswith(":"):  # a mapping's header: "start-end perms offset dev inode [path]"
             name = first[5] if len(first) > 5 and first[5].startswith("/") else "[anon]"
         elif first[0] == "Rss:":
             out[name] = out.get(name, 0.0) + int(first[1]) / 1024

@@ -14,7 +14,6 @@ from torch import nn
 from core.config import ModelConfig
 from core.errors import UnknownNameError, WeightsError
 from core.features import fast_backbone
-from core.models.efficientnet_lite import PrepackedConv
 from core.models.pretrained import (
     TORCHVISION_MODELS,
     TORCHVISION_PRETRAINED,
@@ -205,7 +204,9 @@ class Predictor:
     @property
     def can_explain(self) -> bool:
         """Say whether Grad-CAM can show where this model looked (it needs a convolution)."""
-        return any(isinstance(m, (nn.Conv2d, PrepackedConv)) for m in self.model.modules())
+        from core.explain import has_conv  # imported late: only explanations need it
+
+        return has_conv(self.model)
 
     def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
         """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.

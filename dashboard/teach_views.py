@@ -13,12 +13,12 @@ from dashboard.text import plain
 from dashboard.widgets import user_errors
 
 
-def target_ui(examples: dict[str, list[bytes]]) -> str | None:
-    """Choose the class that held camera frames go into (the first one to start); return it."""
+def target_ui(examples: dict[str, list[bytes]]) -> None:
+    """Choose the class that held camera frames go into (the first one to start; teach.recording_into reads it)."""
     names = list(examples)
     if st.session_state.get(TEACH_TARGET) not in names:
         st.session_state.pop(TEACH_TARGET, None)  # its class was removed or renamed (here or on the other page)
-    return st.segmented_control(
+    st.segmented_control(
         "Record into", names, key=TEACH_TARGET, default=next(iter(names), None), format_func=plain, required=True
     )
 
