@@ -125,3 +125,27 @@ def test_an_int8_lite0_packs_its_weights_again_when_torchs_thread_count_changes(
         assert torch.equal(before, after)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_an_int8_lite0_is_the_same_whatever_torchs_thread_count() -> None:
+    from core.models.efficientnet_lite import efficientnet_lite0
+    from core.models.registry import Classifier
+    from core.quantize import quantize_model
+    from core.quantize_lite import int8_supported
+
+    if not int8_supported():
+        pytest.skip("this CPU's oneDNN has no int8 convolutions")
+    torch.manual_seed(0)
+    model = Classifier(efficientnet_lite0(10, pretrained=False), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
+    calibration = torch.rand(8, 3, 64, 64)  # (B, C, H, W)
+    threads = torch.get_num_threads()
+    copies = []
+    try:
+        for count in (1, 2):  # a dashboard job on a 2-core host, and the command line there
+            torch.set_num_threads(count)
+            copies.append(quantize_model(model, (3, 64, 64), calibration.split(4)).state_dict())
+            assert torch.get_num_threads() == count  # the caller's count comes back
+    finally:
+        torch.set_num_threads(threads)
+    assert copies[0].keys() == copies[1].keys()
+    assert all(torch.equal(v, copies[1][k]) for k, v in copies[0].items() if isinstance(v, torch.Tensor))
