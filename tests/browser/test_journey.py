@@ -1,4 +1,6 @@
-"""A person's journey through the dashboard in a real Chromium: every page, a training run, a prediction."""
+"""A person's journey through the dashboard in a real Chromium: a training run, a prediction, the Tour.
+
+Every page's first view is opened and photographed by test_screenshots.py."""
 
 from __future__ import annotations
 
@@ -13,23 +15,6 @@ from core import load_dataset
 from tests.helpers.browser import assert_no_error, goto, screenshot, settle
 
 pytestmark = pytest.mark.browser
-
-
-def test_every_page_renders_without_error(page) -> None:
-    pages = (
-        ("", "Lightbox", "New here"),
-        ("data", "Data", "Pixel statistics"),
-        ("train", "Train", "Start training"),
-        ("compare", "Compare", None),
-        ("classify", "Classify", None),
-        ("attack", "Fool the model", None),
-        ("tour", "Tour", "Step 1 of 7"),
-        ("teach", "Teach", None),
-    )
-    for path, heading, ready in pages:
-        goto(page, path, heading, ready)
-        assert_no_error(page)
-        screenshot(page, path or "home")
 
 
 def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
