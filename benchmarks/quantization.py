@@ -8,11 +8,11 @@ medians. Run: python benchmarks/quantization.py [--threads 2]
 
 Measured 2026-12-03 on the 2-core dev VM, shared with other work (load average 0.6-8.9 during the runs quoted:
 absolute times rough, ratios less so). Agreement with fp32 (the same in every run), photo set / held out:
-  fused oneDNN int8 98.6% (213 of 216) / 99.5% (215 of 216), logit MSE 0.0020 / 0.0020
+  fused oneDNN int8 96.8% (209 of 216) / 99.5% (215 of 216), logit MSE 0.0020 / 0.0021
   torch.ao FX      76.9% / 77.8%, logit MSE 0.29 / 0.31
-  (the fused copy is calibrated with at least 2 threads, core.quantize.CALIBRATION_THREADS: calibrated at 1
-  thread, as a dashboard job on a 2-core host did, it came out 96.8% (209) / 99.5% (215), logit MSE 0.00197 /
-  0.00205; at 2, 3 and 4 threads the same copy as above, 2026-12-03)
+  (the fused copy is calibrated in one thread, core.quantize.CALIBRATION_THREADS, so it is the same whoever
+  makes it; calibrated at 2, 3 or 4 threads it came out 98.6% (213) / 99.5% (215), logit MSE 0.00200 / 0.00200,
+  as close to fp32 with other near-ties flipped, 2026-12-03)
   (before GPTQ rounding of the depthwise weights: 97.2% (210) / 98.6% (213), logit MSE 0.0021 / 0.0021; the same
   calibration with only the runtime below changed gave 212 / 213: ~11 photos of the set are near-ties, within
   0.07 between fp32's top two logits, which any change flips either way)
