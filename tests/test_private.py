@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from core import RunStore, train_run
 from core.sharing import SERVER, is_workspace
 from core.workspaces import showcase_configs
+from dashboard.keys import TEACH_TARGET
 from dashboard.workspace import start_showcase
 from tests.helpers.datasets import make_tree, zip_tree
 from tests.helpers.images import shape_files
@@ -127,7 +128,7 @@ def test_two_private_visitors_never_see_each_others_work(
         if page in ("compare", "classify", "attack"):  # never empty: the showcase runs
             assert "showcase:" in _options(b, *widgets[0])
     b_teach = _visit("teach")
-    assert not b_teach.success and "Class 1" in b_teach.segmented_control(key="teach_target").options
+    assert not b_teach.success and "Class 1" in b_teach.segmented_control(key=TEACH_TARGET).options
 
     again = _visit("train", token)  # A reloads the tab: same URL token, same workspace
     assert "a-secret-run" in _options(again, "selectbox", "ship_run") and "taught" in _options(

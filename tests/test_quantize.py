@@ -102,17 +102,23 @@ def test_an_int8_copy_in_an_earlier_layout_asks_to_be_made_again() -> None:
             load_int8_model({}, meta, spec)
 
 
-def test_an_int8_lite0_packs_its_weights_again_when_torchs_thread_count_changes() -> None:
+def _random_lite0():
+    """Return a Lite0 with 10 classes and seeded random weights (skips where oneDNN has no int8 convolutions)."""
     from core.models.efficientnet_lite import efficientnet_lite0
     from core.models.registry import Classifier
-    from core.quantize import quantize_model
-    from core.quantize_lite import Int8EfficientNetLite, int8_supported
+    from core.quantize_lite import int8_supported
 
     if not int8_supported():
         pytest.skip("this CPU's oneDNN has no int8 convolutions")
     torch.manual_seed(0)
-    model = Classifier(efficientnet_lite0(10, pretrained=False), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
-    int8 = quantize_model(model, (3, 64, 64), torch.rand(8, 3, 64, 64).split(4))
+    return Classifier(efficientnet_lite0(10, pretrained=False), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
+
+
+def test_an_int8_lite0_packs_its_weights_again_when_torchs_thread_count_changes() -> None:
+    from core.quantize import quantize_model
+    from core.quantize_lite import Int8EfficientNetLite
+
+    int8 = quantize_model(_random_lite0(), (3, 64, 64), torch.rand(8, 3, 64, 64).split(4))
     (net,) = [m for m in int8.modules() if isinstance(m, Int8EfficientNetLite)]
     x = torch.rand(2, 3, 64, 64)  # (B, C, H, W)
     threads = torch.get_num_threads()
@@ -128,15 +134,9 @@ def test_an_int8_lite0_packs_its_weights_again_when_torchs_thread_count_changes(
 
 
 def test_an_int8_lite0_is_the_same_whatever_torchs_thread_count() -> None:
-    from core.models.efficientnet_lite import efficientnet_lite0
-    from core.models.registry import Classifier
     from core.quantize import quantize_model
-    from core.quantize_lite import int8_supported
 
-    if not int8_supported():
-        pytest.skip("this CPU's oneDNN has no int8 convolutions")
-    torch.manual_seed(0)
-    model = Classifier(efficientnet_lite0(10, pretrained=False), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
+    model = _random_lite0()
     calibration = torch.rand(8, 3, 64, 64)  # (B, C, H, W)
     threads = torch.get_num_threads()
     copies = []

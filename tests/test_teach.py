@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import DatasetError, RunStore, dataset_from_samples, load_dataset
+from dashboard.keys import TEACH_TARGET
 from tests.helpers.images import shape_files
 from tests.helpers.pages import button, open_page
 
@@ -23,7 +24,7 @@ def test_dataset_from_samples_checks_what_a_person_can_get_wrong() -> None:
 @pytest.mark.slow
 def test_teach_two_renamed_classes_train_and_classify_a_photo(lightbox_home) -> None:
     at = open_page("teach")
-    assert at.segmented_control(key="teach_target").value == "Class 1"
+    assert at.segmented_control(key=TEACH_TARGET).value == "Class 1"
     for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
         files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 7, seed))]
         uploader = next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_"))
@@ -35,7 +36,7 @@ def test_teach_two_renamed_classes_train_and_classify_a_photo(lightbox_home) -> 
     next(b for b in at.button if b.key == "teach_drop_spare").click().run()
     assert "**circle** · 7 images" in [m.value for m in at.markdown]
     assert "**Class 2** · 7 images" in [m.value for m in at.markdown]
-    assert at.segmented_control(key="teach_target").options == ["circle", "Class 2"]
+    assert at.segmented_control(key=TEACH_TARGET).options == ["circle", "Class 2"]
 
     button(at, "Train").click().run()
     assert not at.exception and not at.error
@@ -58,7 +59,7 @@ def test_renaming_onto_a_taken_name_is_a_sentence(lightbox_home) -> None:
     at.text_input(key="teach_name_1_Class 2").set_value("Class 1").run()
     assert not at.exception
     assert "already" in at.warning[0].value
-    assert at.segmented_control(key="teach_target").options == ["Class 1", "Class 2"]
+    assert at.segmented_control(key=TEACH_TARGET).options == ["Class 1", "Class 2"]
 
 
 def test_removing_an_example_and_a_class(lightbox_home) -> None:

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from dashboard import teach_store
+from dashboard.keys import TEACH_TARGET
 from dashboard.teach_store import ExampleStore
 
 
@@ -92,7 +93,7 @@ def test_the_camera_records_into_the_class_the_control_holds_now() -> None:
 
     at = AppTest.from_function(_record_into_app, default_timeout=30).run()
     assert at.markdown[0].value == "into Class 1"  # the first class to start
-    at.segmented_control(key="teach_target").set_value("Class 2").run()
+    at.segmented_control(key=TEACH_TARGET).set_value("Class 2").run()
     assert at.markdown[0].value == "into Class 2"  # read from the control's value on every run, not an argument
     at.button[0].click().run()
     assert not at.exception and at.markdown[0].value == "into Class 1"  # its class is gone: the first one

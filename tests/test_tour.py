@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import Prediction, RunInfo, RunStore, load_dataset
 from dashboard import presenter
 from dashboard.charts import curves_figure, topk_figure
+from dashboard.keys import TEACH_TARGET
 from dashboard.text import plain
 from dashboard.tour import EPOCH_SECONDS, STEPS
 from tests.helpers import wait_until
@@ -50,7 +51,7 @@ def test_next_walks_all_seven_steps_and_back_returns(copy_runs: Callable[[str], 
 def test_a_link_with_step_5_opens_step_5() -> None:
     at = _open_tour(step="5")
     assert _step(at) == "Step 5 of 7: Teach it something new"
-    assert list(at.segmented_control(key="teach_target").options) == ["Class 1", "Class 2"]
+    assert list(at.segmented_control(key=TEACH_TARGET).options) == ["Class 1", "Class 2"]
 
 
 def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
