@@ -11,10 +11,13 @@ says how busy the shared machine was, so read the ratios rather than the absolut
 With --baseline REV (a git revision, e.g. main) it instead streams the built-in model from two servers side by
 side, this checkout's and REV's, in alternating rounds, and adds what the load average moves least: the server's
 CPU time per answer, and the frames whose answer never came (`--reruns` moves the model's top-k slider every 1.5 s,
-so the whole page reruns under the camera, as a visitor's clicks do).
+so the whole page reruns under the camera, as a visitor's clicks do). With --caps N M it compares servers of this
+checkout whose LIGHTBOX_CAMERA_FPS is N and M the same way, with the CPU-seconds per second of streaming that the
+server and Chromium spend.
 
 Run: python benchmarks/live_camera.py [--seconds 20 --rss-minutes 3]
      python benchmarks/live_camera.py --baseline main [--rounds 3 --seconds 15 --reruns]
+     python benchmarks/live_camera.py --caps 8 4 [--rounds 3 --seconds 15]
 """
 
 from __future__ import annotations
@@ -103,6 +106,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def chromium_cpu_seconds() -> float:
+    """Return the CPU time the running Chromium processes have used so far (all of this machine's)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if "chromium" in Path(f"/proc/{pid}/cmdline").read_text():
+                total += cpu_seconds(int(pid))
+        except OSError:  # gone meanwhile
+            pass
+    return total
+
+
 _COUNTS = "r => ({answers: r.__lightbox.answers, sent: r.__lightbox.seq, lat: r.__lightbox.latencies.slice()})"
 
 
@@ -120,11 +135,13 @@ def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -
         timeout=180_000,
     )
     start, cpu0, t0 = camera.evaluate(_COUNTS), cpu_seconds(pid) if pid else 0.0, time.monotonic()
+    browser0 = chromium_cpu_seconds()
     for i in range(int(seconds / 1.5) if reruns else 0):
         page.wait_for_timeout(1500)
         page.get_by_role("slider").first.press("ArrowLeft" if i % 2 else "ArrowRight")  # a page rerun
     page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - t0)) * 1000)
     end, elapsed = camera.evaluate(_COUNTS), time.monotonic() - t0
+    browser_cpu = chromium_cpu_seconds() - browser0
     new = end["answers"] - start["answers"]
     lat = (end["lat"][-new:] if new > 0 else []) or [float("nan")]  # none: the element was drawn anew
     return {
@@ -134,22 +151,29 @@ def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -
         "answers": new,
         "lost": (end["sent"] - start["sent"]) - new,  # sent, never answered (give or take the one in flight)
         "server_ms": (cpu_seconds(pid) - cpu0) * 1000 / max(new, 1) if pid else float("nan"),
+        "server_cpu_per_s": (cpu_seconds(pid) - cpu0) / elapsed if pid else float("nan"),
+        "chromium_cpu_per_s": browser_cpu / elapsed,
     }
 
 
-def side_by_side(baseline: str, rounds: int, seconds: float, reruns: bool) -> None:
-    """Stream the built-in model from this checkout's server and `baseline`'s, alternately; print both."""
+def side_by_side(baseline: str | None, caps: list[float], rounds: int, seconds: float, reruns: bool) -> None:
+    """Stream the built-in model from this checkout's server and `baseline`'s (or one server per frame rate
+    cap), alternately; print each."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", str(old), baseline], cwd=ROOT, check=True)
+        if baseline:
+            subprocess.run(["git", "worktree", "add", "--detach", str(old), baseline], cwd=ROOT, check=True)
+            wanted = [("this checkout", ROOT, {}), (f"baseline {baseline}", old, {})]
+        else:
+            wanted = [(f"{cap:g} frames/s at most", ROOT, {"LIGHTBOX_CAMERA_FPS": f"{cap:g}"}) for cap in caps]
         video = write_scenes(Path(tmp) / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
         servers = {}
         try:
-            for name, root in (("this checkout", ROOT), (f"baseline {baseline}", old)):
-                (Path(tmp) / name).mkdir()
-                servers[name] = start_server(Path(tmp) / name, root=root)
+            for i, (name, root, env) in enumerate(wanted):
+                (Path(tmp) / f"home{i}").mkdir()
+                servers[name] = start_server(Path(tmp) / f"home{i}", env=env, root=root)
             with sync_playwright() as p:
                 browser = p.chromium.launch(
                     executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
@@ -170,14 +194,19 @@ def side_by_side(baseline: str, rounds: int, seconds: float, reruns: bool) -> No
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(30)
-            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, check=False)
+            if baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, check=False)
     print(f"machine: {os.cpu_count()} cores, load average {min(loads):.1f} to {max(loads):.1f} (1-minute)")
     print(f"{rounds} rounds of {seconds:g} s each, alternating{', the page rerun every 1.5 s' if reruns else ''}")
-    print(f"{'server':24} {'answers/s':>9} {'median ms':>9} {'p90 ms':>7} {'server CPU ms/answer':>21} {'lost':>5}")
+    print(
+        f"{'server':24} {'answers/s':>9} {'median ms':>9} {'p90 ms':>7} {'server CPU ms/answer':>21} {'lost':>5}"
+        f" {'server CPU-s/s':>14} {'Chromium CPU-s/s':>16}"
+    )
     for name, runs in results.items():
         rate, lost = statistics.mean(r["answers_per_s"] for r in runs), sum(r["lost"] for r in runs)
         median, p90, cpu = (statistics.median(r[k] for r in runs) for k in ("median_ms", "p90_ms", "server_ms"))
-        print(f"{name:24} {rate:9.2f} {median:9.0f} {p90:7.0f} {cpu:21.0f} {lost:5d}")
+        server, browser = (statistics.mean(r[k] for r in runs) for k in ("server_cpu_per_s", "chromium_cpu_per_s"))
+        print(f"{name:24} {rate:9.2f} {median:9.0f} {p90:7.0f} {cpu:21.0f} {lost:5d} {server:14.2f} {browser:16.2f}")
 
 
 def snapshot(page, shots: int = 3) -> dict[str, float]:
@@ -207,11 +236,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="streaming time per model")
     parser.add_argument("--rss-minutes", type=float, default=3, help="streaming time for the memory trace")
     parser.add_argument("--baseline", help="a git revision to stream side by side with this checkout instead")
-    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: rounds per server")
-    parser.add_argument("--reruns", action="store_true", help="with --baseline: rerun the page every 1.5 s")
+    parser.add_argument("--caps", type=float, nargs="+", help="LIGHTBOX_CAMERA_FPS values to stream side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline or --caps: rounds per server")
+    parser.add_argument("--reruns", action="store_true", help="with --baseline or --caps: rerun the page every 1.5 s")
     args = parser.parse_args()
-    if args.baseline:
-        side_by_side(args.baseline, args.rounds, args.seconds, args.reruns)
+    if args.baseline or args.caps:
+        side_by_side(args.baseline, args.caps or [], args.rounds, args.seconds, args.reruns)
         return
     from playwright.sync_api import sync_playwright
 

@@ -66,6 +66,14 @@ def _env_number(name: str, default: float) -> float:
     return number
 
 
+def camera_fps(default: float = 8.0) -> float:
+    """Return the most frames a second one live camera sends: LIGHTBOX_CAMERA_FPS, else `default`.
+
+    Each frame is a model call on the server: a host serving many cameras at once lowers it.
+    """
+    return _env_number("LIGHTBOX_CAMERA_FPS", default)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Fair use per visitor on a private-mode server."""

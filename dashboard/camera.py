@@ -20,6 +20,7 @@ import streamlit as st
 from PIL import Image
 
 from core import ImageError, LightboxError, Prediction, Predictor, decode_image
+from core.sharing import SharingError, camera_fps
 from dashboard import presenter
 
 _HERE = Path(__file__).resolve().parent
@@ -175,18 +176,27 @@ def _state(key: str) -> Live:
     return st.session_state.setdefault(f"{key}__live", Live())
 
 
+def _server_fps(default: float) -> float:
+    try:
+        return camera_fps(default)
+    except SharingError as exc:  # a host's typo: say so, and stream at the page's own pace
+        st.warning(str(exc), icon=":material/settings:")
+        return default
+
+
 def live_camera(
     key: str,
     answer: Callable[[Frame], dict[str, Any]],
     *,
     predictor: Predictor | None = None,
     extra: dict[str, Any] | None = None,
-    fps: int = 8,
+    fps: float = 8,
 ) -> Live:
     """Draw the live camera; answer each new frame with `answer` (its dict is drawn: headline, bars, note).
 
     `predictor` enables "Where did it look?" on a frozen frame; `extra` adds element data (hold_label,
-    thumbs). Returns the camera's server-side state (status, released).
+    thumbs). `fps` is the most frames a second it sends, lowered to the server's LIGHTBOX_CAMERA_FPS.
+    Returns the camera's server-side state (status, released).
     """
     if page_input_in_fragment_run():
         st.rerun(scope="app")  # a page control's change came with a frame: the page, not only the camera
@@ -214,7 +224,7 @@ def live_camera(
     # `drawn` changes every run, so the element hears of a run that did not answer its frame (a page rerun
     # drops a frame's waiting fragment run) and sends the next frame at once instead of after a timeout.
     live.drawn += 1
-    data = {"size": FRAME_SIZE, "fps": fps, "drawn": live.drawn, "presenter": presenter.is_on()}
+    data = {"size": FRAME_SIZE, "fps": min(fps, _server_fps(fps)), "drawn": live.drawn, "presenter": presenter.is_on()}
     data.update({**live.answer, **(extra or {})})
     _mount(
         key=key,

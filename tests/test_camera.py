@@ -135,3 +135,19 @@ def test_a_loaded_model_leaves_the_collection_after_every_run(digits_cnn: Predic
         assert frozen_cycle() is None  # ...for the next model to settle
     finally:
         gc.unfreeze()
+
+
+def test_the_server_caps_the_frames_a_camera_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[float] = []
+    mount = camera._mount
+    monkeypatch.setattr(camera, "_mount", lambda **kw: sent.append(kw["data"]["fps"]) or mount(**kw))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/classify.py").run()
+    assert sent[-1] == 8  # the page's own pace
+    monkeypatch.setenv("LIGHTBOX_CAMERA_FPS", "3")
+    at.run()
+    assert sent[-1] == 3 and not at.warning
+    monkeypatch.setenv("LIGHTBOX_CAMERA_FPS", "fast")
+    at.run()
+    assert sent[-1] == 8 and any("LIGHTBOX_CAMERA_FPS must be a number" in w.value for w in at.warning)
+    assert not at.exception

@@ -18,11 +18,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, run_library: RunLibrary) ->
 
     The home holds the Tour's digits CNN (the session's run library trains it once for all workers), as after
     a first tour: step 7 shows it rather than training it again; tests/test_tour.py checks that training.
+    Its live cameras send 4 frames a second, not 8: the tests check that answers follow the scene, and each
+    frame costs Chromium and the server about 0.13 CPU-s (benchmarks/live_camera.py --caps 8 4 measures both).
     """
     home = tmp_path_factory.mktemp("browser-home")
     run_library.copy_into(TOUR_CNN, home)
     try:
-        proc, url = start_server(home)
+        proc, url = start_server(home, env={"LIGHTBOX_CAMERA_FPS": "4"})
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield url
