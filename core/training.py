@@ -34,6 +34,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {  # torch's, minus an impo
     "adamw": eager(torch.optim.AdamW),
 }
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
+FUSED_DEVICES = ("cpu", "cuda")  # where torch has fused SGD, Adam and AdamW steps
 EVAL_BATCH = 512
 
 
@@ -79,11 +80,16 @@ def parameter_groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Build the optimiser named in cfg over the parameters that train."""
+    """Build the optimiser named in cfg over the parameters that train, fused where torch can.
+
+    A fused step updates each parameter in one pass, without the per-parameter temporaries of torch's default
+    CPU step: ResNet-18 on the digits, one thread, an Adam step took 20 ms instead of 105 and the whole
+    training step 0.78x as long, peaking 15 MB lower (benchmarks/fused_optim.py).
+    """
     params = parameter_groups(model, cfg.lr)
-    if cfg.optimizer == "sgd":
-        return OPTIMIZERS["sgd"](params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    fused = all(p.is_floating_point() and p.device.type in FUSED_DEVICES for g in params for p in g["params"])
+    extra = {"momentum": cfg.momentum} if cfg.optimizer == "sgd" else {}
+    return OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None, **extra)
 
 
 def make_scheduler(

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.training import OPTIMIZERS
+from core.config import TrainConfig
+from core.training import OPTIMIZERS, make_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _train(cls: type[torch.optim.Optimizer], **settings: float) -> tuple[list[torch.Tensor], dict]:
+def _train(cls: type[torch.optim.Optimizer], **settings: float | None) -> tuple[list[torch.Tensor], dict]:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
     optimizer = cls(model.parameters(), lr=0.05, **settings)
@@ -37,11 +38,12 @@ def _train(cls: type[torch.optim.Optimizer], **settings: float) -> tuple[list[to
         ("adamw", torch.optim.AdamW, {"weight_decay": 0.05}),
     ],
 )
-def test_each_optimizer_moves_the_weights_exactly_as_torchs_own(name, torch_class, settings) -> None:
+@pytest.mark.parametrize("fused", [None, True])  # torch's default step, and the fused one training asks for
+def test_each_optimizer_moves_the_weights_exactly_as_torchs_own(name, torch_class, settings, fused) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "lr_scheduler.step() before optimizer.step()" or the like
-        ours, our_state = _train(OPTIMIZERS[name], **settings)
-    theirs, their_state = _train(torch_class, **settings)
+        ours, our_state = _train(OPTIMIZERS[name], **settings, fused=fused)
+    theirs, their_state = _train(torch_class, **settings, fused=fused)
     assert issubclass(OPTIMIZERS[name], torch_class)
     for a, b in zip(ours, theirs, strict=True):
         assert torch.equal(a, b)
@@ -52,6 +54,12 @@ def test_each_optimizer_moves_the_weights_exactly_as_torchs_own(name, torch_clas
     again = OPTIMIZERS[name](torch.nn.Linear(1, 1).parameters(), lr=0.1)
     again.load_state_dict(OPTIMIZERS[name](torch.nn.Linear(1, 1).parameters(), lr=0.2).state_dict())
     assert again.param_groups[0]["lr"] == 0.2
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_training_steps_are_fused_on_the_cpu(name: str) -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    assert make_optimizer(model, TrainConfig(optimizer=name)).defaults["fused"] is True
 
 
 @pytest.mark.slow
