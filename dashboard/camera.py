@@ -22,6 +22,7 @@ from PIL import Image
 from core import ImageError, LightboxError, Prediction, Predictor, decode_image
 from core.sharing import SharingError, camera_fps
 from dashboard import presenter
+from dashboard.text import sentence
 
 _HERE = Path(__file__).resolve().parent
 FRAME_SIZE = 224  # the side of the square frames the browser sends: the ImageNet models' input
@@ -180,7 +181,7 @@ def _server_fps(default: float) -> float:
     try:
         return camera_fps(default)
     except SharingError as exc:  # a host's typo: say so, and stream at the page's own pace
-        st.warning(str(exc), icon=":material/settings:")
+        st.warning(sentence(f"{exc} Meanwhile the camera sends up to {default:g}."), icon=":material/settings:")
         return default
 
 
