@@ -177,12 +177,14 @@ def _state(key: str) -> Live:
     return st.session_state.setdefault(f"{key}__live", Live())
 
 
-def _server_fps(default: float) -> float:
+def _frame_rate(wanted: float) -> float:
+    """Return the page's `wanted` frames a second, lowered to the server's LIGHTBOX_CAMERA_FPS."""
     try:
-        return camera_fps(default)
+        return min(wanted, camera_fps(wanted))
     except SharingError as exc:  # a host's typo: say so, and stream at the page's own pace
-        st.warning(sentence(f"{exc} Meanwhile the camera sends up to {default:g}."), icon=":material/settings:")
-        return default
+        note = f"{exc} Meanwhile the camera sends up to {wanted:g} frames a second."
+        st.warning(sentence(note), icon=":material/settings:")
+        return wanted
 
 
 def live_camera(
@@ -225,7 +227,7 @@ def live_camera(
     # `drawn` changes every run, so the element hears of a run that did not answer its frame (a page rerun
     # drops a frame's waiting fragment run) and sends the next frame at once instead of after a timeout.
     live.drawn += 1
-    data = {"size": FRAME_SIZE, "fps": min(fps, _server_fps(fps)), "drawn": live.drawn, "presenter": presenter.is_on()}
+    data = {"size": FRAME_SIZE, "fps": _frame_rate(fps), "drawn": live.drawn, "presenter": presenter.is_on()}
     data.update({**live.answer, **(extra or {})})
     _mount(
         key=key,
