@@ -83,7 +83,10 @@ def tree(pid: int) -> list[int]:
         current = todo.pop()
         pids.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
-            todo.extend(int(c) for c in task.read_text().split())
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except FileNotFoundError:  # a thread that ended since the listing
+                pass
     return pids
 
 

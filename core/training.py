@@ -6,6 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.backward_steps import can_step_in_backward, steps_in_backward
 from core.callbacks import Callback, History, StopTraining, TrainState, fire
 from core.config import TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch
@@ -222,7 +224,11 @@ def train_one_epoch(
 
 
 def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    """Backpropagate `loss` and update the weights, through the fp16 gradient scaler when there is one."""
+    """Backpropagate `loss` and update the weights, through the fp16 gradient scaler when there is one.
+
+    Inside `steps_in_backward` backward has stepped every parameter already and `optimizer.step()` finds no
+    gradient left to use; it is still called, as a learning-rate schedule expects.
+    """
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
@@ -268,42 +274,44 @@ def fit(
     scheduler = make_scheduler(optimizer, cfg, state.batches)
     scaler = grad_scaler(device, cfg.precision)
     flip = not train.dark_background  # a mirrored digit is a different symbol, so never flip ink-on-dark scans
+    in_backward = scaler is None and dist is None and can_step_in_backward(optimizer)  # one gradient at a time
     started = time.perf_counter()
     fire(callbacks, "fit_start", state)
-    try:
-        for state.epoch in range(1, cfg.epochs + 1):
-            fire(callbacks, "epoch_start", state)
-            t0 = time.perf_counter()
-            train_loss, train_acc = train_one_epoch(
-                learner,
-                data,
-                optimizer,
-                step_cfg,
-                state,
-                callbacks,
-                stop,
-                gen,
-                scheduler=scheduler,
-                flip=flip,
-                scaler=scaler,
-                dist=dist,
-            )
-            train_seconds = time.perf_counter() - t0
-            val_loss, val_acc = evaluate(model, val, precision=cfg.precision)
-            state.history.append(
-                {
-                    "epoch": state.epoch,
-                    "train_loss": train_loss,
-                    "train_accuracy": train_acc,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_acc,
-                    "lr": optimizer.param_groups[0]["lr"],
-                    "seconds": time.perf_counter() - t0,
-                    "images_per_second": len(train) / max(train_seconds, 1e-9),
-                }
-            )
-            fire(callbacks, "epoch_end", state)
-    except StopTraining:
-        state.stopped = True
+    with steps_in_backward(optimizer) if in_backward else nullcontext():
+        try:
+            for state.epoch in range(1, cfg.epochs + 1):
+                fire(callbacks, "epoch_start", state)
+                t0 = time.perf_counter()
+                train_loss, train_acc = train_one_epoch(
+                    learner,
+                    data,
+                    optimizer,
+                    step_cfg,
+                    state,
+                    callbacks,
+                    stop,
+                    gen,
+                    scheduler=scheduler,
+                    flip=flip,
+                    scaler=scaler,
+                    dist=dist,
+                )
+                train_seconds = time.perf_counter() - t0
+                val_loss, val_acc = evaluate(model, val, precision=cfg.precision)
+                state.history.append(
+                    {
+                        "epoch": state.epoch,
+                        "train_loss": train_loss,
+                        "train_accuracy": train_acc,
+                        "val_loss": val_loss,
+                        "val_accuracy": val_acc,
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "seconds": time.perf_counter() - t0,
+                        "images_per_second": len(train) / max(train_seconds, 1e-9),
+                    }
+                )
+                fire(callbacks, "epoch_end", state)
+        except StopTraining:
+            state.stopped = True
     fire(callbacks, "fit_end", state)
     return FitResult(state.history, state.stopped, time.perf_counter() - started, str(device))

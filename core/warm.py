@@ -146,6 +146,9 @@ class Warmup:
                     return
                 self._load(label, load)
         finally:
+            from core.memory import release_free_memory  # not before: the first page imports this module
+
+            release_free_memory()  # building Lite0 leaves ~30 MB of freed buffers in the heap: hand them back
             self.done.set()
 
     def _load(self, label: str, load: Callable[[], object]) -> None:

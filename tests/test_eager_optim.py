@@ -5,29 +5,56 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+import weakref
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 import torch
 
+from core.backward_steps import can_step_in_backward, steps_in_backward
 from core.config import TrainConfig
 from core.training import OPTIMIZERS, make_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _train(cls: type[torch.optim.Optimizer], **settings: float | None) -> tuple[list[torch.Tensor], dict]:
+def _model() -> torch.nn.Module:
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    optimizer = cls(model.parameters(), lr=0.05, **settings)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=6)
+    return torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+
+def _loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(model(x), (x.sum(1) > 0).long())
+
+
+def _train(
+    cls: type[torch.optim.Optimizer], in_backward: bool = False, **settings: float | None
+) -> tuple[list[torch.Tensor], dict]:
+    """Six steps with OneCycle over two parameter groups at different rates (as differential rates make)."""
+    model = _model()
+    groups = [{"params": model[0].parameters(), "lr": 0.01}, {"params": model[2].parameters()}]
+    optimizer = cls(groups, lr=0.05, **settings)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[0.01, 0.05], total_steps=6)
     data = torch.randn(6, 16, 6, generator=torch.Generator().manual_seed(1))
-    for x in data:
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), (x.sum(1) > 0).long()).backward()
-        optimizer.step()
-        schedule.step()
+    with steps_in_backward(optimizer) if in_backward else nullcontext():
+        for x in data:
+            optimizer.zero_grad()
+            _loss(model, x).backward()
+            if in_backward:
+                assert all(p.grad is None for p in model.parameters())  # each freed as soon as it was used
+            optimizer.step()  # inside backward: nothing left to step, as core.training.fit calls it anyway
+            schedule.step()
     return [p.detach().clone() for p in model.parameters()], optimizer.state_dict()
+
+
+def _assert_same(a: tuple[list[torch.Tensor], dict], b: tuple[list[torch.Tensor], dict]) -> None:
+    for x, y in zip(a[0], b[0], strict=True):
+        assert torch.equal(x, y)
+    assert a[1]["param_groups"] == b[1]["param_groups"]
+    for key, state in a[1]["state"].items():
+        for field, value in state.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(b[1]["state"][key][field]))
 
 
 @pytest.mark.parametrize(
@@ -43,17 +70,77 @@ def test_each_optimizer_moves_the_weights_exactly_as_torchs_own(name, torch_clas
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "lr_scheduler.step() before optimizer.step()" or the like
         ours, our_state = _train(OPTIMIZERS[name], **settings, fused=fused)
-    theirs, their_state = _train(torch_class, **settings, fused=fused)
     assert issubclass(OPTIMIZERS[name], torch_class)
-    for a, b in zip(ours, theirs, strict=True):
-        assert torch.equal(a, b)
-    assert our_state["param_groups"] == their_state["param_groups"]
-    for key, state in our_state["state"].items():
-        for field, value in state.items():
-            assert torch.equal(torch.as_tensor(value), torch.as_tensor(their_state["state"][key][field]))
+    _assert_same((ours, our_state), _train(torch_class, **settings, fused=fused))
     again = OPTIMIZERS[name](torch.nn.Linear(1, 1).parameters(), lr=0.1)
     again.load_state_dict(OPTIMIZERS[name](torch.nn.Linear(1, 1).parameters(), lr=0.2).state_dict())
     assert again.param_groups[0]["lr"] == 0.2
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3}),
+        ("sgd", {"momentum": 0.0}),
+        ("adam", {}),
+        ("adam", {"weight_decay": 1e-3}),
+        ("adamw", {"weight_decay": 0.05}),
+    ],
+)
+def test_steps_inside_backward_move_the_weights_exactly_as_steps_after_it(name: str, settings: dict) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = _train(OPTIMIZERS[name], in_backward=True, **settings, fused=True)
+    _assert_same(inside, _train(OPTIMIZERS[name], **settings, fused=True))
+
+
+@pytest.mark.parametrize(
+    "settings", [{"fused": None}, {"fused": True, "amsgrad": True}, {"fused": True, "maximize": True}]
+)
+def test_steps_inside_backward_refuse_an_optimizer_they_would_step_differently(settings: dict) -> None:
+    optimizer = OPTIMIZERS["adam"](_model().parameters(), lr=0.1, **settings)
+    assert not can_step_in_backward(optimizer)
+    with pytest.raises(ValueError, match="fused"), steps_in_backward(optimizer):
+        pass
+
+
+def test_outside_the_block_backward_only_computes_gradients_again() -> None:
+    model = _model()
+    optimizer = OPTIMIZERS["adam"](model.parameters(), lr=0.1, fused=True)
+    x = torch.randn(16, 6)
+    with steps_in_backward(optimizer):
+        _loss(model, x).backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    _loss(model, x).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_fit_frees_each_gradient_during_backward_and_lets_the_model_go() -> None:
+    """What the step inside backward is for: no batch ends holding the gradients (ResNet-18: 45 MB)."""
+    from core.callbacks import Callback
+    from core.data.base import ImageDataset
+    from core.training import fit
+
+    held: list[bool] = []  # per batch: was any gradient still held when the batch ended?
+
+    class Grads(Callback):
+        def on_batch_end(self, state) -> None:
+            held.append(any(p.grad is not None for p in state.model.parameters()))
+
+    images = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    data = ImageDataset("grey", images, (images.float().mean((1, 2, 3)) > 127.5).long(), ("dark", "light"))
+    model = _model_for_images()
+    gone = weakref.ref(model[1].weight)
+    fit(model, data, data, TrainConfig(epochs=2, batch_size=16), callbacks=[Grads()])
+    assert held == [False] * 6
+    del model
+    assert gone() is None  # no hook left behind holds the weights (one would, through the optimizer, in a cycle)
+
+
+def _model_for_images() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
