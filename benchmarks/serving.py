@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -83,10 +84,8 @@ def tree(pid: int) -> list[int]:
         current = todo.pop()
         pids.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # a thread that ended since the listing
                 todo.extend(int(c) for c in task.read_text().split())
-            except FileNotFoundError:  # a thread that ended since the listing
-                pass
     return pids
 
 

@@ -7,9 +7,10 @@ gradient is alive at a time. Each step is torch's own fused step (`torch.optim.a
 parameter's group settings, read at that moment, and the optimizer's own state, so a learning-rate schedule,
 differential rates and the optimizer's state dict see one ordinary optimizer, and the weights come out bit for
 bit as when stepping after backward (tests/test_eager_optim.py). ResNet-18 on the digits with Adam, one thread,
-fresh processes alternating (benchmarks/backward_steps.py, two runs of 4 rounds): peak RSS over `import torch`
-+215 instead of +234 and +235 MB, a training step 1.06x and 1.07x as long. In the three-visitor rehearsal
-(`benchmarks/cloud_rehearsal.py --goal`) the server's peak fell with it; see the README's deployment section.
+fresh processes alternating (benchmarks/fused_optim.py, 4 rounds): peak RSS over `import torch` +211 instead
+of +236 MB, a training step 1.05x as long (246.6 vs 233.8 ms); two earlier runs of the same comparison: 1.06x
+and 1.07x, -19 and -20 MB. In the three-visitor rehearsal (`benchmarks/cloud_rehearsal.py --goal`) the server's
+peak fell with it; see the README's deployment section.
 
 Not for an fp16 gradient scaler (it unscales and checks every gradient before any step) nor under
 DistributedDataParallel (gradients are averaged across processes only after the hooks have run).
