@@ -1,4 +1,5 @@
-"""The optimizers training uses are torch's own, step for step, and training never imports torch's compiler."""
+"""The optimizers training uses are torch's own, step for step, stepped after backward or inside it, and training
+never imports torch's compiler."""
 
 from __future__ import annotations
 
