@@ -38,6 +38,10 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {  # torch's, minus an impo
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has fused SGD, Adam and AdamW steps
 EVAL_BATCH = 512
+# Step inside backward (core.backward_steps) only where the gradients are worth freeing early: a hook per
+# parameter costs the default digits CNN (0.1 MB of gradients) 1.075x its training time for nothing, while
+# ResNet-18 (45 MB) peaks 25 MB lower at 1.05x.
+IN_BACKWARD_MIN_BYTES = 16 << 20
 
 
 @dataclass
@@ -274,7 +278,13 @@ def fit(
     scheduler = make_scheduler(optimizer, cfg, state.batches)
     scaler = grad_scaler(device, cfg.precision)
     flip = not train.dark_background  # a mirrored digit is a different symbol, so never flip ink-on-dark scans
-    in_backward = scaler is None and dist is None and can_step_in_backward(optimizer)  # one gradient at a time
+    in_backward = (  # one gradient alive at a time, where the gradients are big
+        scaler is None
+        and dist is None
+        and can_step_in_backward(optimizer)
+        and sum(p.numel() * p.element_size() for g in optimizer.param_groups for p in g["params"])
+        >= IN_BACKWARD_MIN_BYTES
+    )
     started = time.perf_counter()
     fire(callbacks, "fit_start", state)
     with steps_in_backward(optimizer) if in_backward else nullcontext():

@@ -117,13 +117,15 @@ def test_outside_the_block_backward_only_computes_gradients_again() -> None:
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
-def test_fit_frees_each_gradient_during_backward_and_lets_the_model_go() -> None:
-    """What the step inside backward is for: no batch ends holding the gradients (ResNet-18: 45 MB)."""
+def _fit_holding_gradients(monkeypatch: pytest.MonkeyPatch, min_bytes: int) -> tuple[list[bool], weakref.ref]:
+    """Fit a small model with the size rule at `min_bytes`; return per batch whether any gradient was held at its
+    end, and a weak reference to a weight of the model, which is gone by then."""
+    import core.training
     from core.callbacks import Callback
     from core.data.base import ImageDataset
-    from core.training import fit
 
-    held: list[bool] = []  # per batch: was any gradient still held when the batch ended?
+    monkeypatch.setattr(core.training, "IN_BACKWARD_MIN_BYTES", min_bytes)
+    held: list[bool] = []
 
     class Grads(Callback):
         def on_batch_end(self, state) -> None:
@@ -131,17 +133,24 @@ def test_fit_frees_each_gradient_during_backward_and_lets_the_model_go() -> None
 
     images = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     data = ImageDataset("grey", images, (images.float().mean((1, 2, 3)) > 127.5).long(), ("dark", "light"))
-    model = _model_for_images()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
     gone = weakref.ref(model[1].weight)
-    fit(model, data, data, TrainConfig(epochs=2, batch_size=16), callbacks=[Grads()])
+    core.training.fit(model, data, data, TrainConfig(epochs=2, batch_size=16), callbacks=[Grads()])
+    return held, gone
+
+
+def test_fit_frees_big_gradients_during_backward_and_lets_the_model_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the step inside backward is for: no batch ends holding the gradients (ResNet-18: 45 MB)."""
+    held, gone = _fit_holding_gradients(monkeypatch, min_bytes=0)  # this model counts as big
     assert held == [False] * 6
-    del model
     assert gone() is None  # no hook left behind holds the weights (one would, through the optimizer, in a cycle)
 
 
-def _model_for_images() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+def test_fit_steps_small_models_after_backward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below IN_BACKWARD_MIN_BYTES a hook per parameter would only cost time (the digits CNN: 1.075x)."""
+    held, _ = _fit_holding_gradients(monkeypatch, min_bytes=1 << 20)
+    assert held == [True] * 6
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
