@@ -12,6 +12,13 @@ defaults: a 1 MB threshold took 1.44-1.48x the training time (every optimizer st
 0.86x the peak memory; 4 MB 1.04x the time, 0.91x the memory; 16 MB 0.86x the time, 0.98x the memory.
 The dashboard uses 4 MB (core.memory). With three visitors on the server the gain is larger, since their
 threads' freed blocks no longer pile up in the arenas: +645 -> +499 MB (benchmarks/cloud_rehearsal.py --goal).
+Measured again 2026-12-03 (2 rounds, load 1-2), with training's fused steps inside backward: 4 MB now
+costs 1.20x the training time (6.4 vs 5.3 s; 1.2 M page faults vs 274 k: oneDNN's weight reorders and the
+activations of 4 MB or more are mapped and faulted in afresh every batch, and a fixed threshold also fixes
+glibc's trim threshold at 128 kB, so the heap hands back its top on almost every free), for 0.93x the peak;
+16 MB 1.15x. Neither way out kept the memory (three visitors, cloud_rehearsal.py --goal, each beside the
+tree as it is): a 16 MB threshold +576 vs +483 MB, 4 MB with 32 MB of free heap top kept +533 vs +453 MB;
+alone, that last one trained in 0.94x the time of 4 MB.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MAP_BIG_BLOCKS_MB = 4.0  # core.memory.map_big_blocks's default
 
 WORK = """
-import json, sys, tempfile, threading, time
+import json, resource, sys, tempfile, threading, time
 from dataclasses import replace
 import torch
 def status(field):
@@ -63,7 +70,8 @@ while job.is_alive() or len(times) < 40:
     times.append((time.perf_counter() - start) * 1000)
 job.join()
 median = sorted(times)[len(times) // 2]
-print(json.dumps({'train_s': took['train'], 'lite0_ms': median, 'peak_mb': status('VmHWM') - bare}))
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt / 1000
+print(json.dumps({'train_s': took['train'], 'lite0_ms': median, 'peak_mb': status('VmHWM') - bare, 'kfaults': faults}))
 """
 
 
@@ -81,12 +89,13 @@ def main() -> None:
                 [sys.executable, "-c", WORK, mode], capture_output=True, text=True, cwd=ROOT, env=env, check=True
             )
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{'setting':18s} {'train s':>8s} {'Lite0 ms':>9s} {'peak MB':>8s}   ({args.rounds} rounds, medians)")
+    header = f"{'setting':18s} {'train s':>8s} {'Lite0 ms':>9s} {'peak MB':>8s} {'page faults':>12s}"
+    print(f"{header}   ({args.rounds} rounds, medians)")
     medians = {}
     for name, rows in results.items():
         medians[name] = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
         m = medians[name]
-        print(f"{name:18s} {m['train_s']:8.1f} {m['lite0_ms']:9.1f} {m['peak_mb']:8.0f}")
+        print(f"{name:18s} {m['train_s']:8.1f} {m['lite0_ms']:9.1f} {m['peak_mb']:8.0f} {m['kfaults']:11.0f}k")
     a = medians["glibc defaults"]
     for name, b in list(medians.items())[1:]:
         print(

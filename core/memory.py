@@ -13,6 +13,9 @@ resident. With the threshold fixed, each block at or above it is its own mapping
 when freed. The same three visitors, side by side under load: +645 MB with glibc's threshold, +499 MB at
 4 MB, +460 MB at 1 MB (peak RSS over a bare `import torch`). At 1 MB every optimizer step maps and faults in
 fresh pages: training took 1.44-1.48x as long (benchmarks/allocator.py), at 4 MB 1.04x; hence 4 MB.
+Measured again with training's fused steps inside backward, 4 MB costs 1.20x the training time against
+glibc's defaults (page faults of oneDNN's reorders and of big activations, every batch); a 16 MB threshold,
+or 32 MB of free heap top kept, would save most of it but cost the three visitors 80-90 MB at the peak.
 Elsewhere (macOS, musl) these do nothing.
 """
 
