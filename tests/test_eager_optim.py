@@ -155,8 +155,7 @@ def test_fit_steps_small_models_after_backward(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
 def test_training_steps_are_fused_on_the_cpu(name: str) -> None:
-    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    assert make_optimizer(model, TrainConfig(optimizer=name)).defaults["fused"] is True
+    assert make_optimizer(_model(), TrainConfig(optimizer=name)).defaults["fused"] is True
 
 
 @pytest.mark.slow
