@@ -12,11 +12,11 @@ With --baseline REV (a git revision, e.g. main) it instead streams the built-in 
 side, this checkout's and REV's, in alternating rounds, and adds what the load average moves least: the server's
 CPU time per answer, and the frames whose answer never came (`--reruns` moves the model's top-k slider every 1.5 s,
 so the whole page reruns under the camera, as a visitor's clicks do). With --caps N M it compares servers of this
-checkout whose LIGHTBOX_CAMERA_FPS is N and M the same way, with the CPU-seconds per second of streaming that the
-server and Chromium spend.
+checkout whose LIGHTBOX_CAMERA_FPS is N and M the same way. Both modes print the CPU-seconds per second of
+streaming that the server and Chromium spend, and Chromium's CPU per answer.
 
 Run: python benchmarks/live_camera.py [--seconds 20 --rss-minutes 3]
-     python benchmarks/live_camera.py --baseline main [--rounds 3 --seconds 15 --reruns]
+     python benchmarks/live_camera.py --baseline main [--rounds 3 --seconds 15 --reruns --video synthetic]
      python benchmarks/live_camera.py --caps 8 4 [--rounds 3 --seconds 15]
 """
 
@@ -153,10 +153,13 @@ def stream(page, seconds: float, pid: int | None = None, reruns: bool = False) -
         "server_ms": (cpu_seconds(pid) - cpu0) * 1000 / max(new, 1) if pid else float("nan"),
         "server_cpu_per_s": (cpu_seconds(pid) - cpu0) / elapsed if pid else float("nan"),
         "chromium_cpu_per_s": browser_cpu / elapsed,
+        "chromium_ms": browser_cpu * 1000 / max(new, 1),
     }
 
 
-def side_by_side(baseline: str | None, caps: list[float], rounds: int, seconds: float, reruns: bool) -> None:
+def side_by_side(
+    baseline: str | None, caps: list[float], rounds: int, seconds: float, reruns: bool, video_kind: str
+) -> None:
     """Stream the built-in model from this checkout's server and `baseline`'s (or one server per frame rate
     cap), alternately; print each."""
     from playwright.sync_api import sync_playwright
@@ -169,15 +172,15 @@ def side_by_side(baseline: str | None, caps: list[float], rounds: int, seconds: 
         else:
             wanted = [(f"{cap:g} frames/s at most", ROOT, {"LIGHTBOX_CAMERA_FPS": f"{cap:g}"}) for cap in caps]
         video = write_scenes(Path(tmp) / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea()))
+        # Chromium's own test pattern moves every frame, so the answer changes with every frame, as a real webcam's
+        camera = [] if video_kind == "synthetic" else [f"--use-file-for-fake-video-capture={video}"]
         servers = {}
         try:
             for i, (name, root, env) in enumerate(wanted):
                 (Path(tmp) / f"home{i}").mkdir()
                 servers[name] = start_server(Path(tmp) / f"home{i}", env=env, root=root)
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
-                )
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *camera])
                 results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
                 loads = [os.getloadavg()[0]]
                 for _ in range(rounds):
@@ -197,16 +200,22 @@ def side_by_side(baseline: str | None, caps: list[float], rounds: int, seconds: 
             if baseline:
                 subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, check=False)
     print(f"machine: {os.cpu_count()} cores, load average {min(loads):.1f} to {max(loads):.1f} (1-minute)")
-    print(f"{rounds} rounds of {seconds:g} s each, alternating{', the page rerun every 1.5 s' if reruns else ''}")
+    what = "the photos, 3 s each" if video_kind == "photos" else "Chromium's moving test pattern"
+    reran = ", the page rerun every 1.5 s" if reruns else ""
+    print(f"{rounds} rounds of {seconds:g} s each of {what}, alternating{reran}")
     print(
         f"{'server':24} {'answers/s':>9} {'median ms':>9} {'p90 ms':>7} {'server CPU ms/answer':>21} {'lost':>5}"
-        f" {'server CPU-s/s':>14} {'Chromium CPU-s/s':>16}"
+        f" {'server CPU-s/s':>14} {'Chromium CPU-s/s':>16} {'Chromium CPU ms/answer':>22}"
     )
     for name, runs in results.items():
         rate, lost = statistics.mean(r["answers_per_s"] for r in runs), sum(r["lost"] for r in runs)
         median, p90, cpu = (statistics.median(r[k] for r in runs) for k in ("median_ms", "p90_ms", "server_ms"))
         server, browser = (statistics.mean(r[k] for r in runs) for k in ("server_cpu_per_s", "chromium_cpu_per_s"))
-        print(f"{name:24} {rate:9.2f} {median:9.0f} {p90:7.0f} {cpu:21.0f} {lost:5d} {server:14.2f} {browser:16.2f}")
+        per_answer = statistics.median(r["chromium_ms"] for r in runs)
+        print(
+            f"{name:24} {rate:9.2f} {median:9.0f} {p90:7.0f} {cpu:21.0f} {lost:5d} {server:14.2f} {browser:16.2f}"
+            f" {per_answer:22.0f}"
+        )
 
 
 def snapshot(page, shots: int = 3) -> dict[str, float]:
@@ -239,9 +248,15 @@ def main() -> None:
     parser.add_argument("--caps", type=float, nargs="+", help="LIGHTBOX_CAMERA_FPS values to stream side by side")
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline or --caps: rounds per server")
     parser.add_argument("--reruns", action="store_true", help="with --baseline or --caps: rerun the page every 1.5 s")
+    parser.add_argument(
+        "--video",
+        choices=("photos", "synthetic"),
+        default="photos",
+        help="with --baseline or --caps: the fake webcam films the two photos, or Chromium's moving test pattern",
+    )
     args = parser.parse_args()
     if args.baseline or args.caps:
-        side_by_side(args.baseline, args.caps or [], args.rounds, args.seconds, args.reruns)
+        side_by_side(args.baseline, args.caps or [], args.rounds, args.seconds, args.reruns, args.video)
         return
     from playwright.sync_api import sync_playwright
 
