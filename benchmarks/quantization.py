@@ -41,6 +41,10 @@ ONEDNN_MAX_CPU_ISA (not measurable on a loaded machine). The int8 net called at 
 took 49-54 ms a call: oneDNN had packed four convs' weights in a layout chosen for 2 threads and reordered them
 on every call at 1 (ONEDNN_VERBOSE); the net now packs again when the thread count changes (6.2 ms).
 Quantizing takes 5-50 s (load); state dict 18.9 MB fp32, 8.7 MB fused int8 (9.0 MB FX).
+Batch 1 is also timed in blocks of --block calls of one model (a server answering photo after photo); calls that
+alternate between models cost the int8 net most, its small kernels finding cold caches. 2026-12-03, load 1.2:
+round-robin reference 16.08 ms, fp32 6.86 (2.34x), int8 fused 5.67 (2.84x); in blocks of 100 reference 14.37,
+fp32 5.60 (2.57x), int8 fused 4.53 ms (3.17x); batch 32 int8 fused 9.94x.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from efficientnet_lite import eager, load_reference
-from timing import time_round_robin
+from timing import time_in_blocks, time_round_robin
 
 from core.data.photos import calibration_photos, check_photos, held_out_photos
 from core.inference import Predictor, prepare_image
@@ -88,6 +92,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--big-runs", type=int, default=5)
+    parser.add_argument("--block", type=int, default=100, help="batch-1 calls per block, back to back (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     fp32 = Predictor.pretrained("imagenet")  # BN folded, prepacked: our fastest fp32
@@ -115,6 +120,7 @@ def main() -> None:
     }
     small, big = photos[:1], photos[:32]
     latency = time_round_robin(runners, small, args.runs, 5)
+    in_blocks = time_in_blocks(runners, small, args.block) if args.block else {}
     throughput = {k: 32 / v * 1000 for k, v in time_round_robin(runners, big, args.big_runs, 1).items()}
     ref = next(iter(runners))
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -122,6 +128,10 @@ def main() -> None:
     for name in runners:
         x1, x32 = latency[ref] / latency[name], throughput[name] / throughput[ref]
         print(f"{name:26s} {latency[name]:10.2f} {x1:6.2f} {throughput[name]:15.1f} {x32:6.2f}")
+    if in_blocks:
+        print(f"\nbatch 1, {args.block} calls of one model back to back (as a server answers photo after photo):")
+        for name in runners:
+            print(f"{name:26s} {in_blocks[name]:10.2f} {in_blocks[ref] / in_blocks[name]:6.2f}")
     print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
