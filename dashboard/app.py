@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -19,4 +20,9 @@ st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layo
 lean_server()  # once per server: a leaner allocator for the many threads to come
 page = st.navigation(all_pages())
 sidebar_ui(page)  # presenter mode and the warm-up status, on every page
-page.run()
+try:
+    page.run()
+finally:
+    # Streamlit's full collection after every run is off (.streamlit/config.toml): whole-page runs collect here,
+    # fragment runs (camera frames, timers) leave it to Python's generational collector
+    gc.collect()

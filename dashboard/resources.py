@@ -193,10 +193,10 @@ _SETTLING = threading.Lock()
 def settle_heap(owner: object) -> None:
     """Freeze the objects alive now out of later garbage collections, once per long-lived `owner` (a model).
 
-    Streamlit collects garbage fully after every script run (`runner.postScriptGC`). With torch and a model
-    loaded that walks some 400,000 objects, about 200 ms of CPU per run: most of what a live camera frame
-    cost. Frozen (`gc.freeze`), the long-lived modules and models are skipped; what runs make afterwards is
-    still collected after each run. Frozen objects that became garbage (a closed session's, say) wait for the
+    The entrypoint collects garbage fully after every whole-page run (dashboard/app.py, as Streamlit's
+    `runner.postScriptGC` did after every run). With torch and a model loaded that walks some 400,000 objects,
+    about 200 ms of CPU per run. Frozen (`gc.freeze`), the long-lived modules and models are skipped; what runs
+    make afterwards is still collected. Frozen objects that became garbage (a closed session's, say) wait for the
     next model to load: each settling thaws, collects everything once, and freezes what lives.
     """
     with _SETTLING:
