@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -95,15 +96,39 @@ def _what_learns(
     return model.net.head, train, val
 
 
+CHECKPOINT_SHARE = 0.1  # at most this share of training's time goes to writing checkpoints
+
+
 class StoreCallback(Callback):
-    """Write each epoch's row and a checkpoint to the run store as soon as the epoch ends."""
+    """Write each epoch's row to the run store as the epoch ends, and a checkpoint as often as is cheap.
+
+    A checkpoint follows the first epoch, then the first epoch to end once training has run nine times as
+    long as the last write took; save() writes the final one. Most epochs take far longer than a write, so
+    each is kept. A head trained on cached features runs an epoch in a few milliseconds, and writing the
+    whole model (14 MB) after each of Teach's 20 took about a third of a retrain (benchmarks/teach_speed.py).
+    A process killed mid-run keeps its history and a checkpoint at most that much training older.
+    """
 
     def __init__(self, store: RunStore, run_id: str, model: Classifier, meta: dict[str, Any]) -> None:
         self.store, self.run_id, self.model, self.meta = store, run_id, model, meta
+        self.unsaved = True  # the model differs from the checkpoint on disk (or there is none yet)
+        self._next = 0.0  # time.monotonic() from which the next epoch's end writes a checkpoint
+
+    def on_batch_end(self, state: TrainState) -> None:
+        self.unsaved = True
 
     def on_epoch_end(self, state: TrainState) -> None:
         self.store.log_epoch(self.run_id, state.history.last or {})
-        self.store.save_weights(self.run_id, self.model.state_dict(), self.meta)  # the whole model, not a head
+        if time.monotonic() >= self._next:
+            self.save()
+
+    def save(self) -> None:
+        """Write the whole model (not only a head that learns) as the run's checkpoint."""
+        started = time.monotonic()
+        self.store.save_weights(self.run_id, self.model.state_dict(), self.meta)
+        ended = time.monotonic()
+        self._next = ended + (ended - started) * (1 / CHECKPOINT_SHARE - 1)
+        self.unsaved = False
 
 
 def final_metrics(
@@ -157,7 +182,8 @@ def train_run(
     try:
         learner, fit_train, fit_val = _what_learns(config, prepared)
         result = fit(learner, fit_train, fit_val, config.train, [saver, *callbacks], stop, dist)
-        store.save_weights(run.id, model.state_dict(), meta)
+        if saver.unsaved:
+            saver.save()
         metrics = final_metrics(learner, fit_val, result.history.rows, result.seconds, config.train.precision)
         metrics["world_size"] = dist.world_size if dist else 1
         metrics.update(speed_metrics(model, spec, store.weights_path(run.id)))

@@ -95,7 +95,7 @@ def _learning_view(job_id: str) -> None:
         return
     epoch = snap.history[-1]["epoch"]
     try:
-        predictor = Predictor.from_run(get_store(), snap.run_id)  # the latest checkpoint: one per epoch
+        predictor = Predictor.from_run(get_store(), snap.run_id)  # the latest checkpoint: each paced epoch gets one
     except WeightsError:
         return  # the first checkpoint is being written; the next tick shows it
     epochs = f"{int(epoch)} epoch{'s' if epoch != 1 else ''}"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
+import torch
 
-from core import Callback, RunStore, TrainingError, TrainState, load_dataset, train_run
+from core import Callback, Pace, RunStore, TrainingError, TrainState, load_dataset, train_run
 from core.version import code_version
 from tests.helpers import quick_config
 
@@ -54,3 +56,38 @@ def test_a_crash_marks_the_run_failed_with_the_reason(store: RunStore) -> None:
     (run,) = store.list_runs()
     assert run.status == "failed" and "disk on fire" in (run.error or "")
     assert len(store.history(run.id)) == 1  # the epoch written before the crash survives
+
+
+def _count_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.0) -> list[str]:
+    """Record each checkpoint write, made to take at least `seconds` (a big model on a slow disk)."""
+    writes: list[str] = []
+    save = RunStore.save_weights
+
+    def save_and_count(self: RunStore, run_id: str, state_dict: dict, meta: dict) -> object:
+        time.sleep(seconds)
+        writes.append(run_id)
+        return save(self, run_id, state_dict, meta)
+
+    monkeypatch.setattr(RunStore, "save_weights", save_and_count)
+    return writes
+
+
+def test_slow_checkpoints_are_spaced_out_and_the_last_one_is_the_trained_model(store, monkeypatch) -> None:
+    writes = _count_writes(monkeypatch, seconds=0.3)  # next one after 2.7 s of training: 6 epochs take less
+    final: dict[str, torch.Tensor] = {}
+
+    class KeepFinal(Callback):
+        def on_fit_end(self, state: TrainState) -> None:
+            final.update({k: v.detach().clone() for k, v in state.model.state_dict().items()})
+
+    run = train_run(quick_config("cnn", epochs=6), store, [KeepFinal()])
+    assert [r["epoch"] for r in store.history(run.id)] == [1, 2, 3, 4, 5, 6]  # every epoch's row, at once
+    assert 2 <= len(writes) < 6  # the first epoch's, then the final model's
+    saved, _ = store.load_weights(run.id)
+    assert saved.keys() == final.keys() and all(torch.equal(saved[k], final[k]) for k in final)
+
+
+def test_epochs_longer_than_a_checkpoint_each_get_one(store, monkeypatch) -> None:
+    writes = _count_writes(monkeypatch)
+    train_run(quick_config("cnn", epochs=3), store, [Pace(0.3)])  # the Tour shows each epoch's checkpoint
+    assert len(writes) == 3  # and none again after the last epoch: nothing changed since
