@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,6 +194,7 @@ def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget
 
 _LATENCIES: dict[tuple[str, int, int, int, int], float] = {}  # see speed_metrics
 _LATENCIES_KEPT = 64
+_LATENCIES_LOCK = threading.Lock()  # jobs train (and finish) in threads of their own
 
 
 def speed_metrics(model: nn.Module, spec: InputSpec, weights: Path) -> dict[str, float]:
@@ -207,9 +209,10 @@ def speed_metrics(model: nn.Module, spec: InputSpec, weights: Path) -> dict[str,
     if latency is None:
         served = serving_model(copy.deepcopy(model).cpu())  # a copy: serving changes the model in place
         latency = round(measure_latency(served, spec), 3)
-        if len(_LATENCIES) >= _LATENCIES_KEPT:
-            _LATENCIES.pop(next(iter(_LATENCIES)))  # the oldest
-        _LATENCIES[key] = latency
+        with _LATENCIES_LOCK:
+            if len(_LATENCIES) >= _LATENCIES_KEPT:
+                _LATENCIES.pop(next(iter(_LATENCIES)))  # the oldest
+            _LATENCIES[key] = latency
     return {"latency_ms": latency, "size_mb": round(weights.stat().st_size / 1e6, 3)}
 
 

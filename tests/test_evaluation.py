@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from core import LightboxError, RunStore, train_run
+import core.evaluation
+from core import LightboxError, ModelConfig, RunStore, train_run
 from core.evaluation import (
     ValidationPredictions,
     check_same_validation,
@@ -14,7 +17,9 @@ from core.evaluation import (
     pareto_front,
     predict_validation,
     speed_and_size,
+    speed_metrics,
 )
+from core.models.registry import InputSpec, build_model
 from tests.helpers import quick_config
 
 
@@ -123,3 +128,22 @@ def test_the_compare_page_calls_a_difference_real_exactly_when_mcnemar_does() ->
         sentence = _significance_sentence("A", "B", 0.9, 0.8, test)
         assert ("unlikely to be luck" in sentence) == test.significant() == (p_value < 0.05)
         assert f"{p_value:.1%}" in sentence
+
+
+def test_latency_is_measured_once_per_architecture_whatever_the_weights(tmp_path: Path, monkeypatch) -> None:
+    measured: list[int] = []
+    measure = core.evaluation.measure_latency
+    monkeypatch.setattr(core.evaluation, "_LATENCIES", {})  # nothing measured earlier in this process
+    monkeypatch.setattr(core.evaluation, "measure_latency", lambda m, s: measured.append(1) or measure(m, s))
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"x" * 1000)
+
+    def spec(classes: int, size: int = 28) -> InputSpec:
+        return InputSpec(1, size, size, tuple(map(str, range(classes))), (0.5,), (0.25,))
+
+    first = speed_metrics(build_model(ModelConfig("cnn"), spec(10)), spec(10), weights)
+    again = speed_metrics(build_model(ModelConfig("cnn"), spec(10)), spec(10), weights)  # other random weights
+    assert len(measured) == 1 and again == first and first["latency_ms"] > 0 and first["size_mb"] == 0.001
+    speed_metrics(build_model(ModelConfig("cnn"), spec(3)), spec(3), weights)  # another head
+    speed_metrics(build_model(ModelConfig("cnn"), spec(10, 32)), spec(10, 32), weights)  # another input size
+    assert len(measured) == 3
