@@ -9,6 +9,7 @@ import pytest
 
 import core.evaluation
 from core import LightboxError, ModelConfig, RunStore, train_run
+from core.cache import LoadCache
 from core.evaluation import (
     ValidationPredictions,
     check_same_validation,
@@ -133,7 +134,7 @@ def test_the_compare_page_calls_a_difference_real_exactly_when_mcnemar_does() ->
 def test_latency_is_measured_once_per_architecture_whatever_the_weights(tmp_path: Path, monkeypatch) -> None:
     measured: list[int] = []
     measure = core.evaluation.measure_latency
-    monkeypatch.setattr(core.evaluation, "_LATENCIES", {})  # nothing measured earlier in this process
+    monkeypatch.setattr(core.evaluation, "_LATENCIES", LoadCache(max_entries=64))  # none measured earlier here
     monkeypatch.setattr(core.evaluation, "measure_latency", lambda m, s: measured.append(1) or measure(m, s))
     weights = tmp_path / "weights.pt"
     weights.write_bytes(b"x" * 1000)
