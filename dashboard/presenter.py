@@ -24,15 +24,20 @@ CSS = """<style>
 .stMain .st-key-slide_keys { display: none; }
 </style>"""
 # A clicker sends PageDown/PageUp, a keyboard the arrows; keys meant for a focused control are left alone.
+# Each key sends the slide to show, not "one more": a key event that reaches the server twice shows the same
+# slide instead of skipping one (the Tour's presenter test once saw one PageDown move two slides while step 2's
+# live chart reran). Presses faster than the page redraws count on from the last slide sent.
 _KEYS_JS = """
 const STEP = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 };
 const CONTROLS = "input, textarea, select, button[role=tab], [contenteditable=''], [contenteditable=true], " +
   "[role=slider], [role=spinbutton], [role=combobox], [role=listbox], [role=option], [role=radio], [role=menuitem]";
 
-export default function ({ parentElement, setTriggerValue }) {
+export default function ({ parentElement, data, setTriggerValue }) {
   const root = parentElement.querySelector(".lightbox-keys");
   const s = root.__keys || (root.__keys = { gen: 0 });
   s.send = setTriggerValue;
+  s.last = data.last;
+  if (data.step !== s.shown) { s.shown = data.step; s.at = data.step; }
   if (!s.onKey) {
     s.onKey = (e) => {
       const step = STEP[e.key];
@@ -40,7 +45,10 @@ export default function ({ parentElement, setTriggerValue }) {
       if (!step || e.repeat || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
       if (target instanceof Element && (target.closest(CONTROLS) || target.isContentEditable)) return;
       e.preventDefault(); // PageDown would scroll the page as well
-      s.send("step", step);
+      const to = Math.min(Math.max(s.at + step, 1), s.last);
+      if (to === s.at) return;
+      s.at = to;
+      s.send("go", to);
     };
     document.addEventListener("keydown", s.onKey);
   }
@@ -93,15 +101,18 @@ def presenter_ui() -> None:
         st.html(CSS)
 
 
-def slide_keys(on_step: Callable[[int], None]) -> None:
-    """Let a presenter's clicker (PageDown, PageUp) or the arrow keys call `on_step(1)` or `on_step(-1)`."""
+def slide_keys(step: int, last: int, go: Callable[[int], None]) -> None:
+    """Let a presenter's clicker (PageDown, PageUp) or the arrow keys call `go(n)` with the slide to show.
 
-    def stepped() -> None:
-        step = (st.session_state.get("slide_keys") or {}).get("step")
-        if step in (1, -1):
-            on_step(step)
+    `step` is the slide on screen and `last` the number of slides; keys never go past the first or the last.
+    """
 
-    _keys(key="slide_keys", on_step_change=stepped)
+    def pressed() -> None:
+        to = (st.session_state.get("slide_keys") or {}).get("go")
+        if isinstance(to, int) and 1 <= to <= last:
+            go(to)
+
+    _keys(key="slide_keys", data={"step": step, "last": last}, on_go_change=pressed)
 
 
 def figure(fig: go.Figure) -> go.Figure:

@@ -25,13 +25,9 @@ def _current_step() -> int:
     return step
 
 
-def _move(by: int) -> None:
-    _go(min(max(st.session_state.get(STEP, 1) + by, 1), len(STEPS)))
-
-
 def _slide_bar(step: int, title: str) -> None:
     """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
-    presenter.slide_keys(_move)  # a clicker's PageDown/PageUp and the arrow keys do what next and back do
+    presenter.slide_keys(step, len(STEPS), _go)  # a clicker's PageDown/PageUp and the arrows: next and back
     back, middle, forward = st.columns([1, 10, 1], vertical_alignment="center")
     back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back",
                 help="Previous step")  # fmt: skip
