@@ -25,12 +25,16 @@ DAMP = 0.01  # H's diagonal is raised by this share of its mean: stable on few s
 
 
 def depthwise_moments(inputs: list[torch.Tensor], kernel: int, padding: list[int]) -> torch.Tensor:
-    """Return each channel's H (C, k*k, k*k) over its k x k patches of the inputs (B, C, H, W) at stride 1."""
+    """Return each channel's H (C, k*k, k*k) over its k x k patches of the inputs (B, C, H, W) at stride 1.
+
+    Each image's patches are multiplied in float32 (a sum over at most 112 x 112 positions) and the images'
+    products summed in float64.
+    """
     total = torch.zeros(inputs[0].shape[1], kernel * kernel, kernel * kernel, dtype=torch.float64)
     seen = 0
     for x in (image for batch in inputs for image in batch.split(1)):  # one image at a time: (C*k*k, H*W) each
-        patches = F.unfold(x.float(), kernel, padding=padding).view(x.shape[1], kernel * kernel, -1).double()
-        total += patches @ patches.transpose(1, 2)
+        patches = F.unfold(x.float(), kernel, padding=padding).view(x.shape[1], kernel * kernel, -1)
+        total += torch.bmm(patches, patches.transpose(1, 2))
         seen += patches.shape[-1]
     return total / max(seen, 1)
 

@@ -149,3 +149,16 @@ def test_an_int8_lite0_is_the_same_whatever_torchs_thread_count() -> None:
         torch.set_num_threads(threads)
     assert copies[0].keys() == copies[1].keys()
     assert all(torch.equal(v, copies[1][k]) for k, v in copies[0].items() if isinstance(v, torch.Tensor))
+
+
+def test_depthwise_moments_are_each_channels_patch_products_over_every_position() -> None:
+    from core.quantize_rounding import depthwise_moments
+
+    x = torch.rand(2, 3, 6, 5, dtype=torch.float64)  # (B, C, H, W)
+    h = depthwise_moments([x[:1].float(), x[1:].float()], 3, [1, 1])  # two batches, 'same' padding
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    taps = torch.stack([padded[:, :, i : i + 6, j : j + 5] for i in range(3) for j in range(3)], 2)  # (B, C, 9, H, W)
+    patches = taps.permute(1, 2, 0, 3, 4).reshape(3, 9, -1)  # each channel's 3x3 patches, one column a position
+    expected = patches @ patches.transpose(1, 2) / patches.shape[-1]
+    assert h.dtype == torch.float64 and h.shape == (3, 9, 9)
+    assert torch.allclose(h, expected, rtol=1e-6, atol=1e-9)
