@@ -108,9 +108,9 @@ def slide_keys(step: int, last: int, go: Callable[[int], None]) -> None:
     """
 
     def pressed() -> None:
-        to = (st.session_state.get("slide_keys") or {}).get("go")
-        if isinstance(to, int) and 1 <= to <= last:
-            go(to)
+        to = (st.session_state.get("slide_keys") or {}).get("go")  # a JSON number
+        if isinstance(to, int | float) and to == int(to) and 1 <= to <= last:
+            go(int(to))
 
     _keys(key="slide_keys", data={"step": step, "last": last}, on_go_change=pressed)
 
