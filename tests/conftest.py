@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-# One torch thread per test process, and per process a test starts: `pytest` runs four worker processes
+# One torch thread per test process, and per process a test starts: `pytest` runs three worker processes
 # (pyproject's addopts), and torch's threads spin-wait when another busy process holds a core (a 10-epoch
 # digits CNN measured 16 s with one thread against 286 s with two on a busy 2-core machine).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -25,8 +25,8 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # Browser tests run in groups, each group in one worker and the groups side by side: the live camera's tests
 # and the other pages' tests each on that worker's shared server (one server, one Chromium per worker), and
-# the tests that start servers of their own. Four workers on two cores: browser tests mostly wait (on a
-# server, a video, a paced run), and the other workers' tests fill that time.
+# the tests that start servers of their own. Three workers on two cores: browser tests partly wait (on a
+# server, a video, a paced run), and the other workers' tests fill that time (pyproject.toml says why not four).
 CAMERA_MODULES = ("test_live_camera", "test_webcam")
 
 
