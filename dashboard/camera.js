@@ -1,7 +1,8 @@
 // Lightbox live camera: getUserMedia -> small square JPEG frames -> setTriggerValue("frame"), one in flight.
 // The server answers through `data` (ack, bars, note, heat; `drawn` counts its runs, `presenter` enlarges the
 // text); a new `data` re-invokes this function on the same DOM, so the stream and its state live on the root
-// element and survive every answer.
+// element and survive every answer. Its lists and dicts (ack, bars, thumbs) come packed in one JSON text,
+// `data.json`: Streamlit would look for a dataframe in each (dashboard/camera.py, element_data).
 
 const MESSAGES = {
   NotAllowedError: "The browser may not use the camera here. Allow it (the camera icon in the address bar) and press Restart, or upload a photo instead.",
@@ -264,7 +265,7 @@ function shutdown(s) {
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const root = parentElement.querySelector(".lightbox-camera");
-  const opts = data || {};
+  const opts = data && data.json ? { ...data, ...JSON.parse(data.json) } : data || {};
   const s = root.__lightbox || setup(root, opts);
   s.send = (event, value) => setTriggerValue(event, value);
   s.gen = (s.gen || 0) + 1;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,6 +111,17 @@ def is_stale(live: Live, payload: Any) -> bool:
         return str(payload["stream"]) == live.stream and int(payload["seq"]) <= live.seq
     except (KeyError, TypeError, ValueError):
         return False
+
+
+def element_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Return `data` for the element with its lists and dicts packed into one JSON text, "json" (camera.js unpacks).
+
+    Streamlit looks for a dataframe in each list or dict of a component's data: a check on every frame that imports
+    pandas (some 44 MB of the server's memory, benchmarks/cloud_rehearsal.py). Text, numbers and booleans it
+    passes through untouched.
+    """
+    nested = {k: v for k, v in data.items() if isinstance(v, list | dict)}
+    return {**{k: v for k, v in data.items() if k not in nested}, "json": json.dumps(nested)}
 
 
 def bars(predictions: list[Prediction]) -> dict[str, Any]:
@@ -231,7 +243,7 @@ def live_camera(
     data.update({**live.answer, **(extra or {})})
     _mount(
         key=key,
-        data=data,
+        data=element_data(data),
         on_frame_change=on_frame,
         on_explain_change=on_explain,
         on_status_change=on_status,

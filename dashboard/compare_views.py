@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from PIL import Image
 
@@ -28,6 +28,7 @@ from dashboard.charts import confusion_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure, selected_cell
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_predictions
+from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
 from dashboard.widgets import run_label, user_errors
 
@@ -124,9 +125,9 @@ def _biggest_mistake(matrix: np.ndarray) -> tuple[int, int]:
     return int(true), int(pred)
 
 
-def _class_table(vp: ValidationPredictions) -> pd.DataFrame:
+def _class_table(vp: ValidationPredictions) -> pa.Table:
     report = per_class_report(vp.confusion())
-    return pd.DataFrame(
+    return arrow_table(
         {
             "class": list(vp.classes),
             "precision": [r["precision"] for r in report],
@@ -167,8 +168,9 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
             selection_mode="points",
             key=f"mistakes_matrix_{run.id}",
         )
-    right.dataframe(
+    show_table(
         _class_table(vp),
+        right,
         hide_index=True,
         column_config={
             "precision": st.column_config.NumberColumn(format="percent", help="Of those it called X, how many were X"),

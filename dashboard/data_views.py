@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core import (
@@ -23,6 +22,7 @@ from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.keys import DATA, setting_key
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
+from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
 from dashboard.widgets import progress_callback, user_errors
 
@@ -65,7 +65,7 @@ def _say_imported(imported: ImageDataset) -> None:
     )
     if imported.skipped:
         with st.expander(f"Skipped files ({len(imported.skipped):,})"):
-            st.dataframe(pd.DataFrame({"file: reason": imported.skipped}), hide_index=True)
+            show_table(arrow_table({"file: reason": imported.skipped}), hide_index=True)
 
 
 def delete_ui(config: DataConfig) -> None:
@@ -145,8 +145,8 @@ def statistics_ui(dataset: ImageDataset) -> None:
         st.subheader("Pixel statistics")
         mean, std = dataset.channel_stats()
         names = ["grey"] if dataset.channels == 1 else ["red", "green", "blue"]
-        st.dataframe(
-            pd.DataFrame({"channel": names, "mean": mean, "std": std}),
+        show_table(
+            arrow_table({"channel": names, "mean": mean, "std": std}),
             hide_index=True,
             column_config={
                 "mean": st.column_config.NumberColumn(format="%.3f"),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import RunInfo, RunStore
 from dashboard.resources import is_private
 from dashboard.ship import restore_ui, ship_ui
-from dashboard.tables import runs_column_config, runs_frame
+from dashboard.tables import arrow_table, runs_column_config, runs_table, show_table
 from dashboard.widgets import run_label
 
 
@@ -25,12 +24,12 @@ def runs_ui(store: RunStore) -> list[RunInfo]:
     if not runs:
         st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")
     else:  # no st.stop(): a bundle can still be restored below
-        st.dataframe(runs_frame(runs), hide_index=True, column_config=runs_column_config())
+        show_table(runs_table(runs), hide_index=True, column_config=runs_column_config())
     failed = [r for r in runs if r.status == "failed" and r.error]
     if failed:
         with st.expander(f"Why {len(failed)} run(s) failed"):
-            st.dataframe(
-                pd.DataFrame({"run": [r.id for r in failed], "error": [r.error for r in failed]}), hide_index=True
+            show_table(
+                arrow_table({"run": [r.id for r in failed], "error": [r.error for r in failed]}), hide_index=True
             )
     return runs
 

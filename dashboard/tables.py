@@ -1,60 +1,129 @@
-"""pandas tables of runs for st.dataframe."""
+"""Tables for st.dataframe, built as Arrow tables without pandas.
+
+Streamlit shows a `pyarrow.Table` as it is; anything else (a list of rows, a dict, a pandas DataFrame) it converts
+through pandas, and even for an Arrow table its lazy-loading check imports pandas unless `lazy=False`. pandas
+costs a server more than the tables it draws: one small table adds 76 MB of server RSS to a one-title app through
+pandas and 34 MB as built here (benchmarks/table_memory.py, side by side). `pa.array()` on Python values imports
+pandas too (pyarrow checks for its objects), so the columns are assembled from NumPy buffers. `show_table` draws.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 import streamlit as st
 
 from core import RunInfo
 
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
 
-def _device_text(run: RunInfo) -> str | None:
-    """Return where a run trained, with the process count of a torchrun job ("cuda:0 × 8")."""
+
+def _validity(values: Sequence[object]) -> tuple[pa.Buffer | None, int]:
+    """Return Arrow's validity bitmap of a column (None where no value is missing) and its count of missing."""
+    valid = np.array([v is not None for v in values], dtype=bool)
+    nulls = int(len(values) - valid.sum())
+    return (pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None), nulls
+
+
+def _column(values: Sequence[object]) -> pa.Array:
+    """Return one column typed from its values: whole numbers, numbers, true/false, or else text; None is empty."""
+    present = [v for v in values if v is not None]
+    validity, nulls = _validity(values)
+    if present and all(isinstance(v, bool | np.bool_) for v in present):
+        bits = np.packbits(np.array([bool(v) for v in values]), bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [validity, pa.py_buffer(bits)], null_count=nulls)
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present):
+        numbers = np.array([0 if v is None else v for v in values], dtype=np.int64)
+        return pa.Array.from_buffers(pa.int64(), len(values), [validity, pa.py_buffer(numbers)], null_count=nulls)
+    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present):
+        numbers = np.array([0.0 if v is None else v for v in values], dtype=np.float64)
+        return pa.Array.from_buffers(pa.float64(), len(values), [validity, pa.py_buffer(numbers)], null_count=nulls)
+    encoded = [b"" if v is None else str(v).encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers, null_count=nulls)
+
+
+def _timestamps(seconds: Sequence[float]) -> pa.Array:
+    """Return a column of dates and times from seconds since the epoch (UTC, to the millisecond)."""
+    ms = np.array([round(s * 1000) for s in seconds], dtype=np.int64)
+    return pa.Array.from_buffers(pa.timestamp("ms"), len(ms), [None, pa.py_buffer(ms)])
+
+
+def arrow_table(columns: Mapping[str, Sequence[object] | pa.Array]) -> pa.Table:
+    """Return a table of these columns (name -> values, each typed from its values; None is an empty cell)."""
+    arrays = [values if isinstance(values, pa.Array) else _column(values) for values in columns.values()]
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def rows_table(rows: Sequence[Mapping[str, object]]) -> pa.Table:
+    """Return a table of rows that share their keys (the first row's keys, in its order, are the columns)."""
+    names = list(rows[0]) if rows else []
+    return arrow_table({name: [row.get(name) for row in rows] for name in names})
+
+
+def show_table(table: pa.Table, container: DeltaGenerator | None = None, **kwargs: Any) -> None:
+    """Draw `table` with st.dataframe (or `container.dataframe`), sent at once: nothing of pandas is imported."""
+    (container or st).dataframe(table, lazy=False, **kwargs)
+
+
+def _device_text(run: RunInfo) -> str:
+    """Return where a run trained, with the process count of a torchrun job ("cuda:0 × 8"); "-" if unknown."""
     world = run.metrics.get("world_size", 1)
-    return f"{run.device} × {world}" if run.device and isinstance(world, int) and world > 1 else run.device
+    if run.device and isinstance(world, int) and world > 1:
+        return f"{run.device} × {world}"
+    return run.device or "-"
 
 
-def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
-    """One row per run: what produced it and how it did."""
-    rows = []
-    for r in runs:
-        t, m = r.config.train, r.metrics
-        rows.append(
-            {
-                "name": r.name,
-                "status": r.status,
-                "dataset": Path(r.dataset).name,
-                "model": r.model,
-                "val accuracy": m.get("val_accuracy"),
-                "best val accuracy": m.get("best_val_accuracy"),
-                "best epoch": m.get("best_epoch"),
-                "val loss": m.get("val_loss"),
-                "epochs": m.get("epochs_completed"),
-                "train time (s)": m.get("train_seconds"),
-                "images/s": round(m["images_per_second"]) if m.get("images_per_second") else None,
-                "parameters": r.params,
-                "latency (ms)": m.get("latency_ms"),
-                "size (MB)": m.get("size_mb"),
-                "optimizer": t.optimizer,
-                "learning rate": t.lr,
-                "batch size": t.batch_size,
-                "seed": t.seed,
-                "device": _device_text(r),
-                "precision": t.precision,
-                "created": pd.Timestamp(r.created, unit="s"),
-                "run id": r.id,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    # A run stopped in its first epoch has no metrics yet: NaN (an empty cell), never the word "None"
-    numbers = [c for c in _FORMATS if c in frame]
-    frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")
-    if "device" in frame:
-        frame["device"] = frame["device"].fillna("-")
-    return frame
+def _number(value: object) -> float | int | None:
+    """Return a metric as a number, or None (an empty cell) for one missing, not a number, or NaN (a diverged loss)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and value == value  # NaN != NaN
+    return value if number else None  # type: ignore[return-value]
+
+
+def _run_row(r: RunInfo) -> dict[str, object]:
+    """Return what produced a run and how it did (a run stopped in its first epoch has no metrics: None)."""
+    t, m = r.config.train, r.metrics
+    speed = _number(m.get("images_per_second"))
+    return {
+        "name": r.name,
+        "status": r.status,
+        "dataset": Path(r.dataset).name,
+        "model": r.model,
+        "val accuracy": _number(m.get("val_accuracy")),
+        "best val accuracy": _number(m.get("best_val_accuracy")),
+        "best epoch": _number(m.get("best_epoch")),
+        "val loss": _number(m.get("val_loss")),
+        "epochs": _number(m.get("epochs_completed")),
+        "train time (s)": _number(m.get("train_seconds")),
+        "images/s": round(speed) if speed else None,
+        "parameters": _number(r.params),
+        "latency (ms)": _number(m.get("latency_ms")),
+        "size (MB)": _number(m.get("size_mb")),
+        "optimizer": t.optimizer,
+        "learning rate": t.lr,
+        "batch size": t.batch_size,
+        "seed": t.seed,
+        "device": _device_text(r),
+        "precision": t.precision,
+        "created": r.created,
+        "run id": r.id,
+    }
+
+
+def runs_table(runs: Sequence[RunInfo]) -> pa.Table:
+    """One row per run: what produced it and how it did; numbers stay numbers, so a click on a header sorts."""
+    table = rows_table([_run_row(r) for r in runs])
+    if runs:  # dates as dates: the column sorts by time and shows in the reader's format
+        table = table.set_column(table.column_names.index("created"), "created", _timestamps([r.created for r in runs]))
+    return table
 
 
 _FORMATS = {
@@ -74,19 +143,25 @@ _FORMATS = {
 }
 
 
-def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the table as readable text: percentages, thousands separators, short dates."""
-    out = frame.copy().astype(object)
-    for column, fmt in _FORMATS.items():
-        if column in out:
-            out[column] = [fmt.format(v) if pd.notna(v) else "-" for v in frame[column]]
-    if "created" in out:
-        out["created"] = [t.strftime("%d %b %Y %H:%M") for t in frame["created"]]
-    return out.fillna("-").astype(str)
+def _text(name: str, value: object) -> str:
+    """Return one cell as readable text: percentages, thousands separators, short dates; "-" where empty."""
+    if value is None:
+        return "-"
+    if name == "created":
+        return time.strftime("%d %b %Y %H:%M", time.gmtime(float(value)))  # type: ignore[arg-type]
+    return _FORMATS[name].format(value) if name in _FORMATS else str(value)
+
+
+def runs_side_by_side(runs: Sequence[RunInfo], labels: Sequence[str]) -> pa.Table:
+    """Return the runs as readable text, one column per run (headed by its label), one row per setting or result."""
+    rows = [_run_row(r) for r in runs]
+    names = [n for n in rows[0] if n not in ("name", "status")] if rows else []
+    columns = {label: [_text(n, row[n]) for n in names] for label, row in zip(labels, rows, strict=True)}
+    return arrow_table({"": names, **columns})
 
 
 def runs_column_config() -> dict[str, object]:
-    """Column formats for runs_frame() in st.dataframe, keeping the numbers sortable."""
+    """Column formats for runs_table() in st.dataframe, keeping the numbers sortable."""
     number = st.column_config.NumberColumn
     return {
         "val accuracy": st.column_config.ProgressColumn(

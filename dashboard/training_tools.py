@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import MODELS, RunConfig, batches_per_epoch, find_lr_for, schedule_curve
 from dashboard.charts import lr_finder_figure, schedule_figure
+from dashboard.tables import rows_table, show_table
 from dashboard.widgets import nearest_rate, user_errors
 
 
@@ -63,8 +64,8 @@ def layer_groups_ui(config: RunConfig) -> None:
     if groups is None:
         return
     st.caption("Which layers learn, and how fast (the book's differential learning rates):")
-    st.dataframe(
-        groups(config.train.lr),
+    show_table(
+        rows_table(groups(config.train.lr)),
         hide_index=True,
         column_config={"learning rate": st.column_config.NumberColumn(format="%.2g")},
     )

@@ -9,7 +9,7 @@ from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pa
 from dashboard.nav import link
 from dashboard.resources import get_store
 from dashboard.ship import code_ui
-from dashboard.tables import display_frame, runs_column_config, runs_frame
+from dashboard.tables import runs_column_config, runs_side_by_side, runs_table, show_table
 from dashboard.text import plain
 from dashboard.widgets import help_box, run_label, user_errors
 
@@ -36,8 +36,8 @@ if not runs:
     st.stop()
 
 shown = filter_runs_ui(runs)
-st.dataframe(
-    runs_frame(shown),
+show_table(
+    runs_table(shown),
     hide_index=True,
     column_config=runs_column_config(),
     key="compare_table",
@@ -60,9 +60,7 @@ if view == "Curves":
     st.plotly_chart(
         curves_figure({labels[r.id]: store.history(r.id) for r in selected}, height=420), key="compare_curves"
     )
-    table = display_frame(runs_frame(selected).drop(columns=["status"]))
-    table.index = [labels[r.id] for r in selected]
-    st.dataframe(table.drop(columns=["name"]).T)
+    show_table(runs_side_by_side(selected, [labels[r.id] for r in selected]), hide_index=True)
     best = max(selected, key=lambda r: r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0)))
     st.caption(
         f"Highest validation accuracy: **{plain(best.name)}** ({best.metrics.get('best_val_accuracy', 0):.2%} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gc
 import io
+import json
 import weakref
 from pathlib import Path
 
@@ -153,3 +154,11 @@ def test_the_server_caps_the_frames_a_camera_sends(monkeypatch: pytest.MonkeyPat
     warning = next(w.value for w in at.warning if "LIGHTBOX_CAMERA_FPS must be a number" in w.value)
     assert "\\<b\\>fast" in warning and "up to 8" in warning  # the host's value as text, never markup
     assert not at.exception
+
+
+def test_lists_and_dicts_reach_the_element_as_one_json_text() -> None:
+    """Streamlit checks each list or dict of a component's data for a dataframe, importing pandas: none is sent."""
+    data = {"fps": 4, "headline": "cat", "presenter": False, "bars": [["cat", 0.9]], "ack": {"seq": 1}, "thumbs": []}
+    sent = camera.element_data(data)
+    assert not any(isinstance(v, list | dict) for v in sent.values())
+    assert {k: v for k, v in sent.items() if k != "json"} | json.loads(sent["json"]) == data

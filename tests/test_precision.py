@@ -7,7 +7,7 @@ import pytest
 from core import RunConfig, RunStore, TrainConfig, TrainingError, UnknownNameError, train_run
 from core.cli import main
 from core.devices import PRECISIONS, supported_precisions, training_device
-from dashboard.tables import runs_frame
+from dashboard.tables import runs_table
 from tests.helpers import quick_config
 from tests.helpers.pages import open_page
 
@@ -19,8 +19,8 @@ def test_bf16_autocast_on_cpu_trains_digits_and_records_precision(store: RunStor
     assert run.metrics["val_accuracy"] > 0.9  # fp32 reaches about 0.98 in 3 epochs
     assert run.config.train.precision == "bf16" and run.device == "cpu"
     assert run.metrics["world_size"] == 1
-    table = runs_frame([run])
-    assert table.loc[0, "precision"] == "bf16" and table.loc[0, "device"] == "cpu"
+    table = runs_table([run])
+    assert table.column("precision").to_pylist() == ["bf16"] and table.column("device").to_pylist() == ["cpu"]
 
 
 def test_cpu_offers_fp32_and_bf16_only() -> None:

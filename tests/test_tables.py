@@ -1,15 +1,81 @@
-"""The runs table: a run with no metrics yet shows empty cells, never the word None."""
+"""Tables: a run with no metrics yet shows empty cells, never the word None; no table imports pandas."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+
 from core import RunStore
-from dashboard.tables import display_frame, runs_frame
+from dashboard.tables import arrow_table, rows_table, runs_side_by_side, runs_table
 from tests.helpers import quick_config
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_run_stopped_in_its_first_epoch_shows_no_none(store: RunStore) -> None:
     run = store.create_run(quick_config())  # recorded, no epoch finished: no metrics at all
-    frame = runs_frame([store.get_run(run.id)])
-    assert not frame.map(lambda v: v is None).any().any(), frame.T
-    assert "None" not in display_frame(frame).to_string()
-    assert frame["val accuracy"].isna().all() and frame.loc[0, "device"] == "-"
+    table = runs_table([store.get_run(run.id)])
+    cells = [v for column in table.columns for v in column.to_pylist()]
+    assert "None" not in cells and table.column("val accuracy").null_count == 1
+    assert table.column("device").to_pylist() == ["-"] and table.column("name").to_pylist() == [run.name]
+    assert table.schema.field("created").type == pa.timestamp("ms")  # a date: sorts by time
+    side = runs_side_by_side([store.get_run(run.id)], ["my run"])
+    assert side.column_names == ["", "my run"] and "None" not in side.column("my run").to_pylist()
+    assert dict(zip(side.column("").to_pylist(), side.column("my run").to_pylist(), strict=True))["val accuracy"] == "-"
+
+
+def test_a_diverged_loss_is_an_empty_cell(store: RunStore) -> None:
+    run = replace(
+        store.get_run(store.create_run(quick_config()).id), metrics={"val_loss": float("nan"), "epochs_completed": 1}
+    )
+    table = runs_table([run])
+    assert table.column("val loss").to_pylist() == [None] and table.column("epochs").to_pylist() == [1]
+
+
+def test_columns_are_typed_from_their_values_and_none_is_an_empty_cell() -> None:
+    table = arrow_table(
+        {"n": [1, None, 3], "x": [0.5, 2, None], "yes": [True, None, False], "text": ["<b>a</b>", None, "ü"]}
+    )
+    assert [f.type for f in table.schema] == [pa.int64(), pa.float64(), pa.bool_(), pa.string()]
+    assert table.to_pydict() == {
+        "n": [1, None, 3],
+        "x": [0.5, 2.0, None],
+        "yes": [True, None, False],
+        "text": ["<b>a</b>", None, "ü"],
+    }
+    assert rows_table([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]).to_pydict() == {"a": [1, 2], "b": ["x", "y"]}
+    assert rows_table([]).num_columns == 0 and arrow_table({"empty": []}).num_rows == 0
+
+
+def test_building_and_sending_tables_imports_no_pandas(tmp_path: Path) -> None:
+    """pandas costs a server some 44 MB: the tables are Arrow from the start and sent without its lazy check."""
+    code = (
+        "import sys\n"
+        "from core import RunStore\n"
+        "from dashboard.tables import arrow_table, runs_side_by_side, runs_table\n"
+        "from streamlit.dataframe_util import convert_arrow_table_to_arrow_bytes\n"
+        "from tests.helpers import quick_config\n"
+        f"store = RunStore({str(tmp_path)!r})\n"
+        "run = store.get_run(store.create_run(quick_config()).id)\n"
+        "for table in (runs_table([run]), runs_side_by_side([run], ['a']), arrow_table({'a': [1.5, None]})):\n"
+        "    convert_arrow_table_to_arrow_bytes(table)\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False"]
+
+
+def test_pages_draw_tables_only_through_show_table() -> None:
+    """st.dataframe is called in one place, with lazy=False: its lazy check imports pandas for any table."""
+    callers = [
+        str(path.relative_to(ROOT))
+        for folder in ("dashboard", "pages")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if ".dataframe(" in path.read_text()
+    ]
+    assert callers == ["dashboard/tables.py"]

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, CHROMIUM_FULL, assert_no_error, blank, open_tab, screenshot
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    CHROMIUM_FULL,
+    assert_no_error,
+    blank,
+    open_tab,
+    screenshot,
+    server_loaded,
+)
 from tests.helpers.images import SCENE_S, write_scenes
 
 pytestmark = pytest.mark.browser
@@ -113,6 +122,7 @@ def test_home_to_a_live_answer_that_follows_the_scene(live_page) -> None:
     page.wait_for_timeout(1500)
     assert _answers(page) == frozen  # frozen: no frames sent
     assert_no_error(page)
+    assert not server_loaded(page.base_url, "pandas")  # the answers' lists reach the element without pandas
     screenshot(page, "classify-live")
     _camera(page).locator("[data-part=pause]").click()
 

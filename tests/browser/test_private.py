@@ -11,7 +11,7 @@ import pytest
 from core import RunStore, train_run
 from core.sharing import SERVER
 from core.workspaces import showcase_configs
-from tests.helpers.browser import assert_no_error, goto, open_tab, settle, start_server, stop_server
+from tests.helpers.browser import assert_no_error, goto, open_tab, server_loaded, settle, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 SECRET = "a-private-run"
@@ -59,6 +59,7 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
         b.get_by_text("showcase: digits").first.wait_for(state="attached")
         assert SECRET not in b.content()
         assert_no_error(b)
+        assert not server_loaded(url, "pandas")  # Train's and Compare's tables: not through pandas (~44 MB)
     finally:
         a.context.close()
         b.context.close()

@@ -80,7 +80,16 @@ def start_server(home: Path, env: dict[str, str] | None = None, root: Path = ROO
     except AssertionError as exc:
         proc.kill()
         raise RuntimeError(f"streamlit did not start: {(home / 'server.log').read_text()[-2000:]}") from exc
+    SERVERS[url] = proc
     return proc, url
+
+
+SERVERS: dict[str, subprocess.Popen] = {}  # url -> the server start_server started there
+
+
+def server_loaded(url: str, package: str) -> bool:
+    """Say whether the server at `url` has loaded a compiled module of `package` (a file of it is mapped)."""
+    return f"/site-packages/{package}/" in Path(f"/proc/{SERVERS[url].pid}/maps").read_text()
 
 
 def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
