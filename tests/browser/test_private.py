@@ -59,7 +59,7 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
         b.get_by_text("showcase: digits").first.wait_for(state="attached")
         assert SECRET not in b.content()
         assert_no_error(b)
-        assert not server_loaded(url, "pandas")  # Train's and Compare's tables: not through pandas (~44 MB)
+        assert not server_loaded(url, "pandas")  # Train's and Compare's tables drew without pandas
     finally:
         a.context.close()
         b.context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -89,7 +90,9 @@ SERVERS: dict[str, subprocess.Popen] = {}  # url -> the server start_server star
 
 def server_loaded(url: str, package: str) -> bool:
     """Say whether the server at `url` has loaded a compiled module of `package` (a file of it is mapped)."""
-    return f"/site-packages/{package}/" in Path(f"/proc/{SERVERS[url].pid}/maps").read_text()
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.origin, f"{package} is not installed here"
+    return f"{Path(spec.origin).parent}/" in Path(f"/proc/{SERVERS[url].pid}/maps").read_text()
 
 
 def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
