@@ -57,10 +57,9 @@ def _timestamps(seconds: Sequence[float]) -> pa.Array:
     return pa.Array.from_buffers(pa.timestamp("ms"), len(ms), [None, pa.py_buffer(ms)])
 
 
-def arrow_table(columns: Mapping[str, Sequence[object] | pa.Array]) -> pa.Table:
+def arrow_table(columns: Mapping[str, Sequence[object]]) -> pa.Table:
     """Return a table of these columns (name -> values, each typed from its values; None is an empty cell)."""
-    arrays = [values if isinstance(values, pa.Array) else _column(values) for values in columns.values()]
-    return pa.Table.from_arrays(arrays, names=list(columns))
+    return pa.Table.from_arrays([_column(values) for values in columns.values()], names=list(columns))
 
 
 def rows_table(rows: Sequence[Mapping[str, object]]) -> pa.Table:
