@@ -188,6 +188,8 @@ def sweep_workspaces() -> threading.Thread | None:
 
 _SETTLED: weakref.WeakSet[object] = weakref.WeakSet()  # per process, as the collector is
 _SETTLING = threading.Lock()
+THAW_EVERY = 60.0  # seconds: frozen garbage is looked for at most this often
+_last_thaw = float("-inf")
 
 
 def settle_heap(owner: object) -> None:
@@ -197,13 +199,19 @@ def settle_heap(owner: object) -> None:
     `runner.postScriptGC` did after every run). With torch and a model loaded that walks some 400,000 objects,
     about 200 ms of CPU per run. Frozen (`gc.freeze`), the long-lived modules and models are skipped; what runs
     make afterwards is still collected. Frozen objects that became garbage (a closed session's, say) wait for the
-    next model to load: each settling thaws, collects everything once, and freezes what lives.
+    next model to load at least `THAW_EVERY` seconds after the last look: that settling thaws, collects
+    everything once, and freezes what lives. A burst of loads (a class opening different runs) walks the whole
+    heap once, not once per model: each walk holds the interpreter for 0.1-0.3 s, every visitor waiting.
     """
+    global _last_thaw
     with _SETTLING:
         if owner in _SETTLED:
             return
         _SETTLED.add(owner)
-        gc.unfreeze()
+        now = time.monotonic()
+        if now - _last_thaw >= THAW_EVERY:
+            gc.unfreeze()
+            _last_thaw = now
         gc.collect()  # what is garbage now goes first, so only live objects are frozen
         gc.freeze()
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import Predictor, load_dataset
 from core.config import DataConfig
-from dashboard import camera
+from dashboard import camera, resources
 from dashboard.resources import settle_heap
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -118,7 +118,10 @@ class _Node:
         self.me = self
 
 
-def test_a_loaded_model_leaves_the_collection_after_every_run(digits_cnn: Predictor) -> None:
+def test_a_loaded_model_leaves_the_collection_after_every_run(
+    digits_cnn: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resources, "_last_thaw", float("-inf"))  # as in a fresh server
     try:
         settle_heap(digits_cnn)
         frozen = gc.get_freeze_count()
@@ -126,14 +129,18 @@ def test_a_loaded_model_leaves_the_collection_after_every_run(digits_cnn: Predic
         cycle = weakref.ref(_Node())
         gc.collect()
         assert cycle() is None  # what runs make after the freeze is still collected
-        kept, one_model, next_model = [_Node()], _Node(), _Node()
+        kept, one_model, next_model, later_model = [_Node()], _Node(), _Node(), _Node()
         frozen_cycle = weakref.ref(kept[0])
+        resources._last_thaw -= resources.THAW_EVERY  # a minute on
         settle_heap(one_model)
         kept.clear()
         gc.collect()
         assert frozen_cycle() is not None  # garbage among frozen objects waits...
-        settle_heap(next_model)
-        assert frozen_cycle() is None  # ...for the next model to settle
+        settle_heap(next_model)  # a second load soon after: the heap is not walked again
+        assert frozen_cycle() is not None and gc.get_freeze_count() >= frozen
+        resources._last_thaw -= resources.THAW_EVERY
+        settle_heap(later_model)
+        assert frozen_cycle() is None  # ...for the next model to settle a minute after the last look
     finally:
         gc.unfreeze()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core import load_dataset
 from tests.helpers.browser import assert_no_error, goto, screenshot, settle
@@ -132,6 +133,16 @@ def _slide_bottoms(page) -> list[float]:
     )
 
 
+def _wait_for_slide(page, number: int) -> None:
+    """Wait until slide `number` of 7 shows; else fail saying which slide does (and keep a screenshot of it)."""
+    try:
+        page.get_by_text(f"{number}/7 · ").first.wait_for(timeout=120_000)
+    except PlaywrightTimeout:
+        screenshot(page, f"tour-not-at-step-{number}")
+        shown = page.get_by_text(re.compile(r"^[1-7]/7 · ")).all_text_contents()
+        raise AssertionError(f"slide {number} never showed; on screen: {shown}, address: {page.url}") from None
+
+
 _CLICKER = {3: "PageDown", 5: "PageDown", 6: "ArrowRight"}  # the Tour steps reached by a key, not the button
 
 
@@ -160,7 +171,7 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
             page.keyboard.press(_CLICKER[number])
         else:
             page.locator(".st-key-tour_next button").first.click()
-        page.get_by_text(f"{number}/7 · ").first.wait_for(timeout=120_000)
+        _wait_for_slide(page, number)
         settle(page)
         assert_no_error(page)
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -177,11 +188,11 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         for key in keys:
             page.keyboard.press(key)
-        page.get_by_text(f"{number}/7 · ").first.wait_for(timeout=120_000)
+        _wait_for_slide(page, number)
         settle(page)
         assert f"step={number}" in page.url
     page.keyboard.press("PageDown")
-    page.get_by_text("7/7 · ").first.wait_for(timeout=120_000)
+    _wait_for_slide(page, 7)
     settle(page)
     page.keyboard.press("PageDown")  # the last slide: nothing further
     settle(page)
