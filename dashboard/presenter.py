@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 PARAM = "presenter"  # the query parameter: a prepared link opens the same view
 _ON = "presenter_on"  # the setting, in session state (survives page switches that drop the URL's parameters)
 _TOGGLE = "presenter_toggle"
+_URL_SEEN = "presenter_url_seen"  # the values of ?presenter= this session has read or written
 FONT_SIZE = 18  # chart text in presenter mode (plotly's default is 12)
 CSS = """<style>
 .stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
@@ -74,6 +75,7 @@ def advanced_visible() -> bool:
 def _write_url(on: bool) -> None:
     if on:
         st.query_params[PARAM] = "1"
+        st.session_state.setdefault(_URL_SEEN, set()).add("1")
     elif PARAM in st.query_params:
         del st.query_params[PARAM]
 
@@ -84,12 +86,19 @@ def _toggled() -> None:
 
 
 def presenter_ui() -> None:
-    """Draw the sidebar toggle, keep the setting and the URL in step, and restyle the page when it is on."""
+    """Draw the sidebar toggle, keep the setting and the URL in step, and restyle the page when it is on.
+
+    A prepared link or a reload sets the mode from the URL. A rerun brings the address the browser showed when
+    it sent it (a camera frame sent just before the toggle, say): a value this session already had is an echo,
+    and the toggle stands.
+    """
     url = st.query_params.get(PARAM)
-    if url is not None:  # a prepared link or a reload: the URL decides
+    seen = st.session_state.setdefault(_URL_SEEN, set())
+    if url is not None and url not in seen:  # a prepared link or a reload: the URL decides
+        seen.add(url)
         st.session_state[_ON] = url not in ("0", "", "false", "off")
-    elif is_on():  # a page switch dropped the parameter: put it back
-        _write_url(True)
+    if is_on() != (st.query_params.get(PARAM) == "1"):  # a page switch dropped it, or an echo brought it back
+        _write_url(is_on())
     st.session_state[_TOGGLE] = is_on()
     st.sidebar.toggle(
         "Presenter mode",

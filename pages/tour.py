@@ -9,17 +9,26 @@ from dashboard.tour import STEPS
 from dashboard.widgets import help_box
 
 STEP = "tour_step"  # 1-based, also the URL's ?step=, so a link opens a given step
+_WRITTEN = "tour_steps_written"  # the steps this session has put in the URL
 
 
 def _go(step: int) -> None:
     st.session_state[STEP] = step
+    st.session_state.setdefault(_WRITTEN, set()).add(step)
     st.query_params["step"] = str(step)
 
 
 def _current_step() -> int:
-    """Return the step the URL asks for, else the one this session was on; keep both in step."""
+    """Return the step the URL asks for, else the one this session was on; keep both in step.
+
+    Each rerun brings the address the browser showed when it sent it, which may still hold a step this session
+    has since left: a camera frame or a second key press sent before the page moved on. A step this session put
+    in the URL itself is such an echo, not a request, and moved the Tour back a slide; a link's step, or a
+    reload's, is the first the session sees.
+    """
     asked = st.query_params.get("step", "")
-    step = int(asked) if asked.isdigit() else st.session_state.get(STEP, 1)
+    echo = asked.isdigit() and STEP in st.session_state and int(asked) in st.session_state.get(_WRITTEN, ())
+    step = int(asked) if asked.isdigit() and not echo else st.session_state.get(STEP, 1)
     step = min(max(step, 1), len(STEPS))
     _go(step)
     return step

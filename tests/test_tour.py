@@ -54,6 +54,15 @@ def test_a_link_with_step_5_opens_step_5() -> None:
     assert list(at.segmented_control(key=TEACH_TARGET).options) == ["Class 1", "Class 2"]
 
 
+def test_a_rerun_bringing_a_step_the_tour_has_left_does_not_move_it_back() -> None:
+    at = _open_tour(step="4")
+    for _ in range(2):
+        button(at, "Next").click().run()
+    at.query_params["step"] = "5"  # the address a camera frame or a key press carried, sent while step 5 showed
+    at.run()
+    assert not at.exception and _step(at).startswith("Step 6 of 7") and at.query_params["step"] == "6"
+
+
 def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
     at = _open_tour(step="1")
     assert any("1 x 8 x 8" in m.value for m in at.markdown)
@@ -147,6 +156,9 @@ def test_presenter_mode_survives_a_reload_and_a_page_switch() -> None:
     at.toggle(key="presenter_toggle").set_value(False).run()
     assert "presenter" not in at.query_params
     assert [e for e in at.expander if e.label == "Advanced settings"]
+    at.query_params["presenter"] = "1"  # the address a camera frame carried, sent just before the toggle
+    at.run()
+    assert at.toggle(key="presenter_toggle").value is False and "presenter" not in at.query_params
 
 
 def test_steps_4_and_6_name_the_sample_photo_and_show_where_the_model_looked() -> None:
