@@ -267,14 +267,6 @@ def no_camera(live: Live) -> bool:
     return True
 
 
-def in_fragment_run() -> bool:
-    """Say whether this script run reruns fragments only (a frame, a release), not the whole page."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
-
-
 def page_input_in_fragment_run() -> bool:
     """Say whether this fragment-only run also carries a visitor's change to a widget outside the fragment.
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from dashboard.reruns import redraw_page
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go  # plotly loads with the first chart, not with the first page
 
@@ -27,9 +29,13 @@ CSS = """<style>
 # A clicker sends PageDown/PageUp, a keyboard the arrows; keys meant for a focused control are left alone.
 # Each key sends the slide to show, not "one more": a key event that reaches the server twice shows the same
 # slide instead of skipping one (the Tour's presenter test once saw one PageDown move two slides while step 2's
-# live chart reran). Presses faster than the page redraws count on from the last slide sent.
+# live chart reran). Presses faster than the page redraws count on from the last slide sent. A slide asked for
+# and not shown after RETRY_MS is asked for again (twice at most): Streamlit drops a press that the browser sent
+# together with a camera frame whose fragment the page had just removed (slide 4's camera, a second press on a
+# busy server: 1 time in 16-20, the Tour then stayed on slide 5).
 _KEYS_JS = """
 const STEP = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 };
+const RETRY_MS = 1500;
 const CONTROLS = "input, textarea, select, button[role=tab], [contenteditable=''], [contenteditable=true], " +
   "[role=slider], [role=spinbutton], [role=combobox], [role=listbox], [role=option], [role=radio], [role=menuitem]";
 
@@ -38,8 +44,18 @@ export default function ({ parentElement, data, setTriggerValue }) {
   const s = root.__keys || (root.__keys = { gen: 0 });
   s.send = setTriggerValue;
   s.last = data.last;
-  if (data.step !== s.shown) { s.shown = data.step; s.at = data.step; }
+  if (data.step !== s.shown) {
+    s.shown = data.step;
+    if (s.asked === undefined || s.asked === data.step) { s.at = data.step; s.asked = undefined; }
+  }
   if (!s.onKey) {
+    s.check = () => { // the slide asked for is not on screen yet: ask again, or give up and count from the screen
+      if (s.asked === undefined || s.asked === s.shown || s.tries >= 2) { s.asked = undefined; s.at = s.shown; return; }
+      s.tries += 1;
+      s.send("go", s.asked);
+      clearTimeout(s.timer);
+      s.timer = setTimeout(s.check, RETRY_MS);
+    };
     s.onKey = (e) => {
       const step = STEP[e.key];
       const target = e.composedPath()[0];
@@ -49,13 +65,21 @@ export default function ({ parentElement, data, setTriggerValue }) {
       const to = Math.min(Math.max(s.at + step, 1), s.last);
       if (to === s.at) return;
       s.at = to;
+      s.asked = to;
+      s.tries = 0;
       s.send("go", to);
+      clearTimeout(s.timer);
+      s.timer = setTimeout(s.check, RETRY_MS);
     };
     document.addEventListener("keydown", s.onKey);
   }
   const gen = ++s.gen;
   return () => setTimeout(() => { // only when the element goes, not when a newer call overtook this one
-    if (s.gen === gen && !root.isConnected) { document.removeEventListener("keydown", s.onKey); s.onKey = null; }
+    if (s.gen === gen && !root.isConnected) {
+      document.removeEventListener("keydown", s.onKey);
+      clearTimeout(s.timer);
+      s.onKey = null;
+    }
   }, 300);
 }
 """
@@ -120,6 +144,7 @@ def slide_keys(step: int, last: int, go: Callable[[int], None]) -> None:
         to = (st.session_state.get("slide_keys") or {}).get("go")  # a JSON number
         if isinstance(to, int | float) and to == int(to) and 1 <= to <= last:
             go(int(to))
+            redraw_page()  # a key sent with a camera frame: the frame's fragment may be gone
 
     _keys(key="slide_keys", data={"step": step, "last": last}, on_go_change=pressed)
 

@@ -27,6 +27,7 @@ from core import (
 )
 from dashboard import camera, teach_store
 from dashboard.keys import TEACH_TARGET
+from dashboard.reruns import in_fragment_run
 from dashboard.resources import (
     check_room,
     get_predictor,
@@ -149,7 +150,7 @@ def live_teach(key: str) -> None:
         live.released = False
         # A whole-page run draws the class lists below anyway. Rerunning it would also throw away the click
         # that started it (Train, pressed just after letting go): only the fragment's own run reruns the page.
-        if camera.in_fragment_run():
+        if in_fragment_run():
             st.rerun(scope="app")  # the class lists show what was recorded
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import presenter
+from dashboard.reruns import redraw_page
 from dashboard.tour import STEPS
 from dashboard.widgets import help_box
 
@@ -16,6 +17,12 @@ def _go(step: int) -> None:
     st.session_state[STEP] = step
     st.session_state.setdefault(_WRITTEN, set()).add(step)
     st.query_params["step"] = str(step)
+
+
+def _move(step: int) -> None:
+    """Back and Next: go to `step`, and draw the page even when the click came with a camera frame."""
+    _go(step)
+    redraw_page()
 
 
 def _current_step() -> int:
@@ -38,10 +45,10 @@ def _slide_bar(step: int, title: str) -> None:
     """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
     presenter.slide_keys(step, len(STEPS), _go)  # a clicker's PageDown/PageUp and the arrows: next and back
     back, middle, forward = st.columns([1, 10, 1], vertical_alignment="center")
-    back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,), key="tour_back",
+    back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,), key="tour_back",
                 help="Previous step")  # fmt: skip
     middle.markdown(f"**{step}/{len(STEPS)} · {title}**")
-    forward.button("", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
+    forward.button("", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move, args=(step + 1,),
                    key="tour_next", type="primary", help="Next step")  # fmt: skip
 
 
@@ -58,10 +65,10 @@ def _page_bar(step: int, title: str) -> None:
     st.progress(step / len(STEPS), text=f"Step {step} of {len(STEPS)}: {title}")
     st.caption(" · ".join(f"**{t}**" if i == step else t for i, (t, _) in enumerate(STEPS, start=1)))
     back, _, forward = st.columns([1, 4, 1])
-    back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_go, args=(step - 1,),
+    back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,),
                 key="tour_back")  # fmt: skip
     forward.button(
-        "Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_go, args=(step + 1,),
+        "Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move, args=(step + 1,),
         key="tour_next", type="primary",
     )  # fmt: skip
     st.header(title, divider="orange")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import dashboard.reruns
 from core import Prediction, RunInfo, RunStore, load_dataset
 from dashboard import presenter
 from dashboard.charts import curves_figure, topk_figure
@@ -61,6 +62,19 @@ def test_a_rerun_bringing_a_step_the_tour_has_left_does_not_move_it_back() -> No
     at.query_params["step"] = "5"  # the address a camera frame or a key press carried, sent while step 5 showed
     at.run()
     assert not at.exception and _step(at).startswith("Step 6 of 7") and at.query_params["step"] == "6"
+
+
+def test_next_sent_with_a_camera_frame_draws_the_whole_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _open_tour(step="4")  # the live camera's step: its frames rerun only the camera's fragment
+    reruns: list[tuple[object, ...]] = []
+    monkeypatch.setattr(dashboard.reruns, "in_fragment_run", lambda: True)  # the click came with a frame
+    monkeypatch.setattr(dashboard.reruns.st, "rerun", lambda *scope: reruns.append(scope))
+    button(at, "Next").click().run()
+    assert not at.exception and reruns == [()]  # the whole app, not only the camera's fragment
+    assert _step(at).startswith("Step 5 of 7")
+    monkeypatch.setattr(dashboard.reruns, "in_fragment_run", lambda: False)  # a click alone: a full run already
+    button(at, "Next").click().run()
+    assert reruns == [()] and _step(at).startswith("Step 6 of 7")
 
 
 def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
