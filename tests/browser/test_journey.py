@@ -214,3 +214,37 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     assert page.get_by_text("Advanced settings").count() == 0
     assert_no_error(page)
     screenshot(page, "train-presenter")
+
+
+def test_a_slide_key_lost_on_the_way_is_sent_again(browser, server: str) -> None:
+    """Streamlit drops a press the browser sent with a camera frame whose fragment had just gone (slide 4's
+    camera, a second press on a busy server): here the first message asking for slide 6 is dropped outright."""
+    dropped: list[bytes] = []
+
+    def drop_first_ask_for_6(ws) -> None:
+        to_server = ws.connect_to_server()
+
+        def send(message: str | bytes) -> None:
+            data = (message if isinstance(message, bytes) else message.encode()).replace(b" ", b"")
+            if not dropped and b'"event":"go"' in data and b'"value":6' in data:
+                dropped.append(data)
+                return
+            to_server.send(message)
+
+        ws.on_message(send)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.route_web_socket(re.compile(r".*/_stcore/stream"), drop_first_ask_for_6)
+        page.goto(f"{server}/tour?presenter=1&step=4")
+        page.get_by_text("4/7 · ").first.wait_for(timeout=60_000)
+        settle(page)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("PageDown")
+        page.get_by_text("5/7 · ").first.wait_for()
+        page.keyboard.press("ArrowRight")
+        page.get_by_text("6/7 · ").first.wait_for(timeout=30_000)  # asked again 1.5 s later
+        assert len(dropped) == 1
+    finally:
+        context.close()
