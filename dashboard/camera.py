@@ -23,6 +23,7 @@ from PIL import Image
 from core import ImageError, LightboxError, Prediction, Predictor, decode_image
 from core.sharing import SharingError, camera_fps
 from dashboard import presenter
+from dashboard.reruns import page_input_in_fragment_run
 from dashboard.text import sentence
 
 _HERE = Path(__file__).resolve().parent
@@ -265,34 +266,6 @@ def no_camera(live: Live) -> bool:
         return False
     st.session_state[_MISSING] = True
     return True
-
-
-def page_input_in_fragment_run() -> bool:
-    """Say whether this fragment-only run also carries a visitor's change to a widget outside the fragment.
-
-    Streamlit's browser side sends the widget changes of one moment as one rerun, named after the first of them
-    that belongs to a fragment. A camera frame sent just before a click on the page (a clicker's PageDown,
-    another class to record into) takes the click into the camera's fragment run: the click's callback runs,
-    but the page is not drawn again until something else reruns it. Uses Streamlit's widget bookkeeping (each
-    widget's fragment, and the changed-since-last-run test its callbacks use); says False on a Streamlit
-    whose internals differ.
-    """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    running = getattr(ctx, "fragment_ids_this_run", None)
-    if not running:
-        return False
-    try:
-        state = ctx.session_state._state  # type: ignore[union-attr]
-        widgets = state._new_widget_state
-        for wid in list(widgets.states):
-            meta = widgets.widget_metadata.get(wid)
-            if meta is not None and meta.fragment_id not in running and state._widget_changed(wid):
-                return True
-    except (AttributeError, KeyError, TypeError):
-        return False
-    return False
 
 
 def camera_missing() -> bool:

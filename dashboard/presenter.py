@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from dashboard.reruns import redraw_page
+from dashboard.reruns import asked_in_url, redraw_page, set_in_url
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go  # plotly loads with the first chart, not with the first page
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 PARAM = "presenter"  # the query parameter: a prepared link opens the same view
 _ON = "presenter_on"  # the setting, in session state (survives page switches that drop the URL's parameters)
 _TOGGLE = "presenter_toggle"
-_URL_SEEN = "presenter_url_seen"  # the values of ?presenter= this session has read or written
 FONT_SIZE = 18  # chart text in presenter mode (plotly's default is 12)
 CSS = """<style>
 .stMain p, .stMain li, .stMain label p, .stMain [data-testid="stCaptionContainer"] { font-size: 1.3rem; }
@@ -98,8 +97,7 @@ def advanced_visible() -> bool:
 
 def _write_url(on: bool) -> None:
     if on:
-        st.query_params[PARAM] = "1"
-        st.session_state.setdefault(_URL_SEEN, set()).add("1")
+        set_in_url(PARAM, "1")
     elif PARAM in st.query_params:
         del st.query_params[PARAM]
 
@@ -116,10 +114,8 @@ def presenter_ui() -> None:
     it sent it (a camera frame sent just before the toggle, say): a value this session already had is an echo,
     and the toggle stands.
     """
-    url = st.query_params.get(PARAM)
-    seen = st.session_state.setdefault(_URL_SEEN, set())
-    if url is not None and url not in seen:  # a prepared link or a reload: the URL decides
-        seen.add(url)
+    url = asked_in_url(PARAM)
+    if url is not None:  # a prepared link or a reload: the URL decides
         st.session_state[_ON] = url not in ("0", "", "false", "off")
     if is_on() != (st.query_params.get(PARAM) == "1"):  # a page switch dropped it, or an echo brought it back
         _write_url(is_on())

@@ -1,4 +1,11 @@
-"""Script runs that draw only fragments (a camera frame, a timer), and page-level changes that come with them."""
+"""What a script run brings besides its own widgets: the fragment runs that carry page-level changes, and the
+address the browser showed when it sent the run.
+
+Streamlit's browser side sends the widget changes of one moment as one rerun, named after the first of them that
+belongs to a fragment: a camera frame sent just before a click on the page (a clicker's PageDown, another class to
+record into) takes the click into the camera's fragment run. And each rerun carries the browser's address as it
+was when sent, which may still hold a value the session has since moved on from.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +19,58 @@ def in_fragment_run() -> bool:
     return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
 
 
+def page_input_in_fragment_run() -> bool:
+    """Say whether this fragment-only run also carries a visitor's change to a widget outside the fragment.
+
+    The click's callback has run, but the page is not drawn again until something else reruns it. Uses
+    Streamlit's widget bookkeeping (each widget's fragment, and the changed-since-last-run test its callbacks use);
+    says False on a Streamlit whose internals differ.
+    """
+    ctx = get_script_run_ctx()
+    running = getattr(ctx, "fragment_ids_this_run", None)
+    if not running:
+        return False
+    try:
+        state = ctx.session_state._state  # type: ignore[union-attr]
+        widgets = state._new_widget_state
+        for wid in list(widgets.states):
+            meta = widgets.widget_metadata.get(wid)
+            if meta is not None and meta.fragment_id not in running and state._widget_changed(wid):
+                return True
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return False
+
+
 def redraw_page() -> None:
     """From a page-level widget's callback: have the whole page drawn again if this run would draw fragments only.
 
-    Streamlit's browser side sends the widget changes of one moment as one rerun, named after the first of them
-    that belongs to a fragment, so a key press or a click sent with a camera frame has its callback run in the
-    camera's fragment run. When that fragment is gone by then (the page moved on in between), Streamlit skips it
-    and draws nothing: on a busy server a clicker's second press on the Tour's slide 4 (live camera) left slide 5
-    on screen with the session on slide 6, 1 time in 16-20. `st.rerun()` from a callback makes it a full run.
+    When the fragment the click came with is gone by then (the page moved on in between), Streamlit skips it and
+    draws nothing: on a busy server a clicker's second press on the Tour's slide 4 (live camera) left slide 5 on
+    screen with the session on slide 6, 1 time in 16-20. `st.rerun()` from a callback makes it a full run.
     """
     if in_fragment_run():
         st.rerun()
+
+
+def _seen(param: str) -> set[str]:
+    return st.session_state.setdefault(f"url_seen_{param}", set())
+
+
+def asked_in_url(param: str) -> str | None:
+    """Return the URL's value of `param` if this session has not had it there before (a link's, a reload's).
+
+    A value the session already read or wrote (`set_in_url`) is an echo of an older address, not a request:
+    None, as when the URL has none.
+    """
+    value = st.query_params.get(param)
+    if value is None or value in _seen(param):
+        return None
+    _seen(param).add(value)
+    return value
+
+
+def set_in_url(param: str, value: str) -> None:
+    """Put `param=value` in the browser's address (and remember it, so that its echo asks for nothing)."""
+    _seen(param).add(value)
+    st.query_params[param] = value

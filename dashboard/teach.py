@@ -114,7 +114,7 @@ def recording_into(classes: dict[str, list[bytes]]) -> str | None:
 
     Read on every run, the camera's fragment runs included: an argument given to the fragment keeps the value
     of the last whole-page run, and a pick that reaches the server in a frame's rerun (see
-    `camera.page_input_in_fragment_run`) must steer the very next frame.
+    `reruns.page_input_in_fragment_run`) must steer the very next frame.
     """
     target = st.session_state.get(TEACH_TARGET)
     return target if target in classes else next(iter(classes), None)

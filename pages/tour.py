@@ -5,18 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import presenter
-from dashboard.reruns import redraw_page
+from dashboard.reruns import asked_in_url, redraw_page, set_in_url
 from dashboard.tour import STEPS
 from dashboard.widgets import help_box
 
 STEP = "tour_step"  # 1-based, also the URL's ?step=, so a link opens a given step
-_WRITTEN = "tour_steps_written"  # the steps this session has put in the URL
 
 
 def _go(step: int) -> None:
     st.session_state[STEP] = step
-    st.session_state.setdefault(_WRITTEN, set()).add(step)
-    st.query_params["step"] = str(step)
+    set_in_url("step", str(step))
 
 
 def _move(step: int) -> None:
@@ -33,9 +31,8 @@ def _current_step() -> int:
     in the URL itself is such an echo, not a request, and moved the Tour back a slide; a link's step, or a
     reload's, is the first the session sees.
     """
-    asked = st.query_params.get("step", "")
-    echo = asked.isdigit() and STEP in st.session_state and int(asked) in st.session_state.get(_WRITTEN, ())
-    step = int(asked) if asked.isdigit() and not echo else st.session_state.get(STEP, 1)
+    asked = asked_in_url("step") or ""
+    step = int(asked) if asked.isdigit() else st.session_state.get(STEP, 1)
     step = min(max(step, 1), len(STEPS))
     _go(step)
     return step
