@@ -87,11 +87,34 @@ async function start(s) {
   }
 }
 
+// A camera belongs to the page it is drawn on. A frame sent after the visitor clicked a link to another page
+// names the old page: Streamlit runs it after the new page's run, finds the old page's camera gone, and the
+// browser then clears the new page as well (a blank page, 3 sidebar clicks in 20 from Teach on a busy server).
+// Streamlit changes the address only once the new page's run has begun, so the click is the first sign of
+// leaving: from then a camera sends nothing and stops. A click that opened no page here (a new tab) is
+// forgotten after LEAVING_MS; the next page that draws a camera starts it again.
+const LEAVING_MS = 5000;
+let leaving = { from: null, at: 0 };
+
+document.addEventListener("click", (e) => { // capture: before Streamlit's own handler sends the page change
+  const link = e.target instanceof Element ? e.target.closest("a[href]") : null;
+  if (!link || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || link.target === "_blank") return;
+  const to = new URL(link.href, location.href);
+  if (to.origin === location.origin && to.pathname !== location.pathname) {
+    leaving = { from: location.pathname, at: performance.now() };
+  }
+}, true);
+
+function onItsPage(s) {
+  const left = leaving.from === s.page && performance.now() - leaving.at < LEAVING_MS;
+  return location.pathname === s.page && !left;
+}
+
 // The camera runs only while its element is on screen: a hidden browser tab, another Streamlit tab or a
 // collapsed section turns it off (no frames sent, the camera light goes out), showing it again restarts it.
 function watch(s) {
   if (!s.root.isConnected) { shutdown(s); return; }
-  const wanted = !document.hidden && s.root.getClientRects().length > 0;
+  const wanted = onItsPage(s) && !document.hidden && s.root.getClientRects().length > 0;
   const state = s.root.dataset.state;
   if (!wanted && (state === "live" || state === "opening")) {
     s.starts += 1; // a start under way is dropped when it resolves
@@ -124,7 +147,7 @@ function grab(s) {
 
 function tick(s) {
   const now = performance.now();
-  if (s.stopped || !s.stream || s.paused || document.hidden) return;
+  if (s.stopped || !s.stream || s.paused || document.hidden || !onItsPage(s)) return;
   if (s.inflight && !givenUp(s, now)) return; // wait for the answer: never queue
   if (now - s.lastSent < 1000 / s.fps) return;
   const jpeg = grab(s);
@@ -222,9 +245,9 @@ function setup(root, data) {
     root, id: Math.random().toString(36).slice(2), seq: 0, inflight: null, lastSent: 0, answers: 0, lost: 0,
     latencies: [], paused: false, holding: false, stopped: false, stream: null, starts: 0,
     facing: data.facing || "user", size: data.size || 224, fps: data.fps || 8,
-    canvas: document.createElement("canvas"), send: () => {}, reported: null,
+    canvas: document.createElement("canvas"), send: () => false, reported: null,
   };
-  s.report = (state) => { if (state !== s.reported) { s.reported = state; s.send("status", state); } };
+  s.report = (state) => { if (state !== s.reported && s.send("status", state)) s.reported = state; };
   root.__lightbox = s;
   el(root, "pause").onclick = () => setPaused(s, !s.paused);
   el(root, "restart").onclick = () => { setPaused(s, false); start(s); };
@@ -267,7 +290,12 @@ export default function (component) {
   const root = parentElement.querySelector(".lightbox-camera");
   const opts = data && data.json ? { ...data, ...JSON.parse(data.json) } : data || {};
   const s = root.__lightbox || setup(root, opts);
-  s.send = (event, value) => setTriggerValue(event, value);
+  if (opts.key !== s.key || s.page === undefined) { // a camera drawn by this page's run: its page is this address
+    s.key = opts.key;
+    s.page = location.pathname;
+    leaving = { from: null, at: 0 };
+  }
+  s.send = (event, value) => onItsPage(s) && (setTriggerValue(event, value), true);
   s.gen = (s.gen || 0) + 1;
   const gen = s.gen;
   if (opts.fps) s.fps = opts.fps;

@@ -240,7 +240,9 @@ def live_camera(
     # `drawn` changes every run, so the element hears of a run that did not answer its frame (a page rerun
     # drops a frame's waiting fragment run) and sends the next frame at once instead of after a timeout.
     live.drawn += 1
+    # `key` names the camera: an element that starts drawing another one is on the page now in the address.
     data = {"size": FRAME_SIZE, "fps": _frame_rate(fps), "drawn": live.drawn, "presenter": presenter.is_on()}
+    data["key"] = key
     data.update({**live.answer, **(extra or {})})
     _mount(
         key=key,
