@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core import load_dataset
-from tests.helpers.browser import assert_no_error, goto, screenshot, settle
+from tests.helpers.browser import assert_no_error, goto, screenshot, settle, visit
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     path = tmp_path / "digit.png"
     photo.save(path)
 
-    goto(page, "classify", "Classify")
+    visit(page, "classify", "Classify")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
     page.get_by_role("option", name="cnn on digits").first.click()
     settle(page)
@@ -47,7 +47,7 @@ def test_train_a_model_then_classify_a_photo(page, tmp_path: Path) -> None:
     assert_no_error(page)
     screenshot(page, "classify")
 
-    goto(page, "compare", "Compare")
+    visit(page, "compare", "Compare")
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     screenshot(page, "compare")
 
@@ -71,7 +71,7 @@ def test_a_text_file_named_jpg_gets_a_sentence_not_a_traceback(page, tmp_path: P
         page.get_by_text("Finished: run").wait_for(timeout=120_000)
     fake = tmp_path / "holiday.jpg"
     fake.write_bytes(io.BytesIO(b"not a photo at all").getvalue())
-    goto(page, "classify", "Classify", "Upload an image")
+    visit(page, "classify", "Classify", "Upload an image")
     page.get_by_role("tab", name="Upload an image").click()  # as a person would: the live camera stops off screen
     page.locator('input[type="file"]').set_input_files(str(fake))
     page.locator('[data-testid="stAlertContentError"]').wait_for()

@@ -11,7 +11,7 @@ import pytest
 from core import DataConfig, RunConfig, RunStore, train_run
 from core.data.registry import save_user_dataset
 from tests.helpers import quick_config
-from tests.helpers.browser import open_tab, start_server, stop_server
+from tests.helpers.browser import open_tab, start_server, stop_server, visit
 from tests.helpers.markup import DATASET, EVIL_RUN, evil_dataset
 
 pytestmark = pytest.mark.browser
@@ -59,8 +59,7 @@ def test_hostile_names_fetch_nothing(browser, evil_server: str) -> None:
         _settle(page)
         _no_markup(page)
     page.get_by_text("[click me](http").first.wait_for()
-    page.goto(f"{evil_server}/data")
-    page.get_by_text("Pixel statistics").wait_for()
+    visit(page, "data", "Data", "Pixel statistics")
     page.get_by_role("combobox").first.click()  # dataset_ui's select box: pick the hostile dataset
     page.get_by_role("option").filter(has_text=DATASET).click()
     page.get_by_text("![x](http").first.wait_for()

@@ -11,7 +11,16 @@ import pytest
 from core import RunStore, train_run
 from core.sharing import SERVER
 from core.workspaces import showcase_configs
-from tests.helpers.browser import assert_no_error, goto, open_tab, server_loaded, settle, start_server, stop_server
+from tests.helpers.browser import (
+    assert_no_error,
+    goto,
+    open_tab,
+    server_loaded,
+    settle,
+    start_server,
+    stop_server,
+    visit,
+)
 
 pytestmark = pytest.mark.browser
 SECRET = "a-private-run"
@@ -55,7 +64,7 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
         goto(b, "train", "Train", "Start training")
         b.get_by_text("showcase: digits").first.wait_for(state="attached")  # the server's runs are there
         assert b.get_by_text(SECRET).count() == 0 and SECRET not in b.content()
-        goto(b, "compare", "Compare")
+        visit(b, "compare", "Compare")  # from the sidebar, as a visitor moves on
         b.get_by_text("showcase: digits").first.wait_for(state="attached")
         assert SECRET not in b.content()
         assert_no_error(b)
