@@ -1,4 +1,4 @@
-"""The page list, in one place: the entrypoint's navigation and every page link use it."""
+"""The page list, in one place: the entrypoint's navigation and every page link use it; and the browser's Back."""
 
 from __future__ import annotations
 
@@ -22,6 +22,28 @@ _PAGES: dict[str, tuple[str, str]] = {  # file stem -> (title, icon)
 # timers that only inform are kept to the pages without a file picker.
 WITHOUT_FILE_PICKERS = ("home", "compare")
 
+# Streamlit adds a browser history entry for each change a script makes to `st.query_params`, and this app keeps
+# the visitor's workspace (?ws=, put back after each page switch drops it), the Tour's slide and presenter mode
+# there. Home -> Tour from the sidebar made three entries (/tour, +ws, +step), and Back went to the middle one,
+# where the Tour wrote its slide again: Back never left the Tour. Here, once per tab, a push to the page already
+# shown (only its query differs) replaces that entry instead: a page switch makes one entry, as a link does, and
+# Back goes to the page before (a slideshow's slides are not history either).
+_BACK_JS = """
+export default function () {
+  if (window.__lightboxBack) return;
+  window.__lightboxBack = true;
+  const push = history.pushState.bind(history);
+  history.pushState = function (state, title, url) {
+    const to = url == null ? null : new URL(url, location.href);
+    if (to && to.origin === location.origin && to.pathname === location.pathname) {
+      return history.replaceState(state, title, url);
+    }
+    return push(state, title, url);
+  };
+}
+"""
+_back = st.components.v2.component("lightbox_back", html="<span hidden></span>", js=_BACK_JS)
+
 
 def page(name: str) -> st.Page:
     """Return the st.Page for a page file stem, e.g. "train"."""
@@ -43,3 +65,9 @@ def link(name: str, label: str | None = None) -> None:
 def without_file_pickers(current: st.Page) -> bool:
     """Say whether the page being drawn has no file picker (so a ticking status line cannot drop an upload)."""
     return current.title in {_PAGES[name][0] for name in WITHOUT_FILE_PICKERS}
+
+
+def back_leaves_the_page() -> None:
+    """Draw, hidden in the sidebar, the element that keeps the app's own address changes out of the history."""
+    with st.sidebar:
+        _back(key="lightbox_back")

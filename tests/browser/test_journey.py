@@ -216,6 +216,30 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
     screenshot(page, "train-presenter")
 
 
+def test_back_goes_to_the_page_before_though_the_app_writes_its_address(page) -> None:
+    """The workspace id and the Tour's slide live in the address; the browser's Back still leaves the page.
+
+    Streamlit makes a history entry of each such write: Back from the Tour landed on the Tour again.
+    """
+    goto(page, "", "Lightbox")
+    visit(page, "tour", "Tour")
+    page.locator(".st-key-tour_next button").first.click()
+    page.get_by_text("Step 2 of 7").first.wait_for()
+    settle(page)
+    assert "step=2" in page.url and "ws=" in page.url
+    visit(page, "data", "Data")
+    page.go_back()  # to the Tour, on the slide it was left on
+    page.wait_for_function("() => location.pathname === '/tour'", polling=100)
+    page.get_by_text("Step 2 of 7").first.wait_for()
+    settle(page)
+    page.go_back()  # past the Tour's slides and the workspace id: to Home
+    page.wait_for_function("() => location.pathname === '/'", polling=100)
+    page.get_by_role("heading", name="Lightbox").first.wait_for()
+    settle(page)
+    assert page.get_by_text("Step 2 of 7").count() == 0
+    assert_no_error(page)
+
+
 def test_a_slide_key_lost_on_the_way_is_sent_again(browser, server: str) -> None:
     """Streamlit drops a press the browser sent with a camera frame whose fragment had just gone (slide 4's
     camera, a second press on a busy server): here the first message asking for slide 6 is dropped outright."""
