@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 
 from dashboard.nav import all_pages  # noqa: E402
+from dashboard.reruns import first_run_done  # noqa: E402
 from dashboard.resources import lean_server  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
 
@@ -23,6 +24,7 @@ sidebar_ui(page)  # presenter mode and the warm-up status, on every page
 try:
     page.run()
 finally:
+    first_run_done()  # the address may change from the next run on (dashboard/reruns.py)
     # Streamlit's full collection after every run is off (.streamlit/config.toml): whole-page runs collect here,
     # fragment runs (camera frames, timers) leave it to Python's generational collector
     gc.collect()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from dashboard.reruns import asked_in_url, redraw_page, set_in_url
+from dashboard.reruns import asked_in_url, drop_from_url, redraw_page, set_in_url
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go  # plotly loads with the first chart, not with the first page
@@ -98,8 +98,8 @@ def advanced_visible() -> bool:
 def _write_url(on: bool) -> None:
     if on:
         set_in_url(PARAM, "1")
-    elif PARAM in st.query_params:
-        del st.query_params[PARAM]
+    else:
+        drop_from_url(PARAM)
 
 
 def _toggled() -> None:

@@ -70,7 +70,32 @@ def asked_in_url(param: str) -> str | None:
     return value
 
 
+_FIRST_RUN_DONE = "url_first_run_done"
+
+
+def first_run_done() -> None:
+    """From the entrypoint, after each run: from the session's next run on, the address may change."""
+    st.session_state[_FIRST_RUN_DONE] = True
+
+
+def address_writable() -> bool:
+    """Say whether this run may change the browser's address: any run of the session but its first.
+
+    Streamlit adds a history entry for each change, and the element that makes them replace the entry instead
+    (dashboard.nav) reaches the browser only with the first run's page: a first run's write made Back from the
+    first page land on that page again. Waiting loses nothing: a visitor makes nothing before a second run.
+    """
+    return bool(st.session_state.get(_FIRST_RUN_DONE))
+
+
 def set_in_url(param: str, value: str) -> None:
     """Put `param=value` in the browser's address (and remember it, so that its echo asks for nothing)."""
     _seen(param).add(value)
-    st.query_params[param] = value
+    if address_writable():
+        st.query_params[param] = value
+
+
+def drop_from_url(param: str) -> None:
+    """Take `param` out of the browser's address."""
+    if param in st.query_params and address_writable():
+        del st.query_params[param]

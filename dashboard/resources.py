@@ -21,6 +21,7 @@ import core
 from core.memory import limit_malloc_arenas, map_big_blocks, release_free_memory
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
+from dashboard.reruns import set_in_url
 from dashboard.teach_store import ExampleStore
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ def server_threads() -> int:
 def session_owner() -> str:
     """Return this visitor's workspace id: its jobs and Teach examples and, in private mode, everything it makes.
 
-    The id rides in the URL (?ws=...), so a reload of the same tab (mid-talk, say) finds the same workspace;
-    a missing or malformed token gets a new, random one.
+    The id rides in the URL (?ws=...) from the session's second run on, so a reload of the same tab (mid-talk,
+    say) finds the same workspace; a missing or malformed token gets a new, random one.
     """
     owner = st.session_state.get("lightbox_owner")
     if owner is None:
@@ -83,7 +84,7 @@ def session_owner() -> str:
         owner = token if is_workspace(token) else new_workspace()
         st.session_state["lightbox_owner"] = owner
     if st.query_params.get(WORKSPACE_PARAM) != owner:
-        st.query_params[WORKSPACE_PARAM] = owner  # a page switch dropped it: put it back
+        set_in_url(WORKSPACE_PARAM, owner)  # new, or a page switch dropped it: put it back
     return owner
 
 

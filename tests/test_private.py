@@ -179,7 +179,7 @@ def test_a_fair_use_limit_gives_its_sentence_on_train(monkeypatch: pytest.Monkey
 
 def test_a_malformed_token_gets_a_new_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIGHTBOX_SHARING", "private")
-    at = _visit("home", "../../etc/passwd")
+    at = _visit("home", "../../etc/passwd").run()  # the address changes from a session's second run on
     token = at.query_params["ws"]
     assert is_workspace(token) and token != "../../etc/passwd"
     assert "yours alone and is deleted when you leave" in " ".join(c.value for c in at.caption)
@@ -206,5 +206,6 @@ def test_the_command_line_writes_as_the_server_even_on_a_private_server(
 def test_the_mode_can_come_from_streamlit_secrets() -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["LIGHTBOX_SHARING"] = "private"  # what a Cloud user types in the app's settings
-    at.run()
+    at.run().run()  # the address holds the workspace from a session's second run on
     assert not at.exception and is_workspace(at.query_params["ws"])
+    assert "yours alone and is deleted when you leave" in " ".join(c.value for c in at.caption)

@@ -219,7 +219,8 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
 def test_back_goes_to_the_page_before_though_the_app_writes_its_address(page) -> None:
     """The workspace id and the Tour's slide live in the address; the browser's Back still leaves the page.
 
-    Streamlit makes a history entry of each such write: Back from the Tour landed on the Tour again.
+    Streamlit made a history entry of each such write: Back from the Tour landed on the Tour again, and Back from
+    the first page on that page without its ?ws=.
     """
     goto(page, "", "Lightbox")
     visit(page, "tour", "Tour")
@@ -238,6 +239,8 @@ def test_back_goes_to_the_page_before_though_the_app_writes_its_address(page) ->
     settle(page)
     assert page.get_by_text("Step 2 of 7").count() == 0
     assert_no_error(page)
+    page.go_back()  # and from the first page, out of the app (the first run's own address writes wait)
+    page.wait_for_url("about:blank")
 
 
 def test_a_slide_key_lost_on_the_way_is_sent_again(browser, server: str) -> None:
