@@ -4,7 +4,8 @@ address the browser showed when it sent the run.
 Streamlit's browser side sends the widget changes of one moment as one rerun, named after the first of them that
 belongs to a fragment: a camera frame sent just before a click on the page (a clicker's PageDown, another class to
 record into) takes the click into the camera's fragment run. And each rerun carries the browser's address as it
-was when sent, which may still hold a value the session has since moved on from.
+was when sent, which may still hold a value the session has since moved on from. Writes to the address wait for
+a session's second run (`address_writable`).
 """
 
 from __future__ import annotations
