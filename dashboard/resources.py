@@ -75,8 +75,9 @@ def server_threads() -> int:
 def session_owner() -> str:
     """Return this visitor's workspace id: its jobs and Teach examples and, in private mode, everything it makes.
 
-    The id rides in the URL (?ws=...) from the session's second run on, so a reload of the same tab (mid-talk,
-    say) finds the same workspace; a missing or malformed token gets a new, random one.
+    The id rides in the URL (?ws=...), put there by the session's first call after its first run (anything a
+    visitor makes asks for its owner here), so a reload of the same tab (mid-talk, say) finds the same workspace;
+    a missing or malformed token gets a new, random one.
     """
     owner = st.session_state.get("lightbox_owner")
     if owner is None:

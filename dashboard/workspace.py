@@ -58,7 +58,7 @@ def keep_work_ui() -> None:
 
 def workspace_ui() -> None:
     """Tie the tab to its workspace; in private mode also note the visitor, sweep gone ones, offer a download."""
-    session_owner()  # puts ?ws=... in the URL on every page, so a reload finds the same workspace
+    session_owner()  # puts ?ws=... in the URL on every page after the first run, so a reload finds the workspace
     if not is_private():
         return
     _touch()
