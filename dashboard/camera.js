@@ -93,8 +93,21 @@ async function start(s) {
 // Streamlit changes the address only once the new page's run has begun, so the click is the first sign of
 // leaving: from then a camera sends nothing and stops. A click that opened no page here (a new tab) is
 // forgotten after LEAVING_MS; the next page that draws a camera starts it again.
+// A frame handed over just before the click may not be sent yet: Streamlit sends what setTriggerValue gets in a
+// later task (a timer of 0 ms, which the browser stretches to 4 ms inside a chain of timers, as the camera's
+// ticks are), after the page change that the click sends at once (a blank page, 3 clicks in 109 on a busy
+// server). Such a click is held back HOLD_MS and made again: the frame goes out first.
 const LEAVING_MS = 5000;
+const HOLD_MS = 20;
 let leaving = { from: null, at: 0 };
+let handedOver = false; // a frame (or report) given to Streamlit that it may not have sent yet
+let replaying = false;
+
+function handOver(send) {
+  handedOver = true;
+  send();
+  setTimeout(() => { handedOver = false; }, HOLD_MS);
+}
 
 document.addEventListener("click", (e) => { // capture: before Streamlit's own handler sends the page change
   const link = e.target instanceof Element ? e.target.closest("a[href]") : null;
@@ -102,6 +115,11 @@ document.addEventListener("click", (e) => { // capture: before Streamlit's own h
   const to = new URL(link.href, location.href);
   if (to.origin === location.origin && to.pathname !== location.pathname) {
     leaving = { from: location.pathname, at: performance.now() };
+    if (handedOver && !replaying) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      setTimeout(() => { replaying = true; try { link.click(); } finally { replaying = false; } }, HOLD_MS);
+    }
   }
 }, true);
 
@@ -295,7 +313,7 @@ export default function (component) {
     s.page = location.pathname;
     leaving = { from: null, at: 0 };
   }
-  s.send = (event, value) => onItsPage(s) && (setTriggerValue(event, value), true);
+  s.send = (event, value) => onItsPage(s) && (handOver(() => setTriggerValue(event, value)), true);
   s.gen = (s.gen || 0) + 1;
   const gen = s.gen;
   if (opts.fps) s.fps = opts.fps;
