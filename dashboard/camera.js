@@ -118,7 +118,12 @@ document.addEventListener("click", (e) => { // capture: before Streamlit's own h
     if (handedOver && !replaying) {
       e.preventDefault();
       e.stopImmediatePropagation();
-      setTimeout(() => { replaying = true; try { link.click(); } finally { replaying = false; } }, HOLD_MS);
+      setTimeout(() => { // the same link, or the one that replaced it if the page redrew it meanwhile
+        const same = (a) => a.href === link.href;
+        const again = link.isConnected ? link : [...document.querySelectorAll("a[href]")].find(same);
+        replaying = true;
+        try { if (again) again.click(); } finally { replaying = false; }
+      }, HOLD_MS);
     }
   }
 }, true);
