@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core import load_dataset
-from tests.helpers.browser import assert_no_error, goto, screenshot, settle, visit
+from tests.helpers.browser import assert_no_error, goto, on_path, screenshot, settle, visit
 
 pytestmark = pytest.mark.browser
 
@@ -230,11 +230,11 @@ def test_back_goes_to_the_page_before_though_the_app_writes_its_address(page) ->
     assert "step=2" in page.url and "ws=" in page.url
     visit(page, "data", "Data")
     page.go_back()  # to the Tour, on the slide it was left on
-    page.wait_for_function("() => location.pathname === '/tour'", polling=100)
+    on_path(page, "tour")
     page.get_by_text("Step 2 of 7").first.wait_for()
     settle(page)
     page.go_back()  # past the Tour's slides and the workspace id: to Home
-    page.wait_for_function("() => location.pathname === '/'", polling=100)
+    on_path(page, "")
     page.get_by_role("heading", name="Lightbox").first.wait_for()
     settle(page)
     assert page.get_by_text("Step 2 of 7").count() == 0

@@ -151,8 +151,13 @@ def visit(page, path: str, heading: str | None, ready: str | None = None) -> Non
     """
     page.locator(f'[data-testid="stSidebarNav"] a[href="{page.base_url}/{path}"]').click()
     page.mouse.move(page.viewport_size["width"] // 2, 1)  # off the sidebar: it shows its collapse button on hover
-    page.wait_for_function("path => location.pathname === path", arg=f"/{path}", polling=100)
+    on_path(page, path)
     drawn(page, heading, ready)
+
+
+def on_path(page, path: str) -> None:
+    """Wait until the browser's address is the page `path` ("" for Home), whatever its query."""
+    page.wait_for_function("path => location.pathname === path", arg=f"/{path}", polling=100)
 
 
 def drawn(page, heading: str | None, ready: str | None = None) -> None:
