@@ -29,6 +29,7 @@ __all__: list[str] = []  # process tuning for the dashboard and the job runner, 
 
 M_ARENA_MAX = -8  # mallopt's parameter numbers in glibc's malloc.h
 M_MMAP_THRESHOLD = -3
+M_TRIM_THRESHOLD = -1
 
 
 @cache
@@ -52,6 +53,22 @@ def map_big_blocks(threshold: int = 4 << 20) -> bool:
     """Serve every block of `threshold` bytes or more by its own mapping, freed straight back to the system."""
     libc = _glibc()
     return bool(libc is not None and libc.mallopt(M_MMAP_THRESHOLD, threshold) == 1)
+
+
+def reuse_freed_memory(threshold: int = 256 << 20, keep: int = 1 << 30) -> bool:
+    """For a batch process (a command, a test worker), the opposite of map_big_blocks: blocks under `threshold`
+    come from the heap, and up to `keep` bytes freed at its top stay there for the next batch.
+
+    glibc maps a block above 32 MB apart however often one is freed (a Lite0 batch's activations at 224 pixels),
+    and hands the heap's top back at 64 MB free, so each batch maps and faults in fresh pages again. Kept, the
+    pages are reused: `python -m core quantize imagenet` took 11.2 s instead of 15.5 (system time 0.4 s instead
+    of 4.5, 0.22 million page faults instead of 2.35), a ResNet-18 epoch on the digits 4.9 s instead of 5.6, at
+    a peak RSS of 1,380 MB instead of 1,237. Not for a server, whose visitors need the memory back.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    return libc.mallopt(M_MMAP_THRESHOLD, threshold) == 1 and libc.mallopt(M_TRIM_THRESHOLD, keep) == 1
 
 
 def release_free_memory() -> bool:

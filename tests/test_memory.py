@@ -50,3 +50,25 @@ def test_big_blocks_get_their_own_mapping_once_the_server_asks(lean: bool) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == str(not lean)
+
+
+@glibc
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_batch_process_serves_big_blocks_from_its_heap_and_keeps_them(batch: bool) -> None:
+    """glibc maps a 48 MB block apart and hands a freed heap top back; after reuse_freed_memory() it does neither."""
+    code = (
+        "import ctypes\n"
+        "from core.memory import reuse_freed_memory\n"
+        f"assert {batch} is False or reuse_freed_memory()\n"
+        "def rss():\n"
+        "    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])\n"
+        "block = bytearray(48 << 20)\n"
+        "address = ctypes.addressof((ctypes.c_char * len(block)).from_buffer(block))\n"
+        "heap = next(line for line in open('/proc/self/maps') if line.rstrip().endswith('[heap]'))\n"
+        "low, high = (int(x, 16) for x in heap.split()[0].split('-'))\n"
+        "before = rss()\n"
+        "del block\n"
+        "print(low <= address < high, before - rss() > 40_000)  # in the heap; handed back when freed\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == [str(batch), str(not batch)]
