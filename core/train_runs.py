@@ -19,6 +19,7 @@ from core.data.registry import load_dataset
 from core.devices import select_device, training_device
 from core.evaluation import speed_metrics
 from core.features import FeatureSet, cached_features, uses_cached_features
+from core.job_memory import check_job_memory, estimate_job_memory
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import confusion_matrix
 from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
@@ -59,7 +60,7 @@ class PreparedRun:
 def prepare_run(config: RunConfig) -> PreparedRun:
     """Check the settings, load and split the data, and build the seeded model, before anything is recorded."""
     check_config(config.train)
-    training_device(config.train.device, config.train.precision)
+    device = training_device(config.train.device, config.train.precision)
     dataset = load_dataset(config.data)
     train, val = train_val_split(dataset, config.data)
     spec = input_spec_for(train)
@@ -67,7 +68,11 @@ def prepare_run(config: RunConfig) -> PreparedRun:
         mean, std = MODELS[config.model.name].normalization  # a pretrained backbone's own
         spec = replace(spec, mean=(mean,) * spec.channels, std=(std,) * spec.channels)
     torch.manual_seed(config.train.seed)
-    return PreparedRun(train, val, spec, build_model(config.model, spec), dataset.fingerprint())
+    model = build_model(config.model, spec)
+    if device.type == "cpu":  # refused before it starts, not killed by the system halfway (a GPU has its own memory)
+        need = estimate_job_memory(model, spec.channels, spec.height, spec.width, config.train)
+        check_job_memory(need, MODELS[config.model.name].title if config.model.name in MODELS else config.model.name)
+    return PreparedRun(train, val, spec, model, dataset.fingerprint())
 
 
 def find_lr_for(config: RunConfig, progress: Callable[[int, int], None] | None = None) -> LRFinderResult:

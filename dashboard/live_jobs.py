@@ -45,7 +45,14 @@ def status_line(snap: JobSnapshot) -> str:
         return f"Waiting: number {snap.queue_position} in line, starts when a running job ends."
     if snap.status == "starting":
         return "Preparing data and model..."
+    if _never_ran(snap):
+        return "Nothing was trained or recorded."
     return f"Epoch {max(snap.epoch, 1)} of {snap.epochs} · batch {snap.batch}/{snap.batches}{acc}"
+
+
+def _never_ran(snap: JobSnapshot) -> bool:
+    """Say whether a job failed before its run was recorded (its settings, its data or the memory it needs)."""
+    return snap.status == "failed" and snap.run_id is None
 
 
 def _stop_or_outcome(jobs: JobManager, snap: JobSnapshot) -> None:
@@ -82,9 +89,8 @@ def job_view(
 ) -> None:
     """Draw one of this server's jobs; `controls` adds its Stop button and says how it ended (else only a failure)."""
     outcome = (lambda: _stop_or_outcome(jobs, snap)) if controls else (lambda: _failure(snap))
-    training_view(
-        status_line(snap), label, snap.history, key=key, progress=snap.progress, height=height, outcome=outcome
-    )
+    progress = None if _never_ran(snap) else snap.progress
+    training_view(status_line(snap), label, snap.history, key=key, progress=progress, height=height, outcome=outcome)
 
 
 def _page_job(jobs: JobManager, snap: JobSnapshot) -> None:
