@@ -152,9 +152,10 @@ class Predictor:
             from core.quantize import load_int8_model
 
             return cls(load_int8_model(state_dict, meta, spec), spec, name=run.name)
-        model = build_model(ModelConfig.from_dict(meta.get("model") or run.config.model.to_dict()), spec)
+        with torch.device("meta"):  # no weights drawn to be overwritten: torch's generator belongs to training
+            model = build_model(ModelConfig.from_dict(meta.get("model") or run.config.model.to_dict()), spec)
         try:
-            model.load_state_dict(state_dict)
+            model.load_state_dict(state_dict, assign=True)
         except RuntimeError as exc:
             raise WeightsError(f"The weights of run {run_id} do not fit its model: {exc}") from exc
         return cls(serving_model(model) if fast else model, spec, name=run.name)

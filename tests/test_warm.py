@@ -66,3 +66,17 @@ def test_the_pretrained_model_is_built_once_even_when_asked_for_at_once() -> Non
         t.join(120)
     assert len(got) == 2 and got[0] is got[1] is shared_pretrained()
     assert len(got[0].classes) == 1000
+
+
+def test_loading_a_model_draws_nothing_from_torchs_random_generator(store, trained_cnn) -> None:
+    """Every thread shares torch's one generator: the warm-up loading the built-in model while a visitor trains
+    (or a run opened on Classify meanwhile) must not change the run that visitor's seed makes."""
+    import torch
+
+    from core import Predictor
+
+    before = torch.random.get_rng_state()
+    Predictor.pretrained("imagenet")  # as the warm-up loads it: built, BN folded, prepacked and checked
+    served = Predictor.from_run(store, trained_cnn.id)
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert served.model(torch.zeros(1, 1, 8, 8)).shape == (1, 10)  # loaded for real, nothing left on the meta device

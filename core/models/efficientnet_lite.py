@@ -190,18 +190,24 @@ def load_lite0_state_dict() -> dict[str, torch.Tensor]:
 
 def efficientnet_lite0(num_classes: int = 1000, pretrained: bool = True) -> EfficientNetLite:
     """Build EfficientNet-Lite0; pretrained loads ImageNet weights (the head too when num_classes is 1000)."""
-    model = EfficientNetLite(num_classes)
     if not pretrained:
-        return model
-    state = load_lite0_state_dict()
+        return EfficientNetLite(num_classes)
+    # Built on the meta device, then given the weights: no random weights are drawn only to be overwritten, and
+    # torch's one random generator, which every thread shares, is left alone: a job training meanwhile (the
+    # warm-up loads this model as the first visitors train) keeps the run its seed makes.
+    with torch.device("meta"):
+        model = EfficientNetLite(num_classes)
+    state = {k: v.contiguous() for k, v in load_lite0_state_dict().items()}  # the package stores some transposed
     if num_classes != 1000:
         state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
     if unexpected or any(not k.startswith("classifier.") for k in missing):
         raise WeightsError(
             "The installed EfficientNet-Lite0 weights do not fit this model "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]}). Reinstall {WEIGHTS_PIP_NAME}."
         )
+    if missing:  # a new classifier for other classes: drawn as nn.Linear draws it
+        model.classifier = nn.Linear(NUM_FEATURES, num_classes)
     return model
 
 
@@ -307,7 +313,8 @@ class PrepackedConv(nn.Module):
 def prepack_convs(model: EfficientNetLite) -> EfficientNetLite:
     """Swap each folded ConvBNAct for a PrepackedConv in place, checked against eager; else swap them back."""
     size = model.input_spec.size
-    x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)  # (1, 3, size, size)
+    noise = torch.Generator().manual_seed(0)  # its own: torch's shared generator belongs to training
+    x = torch.randn(1, 3, size, size, generator=noise).contiguous(memory_format=torch.channels_last)  # (1, 3, H, W)
     expected, swapped = model(x), []
     try:  # private oneDNN ops (those torch.compile's freezing emits): may be missing from some builds
         for name, module in list(model.named_modules()):
