@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 import torch
 
-import dashboard.resources
+import core.memory
 from core import Predictor, RunInfo, RunStore
 from core.memory import reuse_freed_memory
 from tests.helpers.runs import RunLibrary
@@ -29,7 +29,7 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # (each block of 4 MB or more mapped apart) for every test after: `python -m core quantize imagenet` in-process
 # took 18.2-19.4 s with the server's allocator, 15.2-15.9 s with glibc's and 11.2-12.3 s with freed pages kept.
 reuse_freed_memory()
-dashboard.resources.lean_server = lambda: False  # what app.py calls once per server
+core.memory.limit_malloc_arenas = core.memory.map_big_blocks = lambda *_: False  # as dashboard.resources imports them
 
 
 # Browser tests run in groups, each group in one worker and the groups side by side: the live camera's tests
