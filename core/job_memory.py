@@ -2,7 +2,7 @@
 
 Training holds the weights, their gradients and the optimiser's state, and for each image of a batch the
 activations autograd keeps for the backward pass. Those grow with the batch and the image: fine-tuning
-EfficientNet-Lite0 (every image brought to 224 pixels) keeps 75 MB per image, so its batch of 64 needs 4.9 GB,
+EfficientNet-Lite0 (every image brought to 224 pixels) keeps 75 MB per image, so its batch of 64 needs 4.8 GB,
 and such a job took its process to 9.5 GB; a machine or a 1 GB host out of memory kills the whole server, every
 visitor's work with it. The activations are counted by running one image through the model and adding up
 what autograd saves for the backward pass. Against three real Adam steps under the server's allocator, estimate

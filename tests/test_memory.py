@@ -12,6 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+IN_HEAP = (  # Python code: in_heap(buffer) says whether a bytearray lies in the process's heap or in a mapping apart
+    "import ctypes\n"
+    "def in_heap(block):\n"
+    "    address = ctypes.addressof((ctypes.c_char * len(block)).from_buffer(block))\n"
+    "    heap = next(line for line in open('/proc/self/maps') if line.rstrip().endswith('[heap]'))\n"
+    "    low, high = (int(x, 16) for x in heap.split()[0].split('-'))\n"
+    "    return low <= address < high\n"
+)
 
 
 @glibc
@@ -36,17 +44,12 @@ def test_freed_memory_goes_back_to_the_system() -> None:
 @pytest.mark.parametrize("lean", [False, True])
 def test_big_blocks_get_their_own_mapping_once_the_server_asks(lean: bool) -> None:
     """glibc serves an 8 MB block from its heap once a bigger one was freed, unless map_big_blocks() ran."""
-    code = (
-        "import ctypes, sys\n"
+    code = IN_HEAP + (
         "from core.memory import map_big_blocks\n"
         f"assert {lean} is False or map_big_blocks(4 << 20)\n"
         "first = bytearray(16 << 20)\n"
         "del first  # glibc's own threshold rises past 8 MB\n"
-        "block = bytearray(8 << 20)\n"
-        "address = ctypes.addressof((ctypes.c_char * len(block)).from_buffer(block))\n"
-        "heap = next(line for line in open('/proc/self/maps') if line.rstrip().endswith('[heap]'))\n"
-        "low, high = (int(x, 16) for x in heap.split()[0].split('-'))\n"
-        "print(low <= address < high)\n"
+        "print(in_heap(bytearray(8 << 20)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == str(not lean)
@@ -56,19 +59,15 @@ def test_big_blocks_get_their_own_mapping_once_the_server_asks(lean: bool) -> No
 @pytest.mark.parametrize("batch", [False, True])
 def test_a_batch_process_serves_big_blocks_from_its_heap_and_keeps_them(batch: bool) -> None:
     """glibc maps a 48 MB block apart and hands a freed heap top back; after reuse_freed_memory() it does neither."""
-    code = (
-        "import ctypes\n"
+    code = IN_HEAP + (
         "from core.memory import reuse_freed_memory\n"
         f"assert {batch} is False or reuse_freed_memory()\n"
         "def rss():\n"
         "    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])\n"
         "block = bytearray(48 << 20)\n"
-        "address = ctypes.addressof((ctypes.c_char * len(block)).from_buffer(block))\n"
-        "heap = next(line for line in open('/proc/self/maps') if line.rstrip().endswith('[heap]'))\n"
-        "low, high = (int(x, 16) for x in heap.split()[0].split('-'))\n"
-        "before = rss()\n"
+        "heap, before = in_heap(block), rss()\n"
         "del block\n"
-        "print(low <= address < high, before - rss() > 40_000)  # in the heap; handed back when freed\n"
+        "print(heap, before - rss() > 40_000)  # in the heap; handed back when freed\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == [str(batch), str(not batch)]
