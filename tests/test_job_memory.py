@@ -16,6 +16,7 @@ from core.job_memory import JobMemory, check_job_memory, estimate_job_memory, fr
 from core.jobs import JobManager
 from core.models.registry import InputSpec, build_model
 from core.train_runs import prepare_run
+from tests.helpers.pages import button, open_page
 
 
 def _saved_mb(model: torch.nn.Module, x: torch.Tensor) -> float:
@@ -114,3 +115,17 @@ def test_the_estimate_leaves_nothing_alive() -> None:
     del model
     gc.collect()
     assert all(ref() is None for ref in weights)
+
+
+def test_the_train_page_says_the_sentence_for_the_lr_finder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learning-rate finder trains a throw-away copy in the page itself: refused the same way, no traceback."""
+    monkeypatch.setenv("LIGHTBOX_JOB_MB", "300")
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("lite0_finetune").run()
+    button(at, "Run the learning-rate finder").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "In batches of 64, Pretrained EfficientNet-Lite0, fine-tuned needs about 4.8 GB of memory to train "
+        "(76 MB per image): more than this machine can give a training job now (300 MB). At most 3 images a batch "
+        "fit: choose a smaller batch or a lighter model."
+    ]
