@@ -100,13 +100,12 @@ async function start(s) {
 const LEAVING_MS = 5000;
 const HOLD_MS = 20;
 let leaving = { from: null, at: 0 };
-let handedOver = false; // a frame (or report) given to Streamlit that it may not have sent yet
+let handedAt = -Infinity; // when a frame (or report) was last given to Streamlit, which may not have sent it yet
 let replaying = false;
 
 function handOver(send) {
-  handedOver = true;
+  handedAt = performance.now();
   send();
-  setTimeout(() => { handedOver = false; }, HOLD_MS);
 }
 
 document.addEventListener("click", (e) => { // capture: before Streamlit's own handler sends the page change
@@ -115,7 +114,7 @@ document.addEventListener("click", (e) => { // capture: before Streamlit's own h
   const to = new URL(link.href, location.href);
   if (to.origin === location.origin && to.pathname !== location.pathname) {
     leaving = { from: location.pathname, at: performance.now() };
-    if (handedOver && !replaying) {
+    if (performance.now() - handedAt < HOLD_MS && !replaying) {
       e.preventDefault();
       e.stopImmediatePropagation();
       setTimeout(() => { // the same link, or the one that replaced it if the page redrew it meanwhile
