@@ -34,8 +34,6 @@ __all__ = [
     "validation_set",
 ]
 
-_PIXELS_PER_BATCH = 2**22  # about 16 MB of float input per forward pass, whatever the image size
-
 
 @dataclass(frozen=True)
 class ValidationPredictions:
@@ -91,16 +89,12 @@ def validation_set(run: RunInfo) -> ImageDataset:
     return train_val_split(dataset, run.config.data)[1]
 
 
-def _batch_size(spec: InputSpec) -> int:
-    return max(1, min(512, _PIXELS_PER_BATCH // max(spec.channels * spec.height * spec.width, 1)))
-
-
 def predict_validation(store: RunStore, run_id: str) -> ValidationPredictions:
     """Run a run's model over its validation images and return every class probability."""
     run = store.get_run(run_id)
     val = validation_set(run)
     predictor = Predictor.from_run(store, run_id)
-    logits = infer(predictor.model, val.images, _batch_size(predictor.spec))  # (N, K)
+    logits = infer(predictor.model, val.images)  # (N, K)
     return ValidationPredictions(
         name=run.name,
         classes=tuple(val.classes),

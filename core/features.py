@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from core.batching import inference_batch
 from core.config import TrainConfig
 from core.data.base import ImageDataset, to_float
 from core.models.efficientnet_lite import EfficientNetLite, optimize_for_inference
@@ -64,9 +65,12 @@ def uses_cached_features(model: Classifier, cfg: TrainConfig) -> bool:
 
 
 @torch.inference_mode()
-def extract_features(model: Classifier, data: ImageDataset, batch_size: int = 32) -> torch.Tensor:
-    """Return the backbone's features (N, D) for every image, with an inference-optimised backbone copy."""
+def extract_features(model: Classifier, data: ImageDataset, batch_size: int | None = None) -> torch.Tensor:
+    """Return the backbone's features (N, D) for every image, with an inference-optimised backbone copy.
+
+    `batch_size`: images per pass; by default as many as core.batching's memory budget holds."""
     net = model.net
+    batch_size = batch_size or inference_batch(model, data.images)
     device = next(model.parameters()).device
     fast = fast_backbone(net.backbone) if device.type == "cpu" else net.backbone.eval()
     out = []

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.batching import inference_batch
 from core.config import ModelConfig
 from core.devices import torch_threads
 from core.errors import WeightsError
@@ -248,10 +249,10 @@ def int8_meta(source: str, scheme: str = SCHEME) -> dict[str, Any]:
 
 
 @torch.no_grad()
-def agreement(fp32: nn.Module, int8: nn.Module, images: torch.Tensor, batch: int = 32) -> float:
+def agreement(fp32: nn.Module, int8: nn.Module, images: torch.Tensor, batch: int | None = None) -> float:
     """Return the share of images (N, C, H, W) in [0, 1] on which both models give the same top-1 class."""
     same = 0
-    for x in images.split(batch):
+    for x in images.split(batch or inference_batch(fp32, images)):
         same += int((fp32(x).argmax(1) == int8(x).argmax(1)).sum())
     return same / max(len(images), 1)
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.backward_steps import can_step_in_backward, steps_in_backward
+from core.batching import inference_batch
 from core.callbacks import Callback, History, StopTraining, TrainState, fire
 from core.config import TrainConfig
 from core.data.augment import AUGMENTATIONS, augment_batch
@@ -37,7 +38,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {  # torch's, minus an impo
 }
 SCHEDULES: tuple[str, ...] = ("constant", "onecycle")
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has fused SGD, Adam and AdamW steps
-EVAL_BATCH = 512
 # Step inside backward (core.backward_steps) only where the gradients are worth freeing early: a hook per
 # parameter costs the default digits CNN (0.1 MB of gradients) 1.075x its training time for nothing, while
 # ResNet-18 (45 MB) peaks 25 MB lower at 1.05x.
@@ -156,12 +156,16 @@ def shuffled_batches(
 
 @torch.inference_mode()
 def infer(
-    model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH, precision: str = "fp32"
+    model: nn.Module, images: torch.Tensor, batch_size: int | None = None, precision: str = "fp32"
 ) -> torch.Tensor:
-    """Return float32 logits for uint8 images (N, C, H, W), on the model's device, in eval mode."""
+    """Return float32 logits for uint8 images (N, C, H, W), on the model's device, in eval mode.
+
+    `batch_size`: images per pass; by default as many as core.batching's memory budget holds for this model.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    batch_size = batch_size or inference_batch(model, images)
     with autocast(device, precision):
         out = [model(to_float(images[i : i + batch_size].to(device))) for i in range(0, len(images), batch_size)]
     model.train(was_training)
@@ -169,7 +173,7 @@ def infer(
 
 
 def evaluate(
-    model: nn.Module, data: ImageDataset | FeatureSet, batch_size: int = EVAL_BATCH, precision: str = "fp32"
+    model: nn.Module, data: ImageDataset | FeatureSet, batch_size: int | None = None, precision: str = "fp32"
 ) -> tuple[float, float]:
     """Return (mean cross-entropy, accuracy) on a dataset."""
     logits = infer(model, data.images, batch_size, precision)
