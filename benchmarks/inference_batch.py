@@ -4,10 +4,16 @@ Each case runs in a fresh process under the server's allocator (core.memory), on
 the wall seconds of the pass and its peak RSS over the process with the model loaded. Alternating, per round:
 - a Lite0 transfer model over the shapes' 800 validation images (what Compare's per-image answers and every
   epoch's evaluation of a fine-tuned Lite0 run): before in batches of 512;
-- features of the shapes' 4,000 images for a frozen Lite0 (a transfer run's first step): before 32;
+- features of 1,000 shapes for a frozen Lite0 (a transfer run's first step): before 32;
 - the built-in Lite0 and its int8 copy over the 216 check photos (quantizing it): before 32;
 - ResNet-18 and the default CNN over the digits' 360 validation images: before 512.
 Run: python benchmarks/inference_batch.py [--rounds 2] [--only NAME]
+
+Measured 2026-12-05 on the shared 2-core machine (2 rounds, medians, load 1.3 at the start), before -> now:
+Lite0 transfer over 800 shapes, batch 512 -> 2: 34.92 -> 19.83 s (0.57x), peak +6,469 -> +24 MB; Lite0
+features of 1,000 shapes, 32 -> 2: 24.34 -> 17.84 s (0.73x), +310 -> +17 MB; the built-in Lite0 and its int8
+copy over 216 photos, 32 -> 3: 6.52 -> 3.82 s (0.59x), +276 -> +8 MB; ResNet-18 and the CNN on 360 digits keep
+one batch of 360: 1.01x and 0.95x, the same peaks (+28 and +11 MB).
 """
 
 from __future__ import annotations
@@ -43,8 +49,8 @@ CASES = {  # name: (code that defines model, images, work(batch) and `before`, t
         "work = lambda b: infer(model, images, b)\n"
         "before = 512"
     ),
-    "Lite0 features, 4,000 shapes": (
-        "d = load_dataset('shapes'); images = d.images\n"
+    "Lite0 features, 1,000 shapes": (
+        "d = load_dataset('shapes').subset(torch.arange(1000)); images = d.images\n"
         "model = build_model('lite0_transfer', input_spec_for(d))\n"
         "from core.features import extract_features\n"
         "work = lambda b: extract_features(model, d, b)\n"
