@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 from functools import cache
+from pathlib import Path
 
 __all__: list[str] = []  # process tuning for the dashboard and the job runner, not part of core's public API
 
@@ -75,3 +76,15 @@ def release_free_memory() -> bool:
     """Hand the heap's free pages back to the system (after a job ends, say); return whether any were."""
     libc = _glibc()
     return bool(libc is not None and libc.malloc_trim(0) == 1)
+
+
+def stop_me_first() -> bool:
+    """Ask the kernel to stop this process first when memory runs out (Linux); return whether it took effect.
+
+    For a child doing one-off heavy work for a server: out of memory, the child goes, not the server.
+    """
+    try:
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        return False
+    return True

@@ -30,10 +30,13 @@ def file_size(n: int) -> str:
 
 
 def download_data(store: RunStore, run_id: str, fmt: str) -> Callable[[], bytes]:
-    """Return a function that builds one download when clicked (nothing is kept in the session)."""
+    """Return a function that builds one download when clicked (nothing is kept in the session).
+
+    .pt2 and ONNX files are written by a child process: their exporters would stay in the server for good.
+    """
 
     def build() -> bytes:
-        return bundle_bytes(store, run_id) if fmt == "bundle" else export_bytes(store, run_id, fmt)
+        return bundle_bytes(store, run_id) if fmt == "bundle" else export_bytes(store, run_id, fmt, in_child=True)
 
     return build
 
