@@ -162,3 +162,19 @@ def test_depthwise_moments_are_each_channels_patch_products_over_every_position(
     expected = patches @ patches.transpose(1, 2) / patches.shape[-1]
     assert h.dtype == torch.float64 and h.shape == (3, 9, 9)
     assert torch.allclose(h, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_calibration_holds_bounded_samples_and_correction_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many calibration batches keep at most KEPT_SAMPLES values per activation, and 32 images for correction."""
+    import core.quantize_calibrate as calibration
+    from core.models.efficientnet_lite import EfficientNetLite
+    from core.quantize_lite import folded_copy
+
+    sizes: list[int] = []
+    best = calibration._best_qparams
+    monkeypatch.setattr(calibration, "_best_qparams", lambda values: sizes.append(len(values)) or best(values))
+    folded = folded_copy(EfficientNetLite(10).eval())
+    batches = [torch.rand(4, 3, 64, 64) for _ in range(40)]  # (B, C, H, W): 40 batches of 4 at 64 pixels
+    ranges, inputs = calibration._measure(folded, batches, lambda net, x: net(x))
+    assert ranges and max(sizes) <= calibration.KEPT_SAMPLES + 2 * len(batches)  # + each batch's min and max
+    assert sum(len(x) for x in inputs) == calibration.CORRECTION_IMAGES == 32
