@@ -176,5 +176,5 @@ def test_calibration_holds_bounded_samples_and_correction_images(monkeypatch: py
     folded = folded_copy(EfficientNetLite(10).eval())
     batches = [torch.rand(4, 3, 64, 64) for _ in range(40)]  # (B, C, H, W): 40 batches of 4 at 64 pixels
     ranges, inputs = calibration._measure(folded, batches, lambda net, x: net(x))
-    assert ranges and max(sizes) <= calibration.KEPT_SAMPLES + 2 * len(batches)  # + each batch's min and max
+    assert ranges and max(sizes) <= 400_000 + 2 * len(batches)  # + each batch's min and max
     assert sum(len(x) for x in inputs) == calibration.CORRECTION_IMAGES == 32
