@@ -9,7 +9,7 @@ Run: python benchmarks/int8_memory.py [--rounds 1]
 
 Measured 2026-12-05 on the shared 2-core machine (1 round, load 1.5): before 61.7 s, peak +1,267 MB, +686 MB
 after (+56 MB after malloc_trim), agreement 99.12%; now 48.1 s (0.78x), peak +525 MB, +256 MB after (+56 MB
-trimmed, as the Ship page does), agreement 99.38%.
+trimmed), agreement 99.38%. The Ship page makes the copy in a child process (core.child) since.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def export_bytes(store: RunStore, run_id: str, fmt: str, *, in_child: bool = Fal
             from core.child import run_command
 
             args = ["export", run_id, "--format", fmt, "--out", str(out)]
-            run_command(args, store.home, f"Writing the {FORMAT_NAMES[fmt]} file", ExportError)
+            run_command(args, store.home, f"Writing the {FORMAT_NAMES[fmt]} file", ExportError, workspace=store.viewer)
         else:
             export_run(store, run_id, fmt, out)
         return out.read_bytes()

@@ -7,6 +7,7 @@ Its metrics say how it compares with its fp32 original: size, latency and top-1 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +31,7 @@ IMAGENET = "imagenet"
 CALIBRATION_BATCH = 8
 CALIBRATION_IMAGES = 256  # training images the activation ranges are measured on
 Progress = Callable[[str, float], None]  # (stage, share done in [0, 1])
+_PROGRESS = re.compile(r"\[[#-]+\]\s+(?P<percent>\d+)%\s+[\d.]+s ?(?P<stage>.*)$")
 
 
 def is_int8(run: RunInfo) -> bool:
@@ -115,6 +117,26 @@ def quantize_run(store: RunStore, source: str, progress: Progress | None = None)
     return store.get_run(run.id)
 
 
+def quantize_in_child(store: RunStore, source: str, progress: Progress | None = None) -> RunInfo:
+    """quantize_run in a child process (core.child), as a server does: calibration's memory never stays in it."""
+    from core.child import run_command
+
+    if source != IMAGENET:
+        store.get_run(source)  # one this store may see
+    say = progress or (lambda stage, done: None)
+    say("starting", 0.0)
+
+    def line(text: str) -> None:  # the command's progress bar, one line per update: "quantize [##--]  40% 3.1s stage"
+        if found := _PROGRESS.search(text):
+            done = int(found["percent"]) / 100
+            say(found["stage"].strip() or ("done" if done == 1 else "working"), done)
+
+    what = "Making the int8 copy"
+    printed = run_command(["quantize", source], store.home, what, workspace=store.viewer, on_line=line)
+    run_id = next(row.split(": ", 1)[1] for row in printed.splitlines() if row.startswith("run_id: "))
+    return store.get_run(run_id)
+
+
 @torch.no_grad()
 def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Return the share of images (N, C, H, W) the model labels right."""
@@ -122,4 +144,4 @@ def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> f
     return round(hits / max(len(labels), 1), 4)
 
 
-__all__ = ["IMAGENET", "is_int8", "quantize_run"]
+__all__ = ["IMAGENET", "is_int8", "quantize_in_child", "quantize_run"]

@@ -10,7 +10,7 @@ import pytest
 
 import core.child
 from core.child import run_command
-from core.errors import ExportError
+from core.errors import ExportError, LightboxError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +36,20 @@ def test_the_child_asks_to_be_stopped_first() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "1000"
+
+
+def test_an_int8_copy_made_by_a_child_is_the_visitors_own_and_reports_progress(tmp_path: Path) -> None:
+    from core import RunStore
+    from core.quantize_runs import is_int8, quantize_in_child
+    from tests.helpers.runs import trained_run
+
+    home = RunStore(tmp_path)
+    mine, theirs = home.scoped("visitor-a"), home.scoped("visitor-b")
+    fp32 = trained_run(mine, "simple", epochs=1)
+    stages: list[tuple[str, float]] = []
+    int8 = quantize_in_child(mine, fp32.id, lambda stage, done: stages.append((stage, done)))
+    assert is_int8(int8) and int8.metrics["int8_of"] == fp32.id and int8.owner == "visitor-a"
+    assert {r.id for r in theirs.list_runs()}.isdisjoint({fp32.id, int8.id})  # another visitor sees neither
+    assert stages[0] == ("starting", 0.0) and stages[-1] == ("done", 1.0)  # the child's bar, line by line
+    with pytest.raises(LightboxError, match=f"There is no run '{fp32.id}'"):
+        quantize_in_child(theirs, fp32.id)  # refused before any child starts

@@ -4,9 +4,11 @@ bring it back, make an int8 copy."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from core.bundle import bundle_file_name, restore_bundle, write_bundle
+from core.child import WORKSPACE_ENV
 from core.export import EXPORT_FORMATS, FORMAT_NOTES, export_run
 from core.runs import RunStore
 
@@ -73,4 +75,6 @@ def _quantize(args: argparse.Namespace, store: RunStore) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the export, bundle, restore or quantize command; return the exit code."""
     commands = {"export": _export, "bundle": _bundle, "restore": _restore, "quantize": _quantize}
-    return commands[args.command](args, RunStore(args.home))
+    store = RunStore(args.home)
+    workspace = os.environ.get(WORKSPACE_ENV)  # set by a server that runs this command for a visitor
+    return commands[args.command](args, store.scoped(workspace) if workspace else store)
