@@ -55,7 +55,7 @@ def run_command(
     ran out of memory (or time) and was stopped, with nothing kept.
     """
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "LIGHTBOX_HOME": str(home), "PYTHONPATH": path, WORKSPACE_ENV: workspace or ""}
+    env = {**os.environ, "LIGHTBOX_HOME": str(Path(home).resolve()), "PYTHONPATH": path, WORKSPACE_ENV: workspace or ""}
     said: list[str] = []
     with (
         tempfile.TemporaryFile("w+") as out,
