@@ -11,10 +11,13 @@ gets a larger budget (not measured here: this machine has no GPU).
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import torch
 from torch import nn
+
+from core.models.registry import eval_mode
 
 __all__ = ["inference_batch"]
 
@@ -30,21 +33,20 @@ _WIDEST: weakref.WeakKeyDictionary[nn.Module, dict[tuple[object, ...], int]] = w
 @torch.inference_mode()
 def widest_layer_bytes(model: nn.Module, image: torch.Tensor) -> int:
     """Return the bytes of the largest input plus output of any one layer, for one float image (C, H, W)."""
-    widest = 0
+    widest, caller = 0, threading.get_ident()
 
     def hook(module: nn.Module, inputs: tuple[object, ...], output: object) -> None:
         nonlocal widest
-        tensors = [t for t in (*inputs, output) if isinstance(t, torch.Tensor)]
-        widest = max(widest, sum(t.numel() * t.element_size() for t in tensors))
+        if threading.get_ident() == caller:  # not another thread's pass through the same model meanwhile
+            tensors = [t for t in (*inputs, output) if isinstance(t, torch.Tensor)]
+            widest = max(widest, sum(t.numel() * t.element_size() for t in tensors))
 
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     handles = [m.register_forward_hook(hook) for m in leaves]
-    was_training = model.training
     try:
-        model.eval()  # one image: batch-norm in training mode would refuse it
-        model(image.unsqueeze(0))
+        with eval_mode(model):  # one image: batch-norm in training mode would refuse it
+            model(image.unsqueeze(0))
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return widest

@@ -9,6 +9,7 @@ out, so a full host ends the child, not the server.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -22,15 +23,15 @@ from core.errors import LightboxError
 
 __all__: list[str] = []  # the dashboard's plumbing, not part of core's public API
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 600  # a Lite0 ONNX file takes about 11 s, a Lite0 run's int8 copy about a minute
 WORKSPACE_ENV = "LIGHTBOX_WORKSPACE"  # the command sees and writes runs as this visitor's workspace
-_PROGRAM = (
-    "from core.memory import reuse_freed_memory, stop_me_first\n"
-    "stop_me_first(); reuse_freed_memory()  # a batch job the kernel stops before the server\n"
-    "import sys\n"
-    "from core.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+_PROGRAM = (  # `python -m core` itself, once the child has asked to be stopped first
+    "from core.memory import stop_me_first\n"
+    "stop_me_first()\n"
+    "import runpy\n"
+    "runpy.run_module('core', run_name='__main__', alter_sys=True)\n"
 )
 
 
@@ -84,5 +85,7 @@ def run_command(
     if proc.returncode == -signal.SIGKILL:
         raise error(f"{what} ran out of memory on this server and was stopped; nothing was kept. Try again later.")
     sentences = [line.removeprefix("error: ") for line in said if line.startswith("error: ")]
-    tail = "\n".join(said).strip()[-500:] or f"exit {proc.returncode}"
-    raise error(sentences[-1] if sentences else f"{what} failed: {tail}")
+    if sentences:  # the command's own sentence for a problem the user can fix
+        raise error(sentences[-1])
+    log.warning("python -m core %s ended with %s:\n%s", " ".join(args), proc.returncode, "\n".join(said[-40:]))
+    raise error(f"{what} failed unexpectedly (exit {proc.returncode}); nothing was kept. The server's log has details.")

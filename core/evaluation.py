@@ -18,7 +18,7 @@ from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.errors import DatasetError, LightboxError
 from core.inference import Predictor, serving_model
-from core.models.registry import InputSpec
+from core.models.registry import InputSpec, eval_mode
 from core.runs import RunInfo, RunStore
 from core.training import infer
 
@@ -169,11 +169,9 @@ def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget
     device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device  # int8: buffers only
     if device.type != "cpu":
         raise LightboxError("Latency is measured on the CPU; move the model there first.")
-    was_training = model.training
-    model.eval()
     x = torch.rand(1, spec.channels, spec.height, spec.width).contiguous(memory_format=torch.channels_last)
     times: list[float] = []
-    try:
+    with eval_mode(model):
         for _ in range(3):  # warm-up: allocator, oneDNN kernels
             model(x)
         deadline = time.perf_counter() + budget_s
@@ -181,8 +179,6 @@ def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget
             start = time.perf_counter()
             model(x)
             times.append((time.perf_counter() - start) * 1000)
-    finally:
-        model.train(was_training)
     return float(np.median(times))
 
 

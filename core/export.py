@@ -38,7 +38,6 @@ FORMAT_NOTES: dict[str, str] = {
 }
 # Formats whose exporters import torch._dynamo (+ onnx, onnxscript): written in a child process for a server
 CHILD_FORMATS = ("pt2", "onnx")
-FORMAT_NAMES = {"pt2": ".pt2", "onnx": "ONNX", "torchscript": "TorchScript"}
 METADATA_KEY = "lightbox.json"  # .pt2/TorchScript extra file and ONNX metadata_props key holding the metadata
 TOLERANCE = 1e-4  # largest allowed difference between exported and eager logits
 _CHECK_BATCH = 3  # differs from the traced batch of 2, so a batch size baked in by mistake is caught
@@ -185,14 +184,14 @@ def export_bytes(store: RunStore, run_id: str, fmt: str, *, in_child: bool = Fal
     `in_child`: write .pt2 and ONNX files in a child process (core.child), as a server does, so their exporters'
     modules never load into it.
     """
-    store.get_run(run_id)  # one this store may see (a visitor's own, or the server's)
     with tempfile.TemporaryDirectory(prefix="lightbox-export-") as tmp:
         out = Path(tmp) / f"model.{EXPORT_FORMATS.get(fmt, 'bin')}"
         if in_child and fmt in CHILD_FORMATS:
             from core.child import run_command
 
+            store.get_run(run_id)  # one this store may see (a visitor's own, or the server's)
             args = ["export", run_id, "--format", fmt, "--out", str(out)]
-            run_command(args, store.home, f"Writing the {FORMAT_NAMES[fmt]} file", ExportError, workspace=store.viewer)
+            run_command(args, store.home, f"Exporting to {fmt}", ExportError, workspace=store.viewer)
         else:
             export_run(store, run_id, fmt, out)
         return out.read_bytes()

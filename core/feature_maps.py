@@ -14,6 +14,7 @@ from torch import nn
 from core.errors import LightboxError
 from core.explain import CONVOLUTIONS, NO_CONV_MESSAGE, colorize, has_conv
 from core.inference import Predictor, prepare_image
+from core.models.registry import eval_mode
 
 __all__ = ["draw_feature_maps", "list_layers"]
 
@@ -60,13 +61,10 @@ def _capture(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, t
                 outputs[name] = out.detach().float()  # (1, K, h, w)
 
         handles.append(model.get_submodule(name).register_forward_hook(keep))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():
             model(x.contiguous(memory_format=torch.channels_last))
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return outputs

@@ -22,6 +22,7 @@ from torch import nn
 
 from core.config import TrainConfig
 from core.errors import LimitError
+from core.models.registry import eval_mode
 from core.sharing import _env_number
 
 __all__: list[str] = []  # checked in core.train_runs.prepare_run; not part of core's public API
@@ -69,13 +70,10 @@ def _probe(model: nn.Module, channels: int, height: int, width: int) -> float:
         return len(held) - 1  # the graph keeps an index: a tensor saved by its own grad_fn would make a cycle
         # that keeps the whole graph, the model's weights with it, after the job (43 MB of ResNet-18 was)
 
-    was_training = model.training
-    model.eval()
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, held.__getitem__):
+        with eval_mode(model), torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, held.__getitem__):
             model(torch.zeros(1, channels, height, width))
     finally:
-        model.train(was_training)
         held.clear()
     return float(sum(kept.values()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import TextIO
@@ -9,6 +10,15 @@ from typing import TextIO
 from core.callbacks import Callback, TrainState
 
 __all__: list[str] = []  # nothing here is part of core's public API
+
+
+_LINE = re.compile(r"\[[#-]+\]\s+(?P<percent>\d+)%\s+[\d.]+s ?(?P<note>.*)$")
+
+
+def read_progress_line(line: str) -> tuple[float, str] | None:
+    """Return (share done, note) from a line a ProgressBar wrote to a log or pipe; None for any other line."""
+    found = _LINE.search(line)
+    return None if found is None else (int(found["percent"]) / 100, found["note"].strip())
 
 
 class ProgressBar:

@@ -7,7 +7,6 @@ Its metrics say how it compares with its fp32 original: size, latency and top-1 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +30,6 @@ IMAGENET = "imagenet"
 CALIBRATION_BATCH = 8
 CALIBRATION_IMAGES = 256  # training images the activation ranges are measured on
 Progress = Callable[[str, float], None]  # (stage, share done in [0, 1])
-_PROGRESS = re.compile(r"\[[#-]+\]\s+(?P<percent>\d+)%\s+[\d.]+s ?(?P<stage>.*)$")
 
 
 def is_int8(run: RunInfo) -> bool:
@@ -120,16 +118,17 @@ def quantize_run(store: RunStore, source: str, progress: Progress | None = None)
 def quantize_in_child(store: RunStore, source: str, progress: Progress | None = None) -> RunInfo:
     """quantize_run in a child process (core.child), as a server does: calibration's memory never stays in it."""
     from core.child import run_command
+    from core.progress import read_progress_line
 
     if source != IMAGENET:
         store.get_run(source)  # one this store may see
     say = progress or (lambda stage, done: None)
     say("starting", 0.0)
 
-    def line(text: str) -> None:  # the command's progress bar, one line per update: "quantize [##--]  40% 3.1s stage"
-        if found := _PROGRESS.search(text):
-            done = int(found["percent"]) / 100
-            say(found["stage"].strip() or ("done" if done == 1 else "working"), done)
+    def line(text: str) -> None:  # the command's progress bar, one line per update
+        if read := read_progress_line(text):
+            done, stage = read
+            say(stage or ("done" if done == 1 else "working"), done)
 
     what = "Making the int8 copy"
     printed = run_command(["quantize", source], store.home, what, workspace=store.viewer, on_line=line)

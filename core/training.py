@@ -24,6 +24,7 @@ from core.devices import PRECISIONS, autocast, grad_scaler, training_device
 from core.eager_optim import eager
 from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
+from core.models.registry import eval_mode
 
 if TYPE_CHECKING:
     from core.features import FeatureSet
@@ -162,13 +163,10 @@ def infer(
 
     `batch_size`: images per pass; by default as many as core.batching's memory budget holds for this model.
     """
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     batch_size = batch_size or inference_batch(model, images)
-    with autocast(device, precision):
+    with eval_mode(model), autocast(device, precision):
         out = [model(to_float(images[i : i + batch_size].to(device))) for i in range(0, len(images), batch_size)]
-    model.train(was_training)
     return torch.cat(out).float()  # (N, classes)
 
 

@@ -53,3 +53,14 @@ def test_an_int8_copy_made_by_a_child_is_the_visitors_own_and_reports_progress(t
     assert stages[0] == ("starting", 0.0) and stages[-1] == ("done", 1.0)  # the child's bar, line by line
     with pytest.raises(LightboxError, match=f"There is no run '{fp32.id}'"):
         quantize_in_child(theirs, fp32.id)  # refused before any child starts
+
+
+def test_a_child_that_crashes_gives_a_sentence_not_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash = "raise RuntimeError('a bug deep inside')"
+    monkeypatch.setattr(core.child, "_argv", lambda args: [sys.executable, "-c", crash])
+    with pytest.raises(ExportError) as caught:
+        run_command(["export", "x", "--format", "pt2"], tmp_path, "Exporting to pt2", ExportError)
+    message = str(caught.value)
+    assert message.startswith("Exporting to pt2 failed unexpectedly") and "Traceback" not in message
