@@ -169,7 +169,8 @@ def measure_latency(model: nn.Module, spec: InputSpec, repeats: int = 30, budget
     device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device  # int8: buffers only
     if device.type != "cpu":
         raise LightboxError("Latency is measured on the CPU; move the model there first.")
-    x = torch.rand(1, spec.channels, spec.height, spec.width).contiguous(memory_format=torch.channels_last)
+    x = torch.rand(1, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    x = x.contiguous(memory_format=torch.channels_last)  # its own generator: torch's shared one is training's
     times: list[float] = []
     with eval_mode(model):
         for _ in range(3):  # warm-up: allocator, oneDNN kernels

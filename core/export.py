@@ -142,8 +142,9 @@ def export_model(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: d
 def _export_checked(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: dict[str, Any]) -> None:
     """Write the file, load it back and compare its logits with the eager model's on another batch size."""
     export, run = _EXPORTERS[fmt]
-    example = torch.rand(2, spec.channels, spec.height, spec.width)  # (B, C, H, W) in [0, 1]
-    check = torch.rand(_CHECK_BATCH, spec.channels, spec.height, spec.width, generator=torch.Generator().manual_seed(0))
+    noise = torch.Generator().manual_seed(0)  # its own: torch's shared generator belongs to training
+    example = torch.rand(2, spec.channels, spec.height, spec.width, generator=noise)  # (B, C, H, W) in [0, 1]
+    check = torch.rand(_CHECK_BATCH, spec.channels, spec.height, spec.width, generator=noise)
     try:
         export(model, example, meta, out)
         with torch.no_grad():

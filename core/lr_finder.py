@@ -16,6 +16,7 @@ from core.config import TrainConfig
 from core.data.base import ImageDataset
 from core.devices import select_device
 from core.errors import TrainingError
+from core.seeding import dropout_from
 from core.training import check_config, make_optimizer, shuffled_batches
 
 __all__: list[str] = []  # nothing here is part of core's public API
@@ -48,7 +49,7 @@ def find_lr(
 ) -> LRFinderResult:
     """Train a copy of `model` on `steps` batches at exponentially rising rates; suggest a rate.
 
-    The caller's model, and the global random state, are left as they were. The sweep stops early once
+    The caller's model, and torch's global random state, are left as they were. The sweep stops early once
     the smoothed loss exceeds `diverge_factor` times its best, or is not a finite number.
     """
     check_config(cfg)
@@ -57,7 +58,7 @@ def find_lr(
     work = copy.deepcopy(model).to(device).train()
     optimizer = make_optimizer(work, cfg)
     rates = np.geomspace(start_lr, end_lr, steps).tolist()
-    with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator
+    with dropout_from(work, torch.Generator().manual_seed(cfg.seed + 1)):  # as fit() draws its masks
         lrs, losses = _sweep(work, optimizer, _batches(train, cfg, device), rates, smoothing, diverge_factor, progress)
     suggestion, explanation = suggest_lr(lrs, losses)
     return LRFinderResult(lrs, losses, suggestion, explanation)

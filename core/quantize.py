@@ -35,6 +35,7 @@ from core.errors import WeightsError
 from core.models.efficientnet_lite import ConvBNAct, EfficientNetLite
 from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import BACKBONE_SIZE, TransferNet
+from core.seeding import global_generator
 
 __all__ = [
     "BACKEND",
@@ -262,7 +263,9 @@ def _float_skeleton(model: ModelConfig, spec: InputSpec) -> Classifier:
     if model.name == IMAGENET_MODEL:
         from core.models.efficientnet_lite import efficientnet_lite0
 
-        return Classifier(efficientnet_lite0(len(spec.classes), pretrained=False), spec.mean, spec.std)
+        with global_generator():  # drawn only to be replaced, never amid a job's seeded draws
+            net = efficientnet_lite0(len(spec.classes), pretrained=False)
+        return Classifier(net, spec.mean, spec.std)
     return build_model(ModelConfig(model.name), spec)
 
 

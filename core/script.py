@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from core import seeding
 from core.data import augment
 from core.errors import LightboxError
 from core.models import small
@@ -107,7 +108,7 @@ def main() -> None:
     optimizer = make_optimizer(model)
     batches = math.ceil(len(train_idx) / BATCH_SIZE)
     scheduler = {scheduler}
-    generator = torch.Generator().manual_seed(SEED)
+    generator = torch.Generator().manual_seed(SEED){dropout}
     for epoch in range(1, EPOCHS + 1):
         train_one_epoch(model, images[train_idx], labels[train_idx], optimizer, scheduler, generator)
         print(f"epoch {{epoch}}: val_accuracy {{evaluate(model, images[val_idx], labels[val_idx]):.4f}}")
@@ -120,9 +121,14 @@ if __name__ == "__main__":
 
 _NETS: dict[str, tuple[object, ...]] = {
     "simple": (small.SimpleNet,),
-    "cnn": (small._conv_block, small.SmallCNN),
+    "cnn": (seeding.Dropout, small._conv_block, small.SmallCNN),
     "resnet18": (small.small_resnet18,),
 }
+_DROPOUT = """
+    masks = torch.Generator().manual_seed(SEED + 1)  # dropout's own generator, as the run's
+    for layer in model.modules():
+        if isinstance(layer, Dropout):
+            layer.generator = masks"""
 
 
 def _optimizer(run: RunInfo) -> str:
@@ -227,6 +233,7 @@ def training_script(run: RunInfo) -> str:
         augment_note=note,
         val_fraction=data.val_fraction,
         split_seed=data.split_seed,
+        dropout=_DROPOUT if seeding.Dropout in _NETS[run.config.model.name] else "",
     )
     data_part = data_code(run)
     return _header(run, data_part) + data_part.code + _SPLIT + _model(run) + code + loop

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import torch
 from torch import nn
 
 from core.callbacks import Callback, TrainState
@@ -67,8 +66,7 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     if config.model.name in MODELS and MODELS[config.model.name].normalization is not None:
         mean, std = MODELS[config.model.name].normalization  # a pretrained backbone's own
         spec = replace(spec, mean=(mean,) * spec.channels, std=(std,) * spec.channels)
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model, spec)
+    model = build_model(config.model, spec, seed=config.train.seed)
     if device.type == "cpu":  # refused before it starts, not killed by the system halfway (a GPU has its own memory)
         need = estimate_job_memory(model, spec.channels, spec.height, spec.width, config.train)
         check_job_memory(need, MODELS[config.model.name].title if config.model.name in MODELS else config.model.name)

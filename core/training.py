@@ -25,6 +25,7 @@ from core.eager_optim import eager
 from core.errors import TrainingError, UnknownNameError
 from core.metrics import accuracy
 from core.models.registry import eval_mode
+from core.seeding import dropout_from, global_generator
 
 if TYPE_CHECKING:
     from core.features import FeatureSet
@@ -119,7 +120,9 @@ def schedule_curve(cfg: TrainConfig, batches_per_epoch: int) -> list[float]:
     if batches_per_epoch < 1:
         raise TrainingError(f"An epoch needs at least one batch (got {batches_per_epoch}).")
     total = cfg.epochs * batches_per_epoch
-    optimizer = make_optimizer(nn.Linear(1, 1), cfg)
+    with global_generator():  # even a probe's weight is a draw from torch's generator, which jobs share
+        probe = nn.Linear(1, 1)
+    optimizer = make_optimizer(probe, cfg)
     scheduler = make_scheduler(optimizer, cfg, batches_per_epoch)
     if scheduler is None:
         return [cfg.lr] * total
@@ -273,7 +276,8 @@ def fit(
     device = training_device(cfg.device, cfg.precision) if dist is None else dist.device
     model.to(device)
     optimizer = make_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation
+    masks = torch.Generator().manual_seed(cfg.seed + 1)  # dropout: its own, so every model sees the same batches
     data = (train.images.to(device), train.labels.to(device))
     learner, step_cfg, shard = _parallel(model, cfg, len(train), dist)
     state = TrainState(model=model, epochs=cfg.epochs, batches=math.ceil(shard / step_cfg.batch_size))
@@ -289,7 +293,7 @@ def fit(
     )
     started = time.perf_counter()
     fire(callbacks, "fit_start", state)
-    with steps_in_backward(optimizer) if in_backward else nullcontext():
+    with steps_in_backward(optimizer) if in_backward else nullcontext(), dropout_from(model, masks):
         try:
             for state.epoch in range(1, cfg.epochs + 1):
                 fire(callbacks, "epoch_start", state)

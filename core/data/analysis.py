@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from core.data.base import ImageDataset
 from core.errors import DatasetError
+from core.seeding import global_generator
 
 __all__ = ["DuplicateReport", "Projection", "find_duplicates", "project"]
 
@@ -67,8 +68,7 @@ def _principal(x: torch.Tensor, q: int, seed: int) -> tuple[torch.Tensor, torch.
     """Return the centred rows of x projected on their top q directions, and each direction's variance share."""
     x = x - x.mean(dim=0, keepdim=True)  # (n, d)
     q = min(q, *x.shape)
-    with torch.random.fork_rng(devices=[]):  # pca_lowrank is randomised: pin it without touching global state
-        torch.manual_seed(seed)
+    with global_generator(seed):  # pca_lowrank is randomised: pin it without touching other threads' draws
         _, s, v = torch.pca_lowrank(x, q=q, center=False, niter=4)  # s (q,), v (d, q)
     total = x.pow(2).sum().clamp_min(1e-12)
     return x @ v, s.pow(2) / total  # (n, q), (q,)

@@ -22,6 +22,7 @@ from torch import nn
 
 from core.errors import UnknownNameError, WeightsError
 from core.home import default_home
+from core.seeding import global_generator
 
 if TYPE_CHECKING:
     from torchvision.models import WeightsEnum
@@ -270,7 +271,8 @@ def load_pretrained(name: str, *, allow_download: bool = True, progress: Progres
         state = _download(spec, path, progress)
     else:
         raise _unavailable(spec, "downloading is turned off")
-    model = spec.builder(weights=None)
+    with global_generator():  # random weights drawn only to be overwritten, never amid a job's seeded draws
+        model = spec.builder(weights=None)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

@@ -14,6 +14,7 @@ from core.config import ModelConfig
 from core.errors import UnknownNameError
 from core.models.small import SimpleNet, SmallCNN, small_resnet18
 from core.models.transfer import describe_groups, finetune_transfer, frozen_transfer
+from core.seeding import global_generator
 
 __all__ = ["MODELS", "InputSpec", "build_model"]
 
@@ -142,12 +143,14 @@ class Classifier(nn.Module):
         return self.net(self.normalize(x))
 
 
-def build_model(cfg: ModelConfig | str, spec: InputSpec) -> Classifier:
-    """Build the named architecture for inputs shaped as `spec` describes."""
+def build_model(cfg: ModelConfig | str, spec: InputSpec, seed: int | None = None) -> Classifier:
+    """Build the named architecture for inputs shaped as `spec` describes, its initial weights those `seed` makes
+    (whatever other threads draw meanwhile), or without one fresh draws of torch's generator."""
     name = cfg if isinstance(cfg, str) else cfg.name
     if name not in MODELS:
         raise UnknownNameError("model", name, list(MODELS))
-    net = MODELS[name].builder(spec.channels, len(spec.classes), (spec.height, spec.width))
+    with global_generator(seed):
+        net = MODELS[name].builder(spec.channels, len(spec.classes), (spec.height, spec.width))
     return Classifier(net, spec.mean, spec.std)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.seeding import Dropout
+
 __all__: list[str] = []  # nothing here is part of core's public API
 
 
@@ -47,7 +49,7 @@ class SmallCNN(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),  # (B, 64)
         )
-        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(64, num_classes))
+        self.classifier = nn.Sequential(Dropout(0.2), nn.Linear(64, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, classes)
         return self.classifier(self.features(x))

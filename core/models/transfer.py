@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models.efficientnet_lite import NUM_FEATURES, EfficientNetLite, efficientnet_lite0
+from core.seeding import Dropout
 
 __all__: list[str] = []  # nothing here is part of core's public API
 
@@ -28,7 +29,7 @@ class TransferNet(nn.Module):
         self.frozen = frozen
         self.backbone: EfficientNetLite = efficientnet_lite0(pretrained=pretrained)
         self.backbone.classifier = nn.Identity()
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(NUM_FEATURES, num_classes))
+        self.head = nn.Sequential(Dropout(0.2), nn.Linear(NUM_FEATURES, num_classes))
         self.backbone.requires_grad_(not frozen)
 
     def train(self, mode: bool = True) -> TransferNet:
