@@ -56,9 +56,8 @@ def uploader_key(name: str) -> str:
 
 
 def add_class(key: str) -> None:
-    """Add the class named in text input `key` (Enter or the button) and clear the input."""
+    """Add the class named in text input `key` (its form's Enter or button; the form then clears it)."""
     st.session_state[_NOTICE] = teach_store.add_class(samples(), st.session_state.get(key, ""))
-    st.session_state[key] = ""
 
 
 def rename_class(old: str, key: str) -> None:

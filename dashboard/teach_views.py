@@ -27,16 +27,12 @@ def classes_ui(samples: dict[str, list[bytes]]) -> None:
     """Edit the classes: add one, and for each rename it, remove it, add files and remove single examples."""
     st.subheader("Your classes")
     teach.notice()
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    c1.text_input(
-        "New class",
-        key="teach_new_class",
-        placeholder="e.g. thumbs up, then Enter",
-        max_chars=40,
-        on_change=teach.add_class,
-        args=("teach_new_class",),
-    )
-    c2.button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
+    # A form: the name reaches the server once, on Enter or the button. As a plain text input with on_change, a
+    # live camera's next frame (a fragment rerun sent with the box's last value) added it again: "already there".
+    with st.form("teach_new_class_form", clear_on_submit=True, border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up, then Enter", max_chars=40)
+        c2.form_submit_button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
     for position, (name, files) in enumerate(list(samples.items())):
         _class_ui(position, name, files)
 

@@ -31,7 +31,9 @@ def test_teach_two_renamed_classes_train_and_classify_a_photo(lightbox_home) -> 
         uploader.set_value(files).run()
         assert not at.exception
     at.text_input(key="teach_name_0_Class 1").set_value("circle").run()  # the defaults can be renamed
-    at.text_input(key="teach_new_class").set_value("spare").run()  # Enter adds a class, no button needed
+    at.text_input(key="teach_new_class").set_value("spare")
+    button(at, "Add class").click().run()  # the form's button (or Enter in the box) adds it, once
+    assert not at.warning  # no notice (the browser clears the box: tests/browser/test_live_camera.py)
     assert "**spare** · 0 images" in [m.value for m in at.markdown]
     next(b for b in at.button if b.key == "teach_drop_spare").click().run()
     assert "**circle** · 7 images" in [m.value for m in at.markdown]

@@ -136,20 +136,12 @@ def build_blocks(stages: tuple[Stage, ...], c_in: int, drop_path: float) -> list
 
 # Parts of the package's key names (lukemelas' EfficientNet-PyTorch layout) and ours.
 _TOP_RENAMES = {
-    "_conv_stem": "stem.conv",
-    "_bn0": "stem.bn",
-    "_conv_head": "head.conv",
-    "_bn1": "head.bn",
-    "_fc": "classifier",
-}
+    "_conv_stem": "stem.conv", "_bn0": "stem.bn", "_conv_head": "head.conv", "_bn1": "head.bn", "_fc": "classifier",
+}  # fmt: skip
 _BLOCK_RENAMES = {
-    "_expand_conv": "expand.conv",
-    "_bn0": "expand.bn",
-    "_depthwise_conv": "depthwise.conv",
-    "_bn1": "depthwise.bn",
-    "_project_conv": "project.conv",
-    "_bn2": "project.bn",
-}
+    "_expand_conv": "expand.conv", "_bn0": "expand.bn", "_depthwise_conv": "depthwise.conv", "_bn1": "depthwise.bn",
+    "_project_conv": "project.conv", "_bn2": "project.bn",
+}  # fmt: skip
 _BLOCK_KEY = re.compile(r"_blocks\.(\d+)\.(\w+)\.(\w+)")
 
 

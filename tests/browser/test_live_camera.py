@@ -21,6 +21,7 @@ from tests.helpers.browser import (
     server_loaded,
 )
 from tests.helpers.images import SCENE_S, write_scenes
+from tests.helpers.wait import becomes, wait_until
 
 pytestmark = pytest.mark.browser
 data = pytest.importorskip("skimage.data")
@@ -153,7 +154,7 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
             page.mouse.down()
             page.wait_for_timeout(1500)  # inside the 3 s scene: about six examples (one each 0.25 s)
             page.mouse.up()
-            if _becomes(page, lambda n=name: _count(page, n) >= 2, 1.5):  # letting go reruns the page: the new count
+            if becomes(lambda n=name: _count(page, n) >= 2, 1.5):  # letting go reruns the page: the new count
                 break
         assert _count(page, name) >= 2, _camera(page).evaluate("r => ({...r.dataset, note: r.innerText})")
     page.get_by_role("button", name="Train", exact=True).click()
@@ -174,23 +175,15 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
         assert bar < 20 and headline < 40, (bar, headline)
     assert_no_error(page)
     screenshot(page, "teach-live" if path == "teach" else "tour-step-5-taught")
-
-
-def _becomes(page, ok, timeout_s: float) -> bool:
-    """Say whether `ok()` turns true within `timeout_s` seconds (checked every 100 ms)."""
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        if time.monotonic() > deadline:
-            return False
-        page.wait_for_timeout(100)
-    return True
-
-
-def _wait_until(page, ok, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        assert time.monotonic() < deadline, "timed out"
-        page.wait_for_timeout(200)
+    for name in ("spare", "extra") if path == "teach" else ():  # typed while frames flow: added once, no notice
+        page.get_by_label("New class").click()
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+        page.get_by_text(f"{name} · 0 images").wait_for()
+        answers = _answers(page)
+        wait_until(lambda n=answers: _answers(page) >= n + 3)  # frames went on (before: 3 adds in 4 said "already")
+        assert page.get_by_text("There is a class called that already").count() == 0
+        assert page.get_by_label("New class").input_value() == ""
 
 
 def _answers(page) -> int:
@@ -218,7 +211,7 @@ def test_a_frame_lost_in_a_page_rerun_is_sent_again_before_the_timeout(live_page
     page.wait_for_function("() => window.__next !== undefined", timeout=30_000)
     assert page.evaluate("() => window.__next") < 3000  # the answer timeout: no longer waited out
     assert int(_camera(page).get_attribute("data-lost")) >= 1  # given up, not waited out
-    _wait_until(page, lambda: _answers(page) > answers + 2)  # and the camera goes on answering
+    wait_until(lambda: _answers(page) > answers + 2)  # and the camera goes on answering
     assert_no_error(page)
 
 
@@ -236,7 +229,7 @@ def test_a_page_key_sent_with_a_frame_still_moves_the_page(live_page) -> None:
     page = live_page
     page.goto(f"{page.base_url}/tour?step=5&presenter=1")
     page.locator(".lightbox-camera [data-part=hold]").first.wait_for()
-    _wait_until(page, lambda: _answers(page) >= 2)  # the camera streams
+    wait_until(lambda: _answers(page) >= 2)  # the camera streams
     page.evaluate(_HOLD_THE_NEXT_BATCH)
     page.wait_for_timeout(800)  # a frame is sent meanwhile and opens the batch
     page.keyboard.press("PageDown")  # the clicker: its step and that frame reach the server in one rerun
@@ -279,7 +272,7 @@ def test_a_link_clicked_while_the_camera_streams_opens_its_page(live_page) -> No
     page = live_page
     page.goto(f"{page.base_url}/teach")
     page.locator(".lightbox-camera [data-part=hold]").first.wait_for(timeout=90_000)
-    _wait_until(page, lambda: _answers(page) >= 2)  # the camera streams
+    wait_until(lambda: _answers(page) >= 2)  # the camera streams
     _camera(page).evaluate(_A_CLICK_AMID_FRAMES)  # clicks Tour in the sidebar
     page.get_by_text("Step 1 of 7").first.wait_for(timeout=60_000)  # the Tour is drawn, and stays
     page.wait_for_timeout(1500)
@@ -299,17 +292,17 @@ def test_two_visitors_stream_at_once_and_a_hidden_tab_stops_sending(live_page) -
         for page in (first, second):
             _wait_top(page, COFFEE | CAT, timeout_s=120)
         before = [_answers(first), _answers(second)]
-        _wait_until(first, lambda: _answers(first) > before[0] and _answers(second) > before[1])  # both answered
+        wait_until(lambda: _answers(first) > before[0] and _answers(second) > before[1])  # both answered
         second.evaluate(
             "() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
             " document.dispatchEvent(new Event('visibilitychange')); }"
         )
-        _wait_until(second, lambda: _camera(second).get_attribute("data-state") == "away")
+        wait_until(lambda: _camera(second).get_attribute("data-state") == "away")
         second.wait_for_timeout(3000)  # the frame already on its way may still be answered
         hidden, shown = _answers(second), _answers(first)
         second.wait_for_timeout(5000)
         assert _answers(second) <= hidden + 1  # a hidden tab sends nothing (one may still be on its way)
-        _wait_until(first, lambda: _answers(first) > shown)  # the other visitor goes on
+        wait_until(lambda: _answers(first) > shown)  # the other visitor goes on
     finally:
         second.context.close()
 
