@@ -83,8 +83,21 @@ def _start_first_network() -> None:
     config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr, seed=seed))
     try:
         st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner(), callbacks=[Pace(EPOCH_SECONDS)])
-    except LightboxError as exc:  # a private server's fair-use limit: say which, at the top of the page
-        st.error(sentence(str(exc)), icon=":material/error:")
+    except LightboxError as exc:  # a private server's fair-use limit: said under the button (see below)
+        st.session_state["tour_refused"] = sentence(str(exc))
+
+
+def _first_network_job() -> str | None:
+    """Return the job this step shows: the one started here, else this workspace's first network still training
+    (a reload mid-talk is a new session in the same workspace: the curves go on where they were)."""
+    job_id = st.session_state.get("tour_job")
+    if job_id in get_jobs().jobs:
+        return job_id
+    mine = get_jobs().snapshots(owner=session_owner())
+    job_id = next((s.job_id for s in mine if s.active and s.config.name == FIRST_NETWORK.name), None)
+    if job_id is not None:
+        st.session_state["tour_job"] = job_id  # this session's from now on: its end stays on screen
+    return job_id
 
 
 def _learning_view(job_id: str) -> None:
@@ -116,19 +129,23 @@ def a_first_network_learns() -> None:
         "A network starts with random numbers inside and guesses at random. After each batch of examples it "
         "measures how wrong it was (the **loss**) and nudges its numbers to be a little less wrong. Watch."
     )
-    job_id = st.session_state.get("tour_job")
-    if job_id not in get_jobs().jobs:  # not started here yet, or the server restarted
-        job_id = None
+    job_id = _first_network_job()
+    active = job_id is not None and get_jobs().snapshot(job_id).active
     if presenter.advanced_visible():
         st.select_slider(
             "Learning rate", [0.001, 0.01, 0.1, 1.0], value=FIRST_NETWORK.train.lr, key="tour_lr",
             help="How big a step it takes after each batch: too small crawls, too big overshoots and never settles.",
         )  # fmt: skip
     label = "Train it again" if job_id else "Train the network"
-    st.button(label, type="primary", icon=":material/play_arrow:", on_click=_start_first_network, key="tour_train")
+    st.button(  # one at a time: pressed again mid-run, it would only be refused
+        label, type="primary", icon=":material/play_arrow:", on_click=_start_first_network, key="tour_train",
+        disabled=active,
+    )  # fmt: skip
+    if refused := st.session_state.pop("tour_refused", None):
+        st.error(refused, icon=":material/error:")
     if job_id is None:
         return
-    if get_jobs().snapshot(job_id).active:
+    if active:
         _live_learning(job_id)
     else:
         _learning_view(job_id)

@@ -110,10 +110,14 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
     assert all(a.font.size == size for a in curves.layout.annotations)  # the subplot titles
 
 
-def _press_and_wait(at: AppTest, label: str, store: RunStore, finished: int) -> None:
+def _press_and_wait(
+    at: AppTest, label: str, store: RunStore, finished: int, mid_run: Callable[[AppTest], None] | None = None
+) -> None:
     """Press a training button, wait until that many of the tour's runs have finished, and run the page again."""
     button(at, label).click().run()
     assert not at.exception
+    if mid_run is not None:
+        mid_run(at)
     wait_until(
         lambda: sum(r.status == "finished" for r in store.list_runs()) >= finished,
         120,
@@ -124,13 +128,20 @@ def _press_and_wait(at: AppTest, label: str, store: RunStore, finished: int) -> 
     assert not at.exception
 
 
+def _a_reload_finds_the_run_and_one_press_at_a_time(at: AppTest) -> None:
+    assert button(at, "Train it again").disabled  # pressed again mid-run, it would only be refused
+    reloaded = _open_tour(step="2", ws=at.query_params["ws"])  # the tab reloaded mid-talk: its workspace, a new session
+    assert not reloaded.exception and button(reloaded, "Train it again").disabled
+    assert "Epoch" in reloaded.get("progress")[-1].proto.text or "Preparing" in reloaded.get("progress")[-1].proto.text
+
+
 def test_step_2_trains_a_real_run_shows_its_predictions_paces_its_epochs_and_draws_a_new_seed_each_press(
     lightbox_home: Path,
 ) -> None:
     at = _open_tour(step="2")
     assert at.select_slider(key="tour_lr").value == 0.01  # an advanced control: hidden in presenter mode
     store = RunStore(lightbox_home)
-    _press_and_wait(at, "Train the network", store, 1)
+    _press_and_wait(at, "Train the network", store, 1, mid_run=_a_reload_finds_the_run_and_one_press_at_a_time)
     (run,) = store.list_runs()
     assert run.model == "simple" and len(store.history(run.id)) == 15
     assert len(at.get("plotly_chart")) == 1
