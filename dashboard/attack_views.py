@@ -26,6 +26,7 @@ from dashboard.text import plain
 from dashboard.widgets import progress_callback, user_errors
 
 SOURCES = {"sample": "A sample picture", "upload": "Upload an image", "camera": "Take a snapshot"}
+FAINT_STEPS = 8  # a change of up to 8 of 255 steps per pixel (the literature's usual budget) is hard to see
 
 
 def picture_ui(run: RunInfo | None) -> tuple[Image.Image, str, str]:
@@ -91,18 +92,23 @@ def result_ui(result: Attack, truth: str) -> None:
     steps = round(result.epsilon * LEVELS)
     if steps == 0:
         st.info("Move the slider to the right to change the picture.", icon=":material/tune:")
-    elif result.fooled:
-        st.markdown(
-            f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-            f"steps. Yet the model, which said **{plain(before.label)}** ({before.probability:.0%} sure), now says "
-            f"**{plain(after.label)}** ({after.probability:.0%} sure)."
-        )
     else:
-        was, now = result.probability(result.label)
-        st.markdown(
-            f"The middle picture is noise too faint to see: no pixel changed by more than {steps} of 255 brightness "
-            f"steps. The model still says **{plain(before.label)}**, but less sure: {was:.0%} before, {now:.0%} after."
+        seen = "too faint to notice" if steps <= FAINT_STEPS else "visible as grain"
+        change = (
+            f"The middle picture is the change, amplified so it can be seen: no pixel moved more than {steps} of 255 "
+            f"brightness steps, on the picture itself {seen}."
         )
+        if result.fooled:
+            verdict = (
+                f"Yet the model, which said **{plain(before.label)}** ({before.probability:.0%} sure), now says "
+                f"**{plain(after.label)}** ({after.probability:.0%} sure)."
+            )
+        else:
+            was, now = result.probability(result.label)
+            verdict = (
+                f"The model still says **{plain(before.label)}**, but less sure: {was:.0%} before, {now:.0%} after."
+            )
+        st.markdown(f"{change} {verdict}")
 
 
 def download_ui(result: Attack, name: str) -> None:
@@ -128,9 +134,11 @@ def smallest_change_ui(predictor: Predictor, image: Image.Image) -> None:
             flip = smallest_flip(predictor, image, progress=progress_callback(bar, "strengths tried"))
         bar.empty()
         if flip is None:
-            strongest = f"{max(SEARCH_EPSILONS):.3f}"
+            strongest = max(SEARCH_EPSILONS)
             st.warning(
-                f"Even the strongest change tried ({strongest}) left the answer as it was.", icon=":material/shield:"
+                f"Even the strongest change tried ({strongest:.3f}, {round(strongest * LEVELS)} of 255 steps) left the "
+                "answer as it was.",
+                icon=":material/shield:",
             )
         else:
             st.success(
