@@ -37,6 +37,7 @@ from dashboard.resources import (
     thumbnail,
     workspace,
 )
+from dashboard.text import plain
 from dashboard.widgets import user_errors
 
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
@@ -79,10 +80,21 @@ def remove_class(name: str) -> None:
 
 
 def add_uploads(name: str) -> None:
-    """Add the files just uploaded for a class, then reset every uploader."""
-    files = st.session_state.get(uploader_key(name)) or []
-    for f in files:
-        teach_store.add_example(samples(), name, f.getvalue())
+    """Add the files just uploaded for a class, say which were left out and why, then reset every uploader."""
+    unreadable, full = [], 0
+    for f in st.session_state.get(uploader_key(name)) or []:
+        if thumbnail(f.getvalue()) is None:  # decoded once: the class's list shows the same thumbnail
+            unreadable.append(f.name)
+        elif not teach_store.add_example(samples(), name, f.getvalue()):
+            full += 1
+    notes = []
+    if unreadable:
+        what = "is not a picture" if len(unreadable) == 1 else "are not pictures"
+        files = ", ".join(f"'{plain(n)}'" for n in unreadable)
+        notes.append(f"{files} {what} Lightbox can read (another kind of file renamed, say): left out.")
+    if full:
+        notes.append(f"A class holds {teach_store.MAX_PER_CLASS} examples at most: {full} more left out.")
+    st.session_state[_NOTICE] = " ".join(notes) or None
     st.session_state[_UPLOAD_ROUND] = st.session_state.get(_UPLOAD_ROUND, 0) + 1
 
 

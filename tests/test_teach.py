@@ -67,7 +67,11 @@ def test_renaming_onto_a_taken_name_is_a_sentence(lightbox_home) -> None:
 def test_removing_an_example_and_a_class(lightbox_home) -> None:
     at = open_page("teach")
     files = [(f"c{i}.png", d, "image/png") for i, d in enumerate(shape_files("circle", 3, 0))]
-    next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 1_")).set_value(files).run()
+    text = ("**notes**.jpg", b"not a picture", "image/jpeg")  # a text file renamed: refused at once, by its name
+    next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 1_")).set_value([*files, text]).run()
+    notice = at.warning[0].value
+    assert "is not a picture Lightbox can read" in notice and "\\*\\*notes\\*\\*" in notice  # shown as typed
+    assert "**Class 1** · 3 images" in [m.value for m in at.markdown]
     next(b for b in at.button if b.key == "teach_rm_Class 1_0").click().run()
     assert "**Class 1** · 2 images" in [m.value for m in at.markdown]
     next(b for b in at.button if b.key == "teach_drop_Class 2").click().run()
