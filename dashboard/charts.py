@@ -19,7 +19,7 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         hovermode="x unified",
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
     )
     return fig
 

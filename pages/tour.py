@@ -41,12 +41,12 @@ def _current_step() -> int:
 def _slide_bar(step: int, title: str) -> None:
     """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
     presenter.slide_keys(step, len(STEPS), _go)  # a clicker's PageDown/PageUp and the arrows: next and back
-    back, middle, forward = st.columns([1, 10, 1], vertical_alignment="center")
-    back.button("", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,), key="tour_back",
-                help="Previous step")  # fmt: skip
+    back, middle, forward = st.columns([2, 9, 2], vertical_alignment="center")  # worded: a tooltip would stay up
+    back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,),
+                key="tour_back", width="stretch")  # fmt: skip
     middle.markdown(f"**{step}/{len(STEPS)} · {title}**")
-    forward.button("", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move, args=(step + 1,),
-                   key="tour_next", type="primary", help="Next step")  # fmt: skip
+    forward.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move,
+                   args=(step + 1,), key="tour_next", type="primary", width="stretch")  # fmt: skip
 
 
 def _page_bar(step: int, title: str) -> None:
