@@ -12,6 +12,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 
 import streamlit as st  # noqa: E402
 
+from dashboard.keys import keep_settings  # noqa: E402
 from dashboard.nav import all_pages  # noqa: E402
 from dashboard.reruns import first_run_done  # noqa: E402
 from dashboard.resources import lean_server  # noqa: E402
@@ -20,6 +21,7 @@ from dashboard.sidebar import sidebar_ui  # noqa: E402
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
 lean_server()  # once per server: a leaner allocator for the many threads to come
 page = st.navigation(all_pages())
+keep_settings()  # what a page was set to survives a visit to another
 sidebar_ui(page)  # presenter mode and the warm-up status, on every page
 try:
     page.run()

@@ -144,11 +144,12 @@ def _cell_picker(run: RunInfo, vp: ValidationPredictions, chart_event: object) -
     if clicked is not None and clicked != st.session_state.get(seen):  # a new click wins over the boxes once
         st.session_state[keys[0]], st.session_state[keys[1]] = clicked
     st.session_state[seen] = clicked
-    default = _biggest_mistake(vp.confusion())
+    for key, start in zip(keys, _biggest_mistake(vp.confusion()), strict=True):  # a start in session state, not
+        st.session_state.setdefault(key, start)  # as index=: a click above sets the same keys (Streamlit warns)
     names = list(range(len(vp.classes)))
     left, right = st.columns(2)
-    true = left.selectbox("True class", names, index=default[0], format_func=lambda i: vp.classes[i], key=keys[0])
-    pred = right.selectbox("Predicted as", names, index=default[1], format_func=lambda i: vp.classes[i], key=keys[1])
+    true = left.selectbox("True class", names, format_func=lambda i: vp.classes[i], key=keys[0])
+    pred = right.selectbox("Predicted as", names, format_func=lambda i: vp.classes[i], key=keys[1])
     return int(true), int(pred)
 
 

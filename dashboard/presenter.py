@@ -21,7 +21,7 @@ CSS = """<style>
 .stMain [data-testid="stSliderThumbValue"] p, .stMain [data-testid="stTickBar"] p { font-size: inherit; }
 .stMain h1 { font-size: 3.2rem; }
 .stMainBlockContainer { padding-top: 2.5rem; padding-bottom: 1rem; }
-.stAppHeader { background: transparent; pointer-events: none; }  /* over the slide's top row: see through, click through */
+.stAppHeader { background: transparent; pointer-events: none; }  /* over the slide's top row: see and click through */
 .stAppHeader button, .stAppHeader [data-testid="stStatusWidget"] { pointer-events: auto; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }

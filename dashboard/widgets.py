@@ -96,18 +96,10 @@ def dataset_ui(key: str) -> DataConfig:
     image_size = samples = None
     if spec is not None and ("image_size" in spec.options or "samples" in spec.options):
         c1, c2 = st.columns(2)
-        image_size = c1.select_slider(
-            "Image size (pixels)",
-            [16, 24, 32, 48, 64],
-            value=spec.default_image_size,
-            key=setting_key(key, "size"),
-        )
-        samples = c2.select_slider(
-            "Images",
-            [500, 1000, 2000, 4000, 5000, 10000],
-            value=spec.default_samples,
-            key=setting_key(key, "samples"),
-        )
+        st.session_state.setdefault(setting_key(key, "size"), spec.default_image_size)  # defaults in session state:
+        st.session_state.setdefault(setting_key(key, "samples"), spec.default_samples)  # keep_settings keeps them
+        image_size = c1.select_slider("Image size (pixels)", [16, 24, 32, 48, 64], key=setting_key(key, "size"))
+        samples = c2.select_slider("Images", [500, 1000, 2000, 4000, 5000, 10000], key=setting_key(key, "samples"))
     owner = user[name].owner if name in user and user[name].owner != SERVER else None
     return DataConfig(name=name, image_size=image_size, samples=samples, owner=owner)
 
@@ -156,10 +148,10 @@ def progress_callback(bar: DeltaGenerator, noun: str = "images") -> Callable[[in
 
 def model_ui(key: str) -> ModelConfig:
     """Choose an architecture; return the ModelConfig."""
+    st.session_state.setdefault(setting_key(key, "model"), "cnn")
     name = st.selectbox(
         "Model",
         list(MODELS),
-        index=list(MODELS).index("cnn"),
         key=setting_key(key, "model"),
         format_func=lambda n: MODELS[n].title,
         help="The network's architecture: how its layers are wired.",
@@ -169,12 +161,15 @@ def model_ui(key: str) -> ModelConfig:
 
 
 def _reset_to_defaults(key: str, dataset: str) -> TrainConfig:
-    """Return `dataset`'s default settings, and put them in the widgets when the dataset has just changed."""
+    """Return `dataset`'s default settings, and put them in the widgets when the dataset has just changed (each
+    dataset starts from what works on it), or in any widget whose value is gone (never set here yet)."""
     d = default_train_config(dataset)
-    if st.session_state.get(setting_key(key, "defaults_for")) != dataset:  # each dataset starts from what works on it
-        st.session_state[setting_key(key, "defaults_for")] = dataset
-        for name in ("epochs", "lr", "batch_size", "optimizer", "schedule", "augment"):
-            st.session_state[setting_key(key, _WIDGETS.get(name, name))] = getattr(d, name)
+    changed = st.session_state.get(setting_key(key, "defaults_for")) != dataset
+    st.session_state[setting_key(key, "defaults_for")] = dataset
+    for name in ("epochs", "lr", "batch_size", "optimizer", "schedule", "augment", "seed"):
+        widget = setting_key(key, _WIDGETS.get(name, name))
+        if changed or widget not in st.session_state:
+            st.session_state[widget] = getattr(d, name)
     return d
 
 
@@ -232,7 +227,7 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
     c7, c8, c9 = advanced.columns(3)
     seed = int(
         c7.number_input(
-            "Seed", 0, 2**31 - 1, d.seed, key=setting_key(key, "seed"), help="Same seed, same settings: the same run."
+            "Seed", 0, 2**31 - 1, key=setting_key(key, "seed"), help="Same seed, same settings: the same run."
         )
     )
     device = c8.selectbox(

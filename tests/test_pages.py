@@ -137,6 +137,21 @@ def test_train_page_finds_a_learning_rate_and_uses_it() -> None:
     assert at.select_slider(key="train_lr").value == pytest.approx(float(use.label.split()[1]))
 
 
+def test_train_settings_survive_a_visit_to_another_page() -> None:
+    from core import default_train_config
+
+    d = default_train_config("digits")
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("resnet18").run()
+    at.slider(key="train_epochs").set_value(3).run()
+    at.switch_page("../pages/compare.py").run()  # a page that draws none of Train's widgets
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception
+    assert at.selectbox(key="train_model").value == "resnet18" and at.slider(key="train_epochs").value == 3
+    assert (at.select_slider(key="train_lr").value, at.select_slider(key="train_batch").value) == (d.lr, d.batch_size)
+    assert at.selectbox(key="train_opt").value == d.optimizer  # before: 1e-05 in batches of 8 with SGD, whatever set
+
+
 def test_train_page_previews_the_one_cycle_schedule() -> None:
     at = open_page("train")
     charts_before = len(at.get("plotly_chart"))
