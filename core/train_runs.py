@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import torch.nn.functional as F
 from torch import nn
 
 from core.callbacks import Callback, TrainState
@@ -20,7 +21,7 @@ from core.evaluation import speed_metrics
 from core.features import FeatureSet, cached_features, uses_cached_features
 from core.job_memory import check_job_memory, estimate_job_memory
 from core.lr_finder import LRFinderResult, find_lr
-from core.metrics import confusion_matrix
+from core.metrics import accuracy, confusion_matrix
 from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
 from core.parallel import DistContext, end_distributed, rank_batch_size, start_distributed
 from core.runs import RunInfo, RunStore
@@ -140,8 +141,13 @@ def final_metrics(
     rows: list[dict[str, float]],
     seconds: float,
     precision: str = "fp32",
+    stopped: bool = False,
 ) -> dict[str, Any]:
-    """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix."""
+    """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix.
+
+    A fit stopped mid-epoch kept weights that moved on from its last epoch's check: its validation loss and
+    accuracy are those of the weights kept (what Compare and every export then measure), not the last epoch's.
+    """
     metrics: dict[str, Any] = {"epochs_completed": len(rows), "train_seconds": round(seconds, 3)}
     if rows:
         last = rows[-1]
@@ -149,8 +155,11 @@ def final_metrics(
         metrics.update({k: last[k] for k in ("val_accuracy", "val_loss", "train_accuracy", "train_loss")})
         metrics.update({"best_val_accuracy": best["val_accuracy"], "best_epoch": int(best["epoch"])})
         metrics["images_per_second"] = sum(r["images_per_second"] for r in rows) / len(rows)
-    preds = infer(model, val.images, precision=precision).argmax(dim=1)
-    metrics["confusion_matrix"] = confusion_matrix(preds, val.labels, len(val.classes)).tolist()
+    logits = infer(model, val.images, precision=precision)
+    labels = val.labels.to(logits.device)
+    if stopped and len(labels):
+        metrics["val_loss"], metrics["val_accuracy"] = F.cross_entropy(logits, labels).item(), accuracy(logits, labels)
+    metrics["confusion_matrix"] = confusion_matrix(logits.argmax(dim=1), labels, len(val.classes)).tolist()
     return metrics
 
 
@@ -187,7 +196,8 @@ def train_run(
         result = fit(learner, fit_train, fit_val, config.train, [saver, *callbacks], stop, dist)
         if saver.unsaved:
             saver.save()
-        metrics = final_metrics(learner, fit_val, result.history.rows, result.seconds, config.train.precision)
+        rows = result.history.rows
+        metrics = final_metrics(learner, fit_val, rows, result.seconds, config.train.precision, result.stopped)
         metrics["world_size"] = dist.world_size if dist else 1
         metrics.update(speed_metrics(model, spec, store.weights_path(run.id)))
     except BaseException as exc:

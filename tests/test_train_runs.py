@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from core import Callback, Pace, RunStore, TrainingError, TrainState, load_dataset, train_run
+from core.evaluation import predict_validation
 from core.version import code_version
 from tests.helpers import quick_config
 
@@ -44,6 +45,9 @@ def test_a_stopped_run_is_kept_with_the_epochs_it_completed(store: RunStore) -> 
     assert run.status == "stopped"
     assert len(store.history(run.id)) == 1 and run.metrics["epochs_completed"] == 1
     assert store.weights_path(run.id).is_file()
+    kept = predict_validation(store, run.id)  # what Compare and an export measure: the weights kept, one batch on
+    assert run.metrics["val_accuracy"] == pytest.approx(kept.accuracy, abs=1e-6)  # from epoch 1: another number
+    assert run.metrics["val_loss"] == pytest.approx(kept.loss, rel=1e-4)
 
 
 def test_a_crash_marks_the_run_failed_with_the_reason(store: RunStore) -> None:
