@@ -159,11 +159,15 @@ def _check(run: RunInfo) -> None:
             "This run fine-tunes the pretrained EfficientNet-Lite0 backbone, whose network code is Lightbox's own, "
             "so no standalone script is written for it; the simple, cnn and resnet18 models have one."
         )
-    if cfg.model.name not in SCRIPT_MODELS or cfg.model.quantization:
-        kind = f"'{cfg.model.name}'" + (" (int8)" if cfg.model.quantization else "")
+    if cfg.model.quantization:
         raise LightboxError(
-            f"A script is written for the {', '.join(SCRIPT_MODELS)} models trained here; this run's {kind} "
-            "model is not one of them yet."
+            "This run is an int8 copy, made from a trained run rather than trained, so it has no training script; "
+            f"the run it was made from ({run.metrics.get('int8_of', 'another run')}) has one."
+        )
+    if cfg.model.name not in SCRIPT_MODELS:
+        raise LightboxError(
+            f"A script is written for the {', '.join(SCRIPT_MODELS)} models trained here; this run's "
+            f"'{cfg.model.name}' model is not one of them yet."
         )
 
 

@@ -27,7 +27,7 @@ help_box(
 
 with user_errors():
     store = get_store()
-    runs = [r for r in store.list_runs() if r.metrics.get("epochs_completed")]
+    runs = [r for r in store.list_runs() if r.metrics.get("epochs_completed") or "val_accuracy" in r.metrics]  # int8
 if not runs:
     st.info(
         "No finished runs to compare yet. Train a model or two on the **Train** page first.", icon=":material/info:"

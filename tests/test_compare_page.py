@@ -47,6 +47,22 @@ def test_which_model_plots_accuracy_against_latency_and_size(runs) -> None:
     assert not at.exception
 
 
+@pytest.mark.slow
+def test_an_int8_copy_is_compared_beside_its_original(runs) -> None:
+    from core.quantize_runs import quantize_run
+
+    store, _, cnn = runs
+    int8 = quantize_run(store, cnn.id)
+    at = open_page("compare")
+    assert int8.name in set(at.dataframe[0].value["name"])  # it was left out of every view
+    at.multiselect(key="compare_runs").set_value([cnn.id, int8.id]).run()
+    for view in ("Which model?", "Mistakes", "Two models", "Ensemble", "Curves"):
+        _view(at, view)
+    at = _view(at, "Code")
+    at.selectbox(key="code_run").set_value(int8.id).run()
+    assert any(f"the run it was made from ({cnn.id}) has one" in i.value for i in at.info)
+
+
 def test_older_runs_can_be_measured_from_the_page(runs) -> None:
     store, simple, _ = runs
     with store._connect() as con:  # a run recorded before latency was measured at the end of training
