@@ -31,11 +31,12 @@ def lr_finder_ui(config: RunConfig, lr_key: str) -> None:
         if stored is None:
             return
         found_for, result = stored
-        if (found_for.data, found_for.model) != (config.data, config.model):
-            st.caption("The curve below was measured for another dataset or model: run the finder again.")
+        stale = _changed_since(found_for, config)
+        if stale:
+            st.caption(f"The curve below was measured for another {stale}: run the finder again.")
         st.plotly_chart(lr_finder_figure(result.lrs, result.losses, result.suggestion), key="lr_curve")
         st.markdown(result.explanation)
-        if result.suggestion is not None:
+        if result.suggestion is not None and not stale:  # a rate found for Adam is no rate for SGD
             rate = nearest_rate(result.suggestion)
             st.button(
                 f"Use {rate:g}",
@@ -45,6 +46,20 @@ def lr_finder_ui(config: RunConfig, lr_key: str) -> None:
                 icon=":material/check:",
                 help="Sets the learning rate above to the nearest choice.",
             )
+
+
+def _changed_since(found_for: RunConfig, config: RunConfig) -> str:
+    """Name what a finder's sweep depended on and the settings now differ in ("" when nothing)."""
+    was, now = found_for.train, config.train
+    changed = {
+        "dataset": found_for.data != config.data,
+        "model": found_for.model != config.model,
+        "optimiser": (was.optimizer, was.momentum, was.weight_decay) != (now.optimizer, now.momentum, now.weight_decay),
+        "batch size": was.batch_size != now.batch_size,
+        "augmentation": was.augment != now.augment,
+        "precision": was.precision != now.precision,
+    }
+    return " and ".join(name for name, differs in changed.items() if differs)
 
 
 def schedule_preview_ui(config: RunConfig) -> None:

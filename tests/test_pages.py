@@ -135,6 +135,9 @@ def test_train_page_finds_a_learning_rate_and_uses_it() -> None:
     use.click().run()
     assert not at.exception
     assert at.select_slider(key="train_lr").value == pytest.approx(float(use.label.split()[1]))
+    at.selectbox(key="train_opt").set_value("sgd").run()  # a rate found for Adam is none for SGD
+    assert not [b for b in at.button if b.label.startswith("Use ")]
+    assert any("measured for another optimiser: run the finder again" in c.value for c in at.caption)
 
 
 def test_train_settings_survive_a_visit_to_another_page() -> None:
