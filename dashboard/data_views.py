@@ -11,6 +11,7 @@ from core import (
     DATASETS,
     DataConfig,
     ImageDataset,
+    LightboxError,
     augment_preview,
     delete_user_dataset,
     import_dataset,
@@ -24,7 +25,7 @@ from dashboard.keys import DATA, setting_key
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
 from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
-from dashboard.widgets import progress_callback, user_errors
+from dashboard.widgets import error_box, progress_callback, user_errors
 
 
 def import_ui() -> None:
@@ -46,12 +47,16 @@ def import_ui() -> None:
         upload = st.file_uploader("A .zip of class folders", type="zip", key="data_import_zip")
         if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
             bar = st.progress(0.0, text="Reading your images...")
-            with user_errors():
+            try:
                 check_room()
                 name = import_name.strip() or Path(upload.name).stem
                 imported = import_dataset(
                     name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
                 )
+            except LightboxError as exc:  # said here; the datasets below stay on the page
+                bar.empty()
+                error_box(exc)
+                return
             bar.empty()
             st.session_state[setting_key(DATA, "dataset")] = imported.name  # show it right away, below
             _say_imported(imported)

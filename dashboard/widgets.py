@@ -52,8 +52,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except LightboxError as exc:
-        st.error(sentence(str(exc)), icon=":material/error:")  # messages quote names people typed
+        error_box(exc)
         st.stop()
+
+
+def error_box(exc: LightboxError) -> None:
+    """Show a LightboxError as a plain message (where the page goes on after it)."""
+    st.error(sentence(str(exc)), icon=":material/error:")  # messages quote names people typed
 
 
 def help_box(text: str) -> None:

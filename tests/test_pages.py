@@ -204,6 +204,8 @@ def test_data_page_explains_a_zip_without_class_folders() -> None:
     button(at, "Import").click().run()
     assert not at.exception
     assert at.error and "class folders" in at.error[0].value
+    assert at.selectbox(key="data_dataset").value == "digits" and at.get("plotly_chart")  # the page goes on below it
+    assert not at.get("progress")  # and no bar is left at 0%
 
 
 def test_classify_offers_a_cached_torchvision_model(lightbox_home: Path) -> None:
