@@ -27,6 +27,8 @@ from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
 from dashboard.widgets import error_box, progress_callback, user_errors
 
+SKIPPED_SHOWN = 100  # skipped files listed after an import, the first ones
+
 
 def import_ui() -> None:
     """Offer to import a .zip of class folders as a dataset; choose it in the dataset box once imported."""
@@ -69,8 +71,10 @@ def _say_imported(imported: ImageDataset) -> None:
         icon=":material/check_circle:",
     )
     if imported.skipped:
-        with st.expander(f"Skipped files ({len(imported.skipped):,})"):
-            show_table(arrow_table({"file: reason": imported.skipped}), hide_index=True)
+        with st.expander(f"Skipped files ({len(imported.skipped):,})"):  # a list: each reason wraps, whole
+            shown = imported.skipped[:SKIPPED_SHOWN]
+            more = len(imported.skipped) - len(shown)
+            st.markdown("\n".join(f"- {plain(note)}" for note in shown) + (f"\n\n…and {more:,} more." if more else ""))
 
 
 def delete_ui(config: DataConfig) -> None:

@@ -184,6 +184,7 @@ def test_data_page_imports_a_zip_of_class_folders(tmp_path: Path) -> None:
     assert not at.exception and not at.error
     assert "Imported **pets**: 90 images in 3 classes" in at.success[0].value
     assert "Skipped files (1)" in [e.label for e in at.expander]
+    assert any(m.value.startswith("- ") and "ignored" in m.value for m in at.markdown)  # the whole reason, wrapped
     picker = at.selectbox(key="data_dataset")
     assert picker.value == "pets" and "pets (your images, 3 classes)" in picker.options
     assert [m.value for m in at.metric][:4] == ["90", "3", "32 x 32 px", "3 (colour)"]
