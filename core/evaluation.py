@@ -16,7 +16,7 @@ from torch import nn
 from core.cache import LoadCache
 from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
-from core.errors import DatasetError, LightboxError
+from core.errors import DatasetError, LightboxError, UnknownNameError
 from core.inference import Predictor, serving_model
 from core.models.registry import InputSpec, eval_mode
 from core.runs import RunInfo, RunStore
@@ -80,7 +80,13 @@ class ValidationPredictions:
 
 def validation_set(run: RunInfo) -> ImageDataset:
     """Return the validation images a run was evaluated on, checking they are the same images."""
-    dataset = load_dataset(run.config.data)
+    try:
+        dataset = load_dataset(run.config.data)
+    except UnknownNameError as exc:  # an imported dataset deleted since: the run and its numbers are kept
+        raise DatasetError(
+            f"Run '{run.name}' was trained on '{run.dataset}', a dataset deleted since, so its validation images "
+            "are gone: its numbers and curves are kept, but its images cannot be shown or scored again."
+        ) from exc
     if run.fingerprint and dataset.fingerprint() != run.fingerprint:
         raise DatasetError(
             f"The images of dataset '{run.dataset}' changed after run '{run.name}' was trained, "

@@ -90,6 +90,18 @@ def test_runs_on_other_data_cannot_be_compared_image_by_image(two_runs, lightbox
         check_same_validation([cnn, shapes])
 
 
+def test_a_run_whose_dataset_was_deleted_says_so(lightbox_home: Path, tmp_path: Path) -> None:
+    from core import delete_user_dataset, import_dataset
+    from tests.helpers.datasets import make_tree
+
+    import_dataset("mine", make_tree(tmp_path / "tree", per_class=6), image_size=16)
+    store = RunStore(lightbox_home)
+    run = train_run(quick_config("simple", epochs=1, dataset="mine"), store)
+    delete_user_dataset("mine")
+    with pytest.raises(LightboxError, match="'mine', a dataset deleted since, so its validation images are gone"):
+        predict_validation(store, run.id)  # not "Unknown dataset 'mine'. Choose one of: ..."
+
+
 def test_training_records_latency_and_size_and_old_runs_can_be_measured(two_runs) -> None:
     store, cnn, _ = two_runs
     assert cnn.metrics["latency_ms"] > 0
