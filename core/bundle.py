@@ -23,7 +23,7 @@ import torch
 from core.config import RunConfig
 from core.errors import BundleError, WeightsError
 from core.models.registry import MODELS, InputSpec, build_model
-from core.runs import STATUSES, RunInfo, RunStore, atomic_write_bytes
+from core.runs import STATUSES, RunInfo, RunStore, atomic_write_bytes, load_tensors
 from core.version import code_version
 
 __all__ = ["bundle_bytes", "bundle_file_name", "restore_bundle"]
@@ -181,7 +181,7 @@ def _check_spec(spec: InputSpec, limits: BundleLimits) -> None:
 def _load_weights(data: bytes) -> dict[str, torch.Tensor]:
     """Load the bundle's weights as tensors and plain values only; refuse anything that carries code."""
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        payload = load_tensors(io.BytesIO(data))
     except Exception as exc:  # torch raises several types for unsafe or corrupt files
         if "weights only" in str(exc).lower() or "unsupported global" in str(exc).lower():
             raise WeightsError(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -287,6 +288,11 @@ def load_int8_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any], s
         )
     skeleton = _float_skeleton(ModelConfig.from_dict(meta["model"]), spec)
     model = quantize_model(skeleton, (spec.channels, spec.height, spec.width), scheme=scheme)
+    state_dict = OrderedDict(state_dict)
+    # Saved as plain tensors, the dict lost the module versions torch keeps beside it; without them a quantized
+    # Linear reads its weights the pre-1.0 way and fails (KeyError 'net.layers.1.weight': every int8 copy of
+    # the simple net). The skeleton's are this code's own.
+    state_dict._metadata = getattr(model.state_dict(), "_metadata", None)  # type: ignore[attr-defined]
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as exc:

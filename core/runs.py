@@ -11,11 +11,12 @@ import shutil
 import socket
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -28,6 +29,16 @@ from core.sharing import SERVER
 __all__ = ["RunInfo", "RunStore"]
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+_QUANTIZED_NOTICES = r"TypedStorage is deprecated|torch\.quantize_per_tensor"  # torch's, on each int8 tensor read
+
+
+def load_tensors(source: str | os.PathLike[str] | IO[bytes]) -> Any:
+    """torch.load tensors and plain values only (code is refused), without torch's notices on int8 tensors."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_QUANTIZED_NOTICES, category=UserWarning)
+        return torch.load(source, map_location="cpu", weights_only=True)
+
+
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a run id becomes a folder name
 _KEPT = ("name", "created", "updated", "status", "dataset", "model", "params", "fingerprint", "code_version", "device")
 _SCHEMA = """
@@ -331,7 +342,7 @@ class RunStore:
         if not path.is_file():
             raise WeightsError(f"Run {run_id} has no saved weights (it may have failed before its first epoch).")
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = load_tensors(path)
         except Exception as exc:  # torch raises several types for corrupt or unsafe files
             raise WeightsError(f"The weights file of run {run_id} cannot be read: {exc}") from exc
         if not isinstance(payload, dict) or "state_dict" not in payload:

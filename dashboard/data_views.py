@@ -130,9 +130,10 @@ def samples_ui(dataset: ImageDataset, scale: int) -> np.random.Generator:
 def augmentation_ui(dataset: ImageDataset, rng: np.random.Generator, scale: int) -> None:
     """Show one random image and seven augmented copies of it."""
     st.subheader("Augmentation preview")
+    mirror = " Mirroring is off here: a mirrored symbol is another symbol." if dataset.dark_background else ""
     st.caption(
         "Augmentation shows the network slightly changed copies of each training image (moved, zoomed, turned, "
-        "recoloured), so it learns the object rather than the exact pixels. Mirroring is off for digits."
+        f"recoloured), so it learns the object rather than the exact pixels.{mirror}"
     )
     c1, c2 = st.columns([1, 3])
     preset = c1.segmented_control("Preset", ["light", "strong"], default="light", key="data_augment") or "light"

@@ -11,7 +11,7 @@ from dashboard.tables import arrow_table, runs_column_config, runs_table, show_t
 from dashboard.widgets import run_label
 
 
-def runs_ui(store: RunStore) -> list[RunInfo]:
+def runs_ui(store: RunStore, training: bool = False) -> list[RunInfo]:
     """Show every run this visitor may see as a table, and why the failed ones failed; return the runs."""
     st.subheader("Runs")
     if is_private():
@@ -21,7 +21,9 @@ def runs_ui(store: RunStore) -> list[RunInfo]:
     else:
         st.caption("Runs are shared: everyone using this server sees and compares the same runs, the team's record.")
     runs = store.list_runs()
-    if not runs:
+    if not runs and training:  # the job above is still preparing, or the page was drawn before its run began
+        st.info("Your first run is listed here once its training ends.", icon=":material/info:")
+    elif not runs:
         st.info("No runs yet. Choose settings above and press **Start training**.", icon=":material/info:")
     else:  # no st.stop(): a bundle can still be restored below
         show_table(runs_table(runs), hide_index=True, column_config=runs_column_config())

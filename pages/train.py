@@ -49,5 +49,5 @@ others_busy_ui(jobs, owner)
 elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
 running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))  # also notices runs that start later
 
-runs = runs_ui(store)
+runs = runs_ui(store, training=any(s.active for s in jobs.snapshots(owner=owner)))
 keep_or_ship_ui(store, runs)

@@ -36,6 +36,19 @@ def test_default_train_from_a_fresh_process_reaches_95_percent(lightbox_home: Pa
     assert "train [" in proc.stderr  # the progress bar
 
 
+def test_a_reader_that_stops_reading_is_no_traceback(lightbox_home: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)  # `python -m core runs | head`: head has gone before the table is printed
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "core", "runs"], cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True,
+            timeout=120, env={**os.environ, "LIGHTBOX_HOME": str(lightbox_home)},
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_train_then_runs_then_classify(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["train", "--dataset", "digits", "--model", "simple", "--epochs", "3", "--lr", "0.01"]) == 0
     run_id = _metrics(capsys.readouterr().out)["run_id"]

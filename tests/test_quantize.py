@@ -74,6 +74,10 @@ def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str
     fp32 = trained_run(store, "simple", epochs=1)
     assert main(["quantize", fp32.id]) == 0
     int8_id = _values(capsys.readouterr().out)["run_id"]
+    assert main(["evaluate", int8_id]) == 0  # its quantized Linear layers load back (a KeyError traceback before)
+    evaluated = capsys.readouterr()
+    assert f"accuracy: {store.get_run(int8_id).metrics['val_accuracy']:.4f}" in evaluated.out
+    assert "Warning" not in evaluated.err  # none of torch's notices on reading int8 tensors
     assert main(["quantize", int8_id]) == 2
     assert "already int8" in capsys.readouterr().err
     assert main(["quantize", "nope"]) == 2

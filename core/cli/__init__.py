@@ -69,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.errors import LightboxError
 
     try:
-        return importlib.import_module(f"core.cli.{COMMANDS[args.command][0]}").run(args)
+        code = importlib.import_module(f"core.cli.{COMMANDS[args.command][0]}").run(args)
+        sys.stdout.flush()  # a reader that stopped reading shows here, not in Python's flush at exit
+        return code
+    except BrokenPipeError:  # `python -m core runs | head`: head had enough, nothing went wrong here
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's documentation does
+        return 1
     except LightboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
