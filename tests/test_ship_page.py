@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,4 @@ def test_downloads_are_built_when_clicked_and_int8_and_code_are_offered(lightbox
     int8 = next(r for r in store.list_runs() if r.config.model.quantization == "int8")
     assert int8.metrics["int8_of"] == run.id
     assert f"(run {int8.id})" in at.success[0].value and "validation images" in at.success[0].value
+    assert re.search(r"ms per image \(fp32: [\d.]+, [\d.]+x (faster|slower)\)", at.success[0].value)  # said beside
