@@ -186,7 +186,7 @@ def _header(run: RunInfo, data: DataCode) -> str:
     accuracy = run.metrics.get("val_accuracy")
     name, data_name = _safe(run.name), _safe(cfg.data.name)
     text = _HEADER.format(
-        title=f"Train '{name}' again: {cfg.model.name} on {data_name}, {t.epochs} epochs.",
+        title=f"Train '{name}' again: {cfg.model.name} on {data_name}, {t.epochs} epoch{'s' if t.epochs != 1 else ''}.",
         run_id=run.id,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
         accuracy=f"{accuracy:.4f}" if isinstance(accuracy, float) else "-",

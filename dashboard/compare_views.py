@@ -29,7 +29,7 @@ from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure
 from dashboard.images import enlarge
 from dashboard.resources import get_predictor, validation_predictions
 from dashboard.tables import arrow_table, show_table
-from dashboard.text import plain
+from dashboard.text import count, plain
 from dashboard.widgets import run_label, user_errors
 
 GALLERY_SIDE = 112  # pixels: tiny digits are enlarged to about this
@@ -76,7 +76,9 @@ def _image_rows(images: Sequence[Image.Image], captions: Sequence[str], columns:
 def measure_missing_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     """Offer to measure latency and size of runs recorded before they were measured at the end of training."""
     missing = [r for r in runs if "latency_ms" not in r.metrics and store.weights_path(r.id).is_file()]
-    if not missing or not st.button(f"Measure speed and size of {len(missing)} older run(s)", key="compare_measure"):
+    if not missing or not st.button(
+        f"Measure speed and size of {count(len(missing), 'older run')}", key="compare_measure"
+    ):
         return
     bar = st.progress(0.0, text="Timing each model on one image at a time...")
     with user_errors():
@@ -185,7 +187,8 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
     cell = vp.cell(true, pred)
     more = " (first 24 shown)" if len(cell) > 24 else ""
     st.caption(
-        f"{len(cell)} validation image(s) of **{plain(vp.classes[true])}** called **{plain(vp.classes[pred])}**{more}."
+        f"{count(len(cell), 'validation image')} of **{plain(vp.classes[true])}** called "
+        f"**{plain(vp.classes[pred])}**{more}."
     )
     _gallery(val, cell[:24], [f"#{i}" for i in cell[:24]])
     top_losses_ui(run, vp, val)
@@ -275,7 +278,7 @@ def two_models_ui(runs: Sequence[RunInfo]) -> None:
     st.markdown(_significance_sentence("A", "B", va.accuracy, vb.accuracy, result))
     differ = np.flatnonzero(va.predictions != vb.predictions)
     more = " (first 24 shown)" if len(differ) > 24 else ""
-    st.caption(f"{len(differ):,} image(s) where the two models give different answers{more}.")
+    st.caption(f"{count(len(differ), 'image')} where the two models give different answers{more}.")
     shown = differ[:24]
     _gallery(
         val,

@@ -8,6 +8,7 @@ from core import RunInfo, RunStore
 from dashboard.resources import is_private
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import arrow_table, runs_column_config, runs_table, show_table
+from dashboard.text import count
 from dashboard.widgets import run_label
 
 
@@ -29,7 +30,7 @@ def runs_ui(store: RunStore, training: bool = False) -> list[RunInfo]:
         show_table(runs_table(runs), hide_index=True, column_config=runs_column_config())
     failed = [r for r in runs if r.status == "failed" and r.error]
     if failed:
-        with st.expander(f"Why {len(failed)} run(s) failed"):
+        with st.expander(f"Why {count(len(failed), 'run')} failed"):
             show_table(
                 arrow_table({"run": [r.id for r in failed], "error": [r.error for r in failed]}), hide_index=True
             )

@@ -37,7 +37,7 @@ from dashboard.resources import (
     thumbnail,
     workspace,
 )
-from dashboard.text import plain
+from dashboard.text import count, plain
 from dashboard.widgets import user_errors
 
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
@@ -200,7 +200,7 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
         f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
         f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. It is saved: Classify and "
         "Compare list it too."
-        + (f" {skipped} example(s) could not be read as pictures and were left out." if skipped else "")
+        + (f" {count(skipped, 'example')} could not be read as pictures and left out." if skipped else "")
     )
     return run, summary
 

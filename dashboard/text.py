@@ -35,3 +35,8 @@ def sentence(text: object) -> str:
 def chart_text(text: object) -> str:
     """Return `text` escaped for plotly labels, which read a few HTML tags (links among them)."""
     return html.escape(_SPACES.sub(" ", str(text)))
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """Return '1 image' or '3 images' (`plural` where adding an s is wrong), with thousands separated."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -36,7 +36,7 @@ from dashboard.keys import setting_key
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
 from dashboard.resources import get_store, is_private, network_online, user_datasets
-from dashboard.text import sentence
+from dashboard.text import count, sentence
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
@@ -293,7 +293,7 @@ def trained_model_ui(key: str) -> tuple[str, RunInfo | None]:
     pretrained = available_pretrained(online=network_online())
     choices = [*pretrained, *runs]
     if len(runs) < len(ended):
-        st.caption(f"{len(ended) - len(runs)} run(s) have no saved weights and cannot classify.")
+        st.caption(f"{count(len(ended) - len(runs), 'run')} without saved weights cannot classify.")
     hidden = [PRETRAINED[n].split(" · ")[0] for n in PRETRAINED if n not in pretrained and n != "imagenet"]
     offline = (  # a tooltip, not a paragraph: being offline is normal on a demo laptop
         f" {', '.join(hidden)} need a one-time download of their ImageNet weights, and this server is offline "

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.cli import main
+from dashboard.text import plain
 from tests.helpers.images import encode, noise, png_header_only
 from tests.helpers.pages import button, open_page
 
@@ -72,13 +73,15 @@ def test_teach_page_marks_bad_uploads_and_still_trains(lightbox_home: Path) -> N
     files = [(name, data, "image/png") for name, data in {**REFUSED, **ACCEPTED}.items()]
     next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 1_")).set_value(files).run()
     assert not at.exception, at.exception
-    assert [c.value for c in at.caption].count("unreadable") == len(REFUSED)
+    notice = at.warning[0].value  # refused at once, each by its name, the rest kept
+    assert all(plain(name) in notice for name in REFUSED) and "are not pictures Lightbox can read" in notice
+    assert f"**Class 1** · {len(ACCEPTED)} images" in [m.value for m in at.markdown]
     good = [(f"g{i}.png", encode(noise((32, 32), seed=i), "PNG"), "image/png") for i in range(4)]
     next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 2_")).set_value(good).run()
     button(at, "Train").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert f"{len(REFUSED)} example(s) could not be read as pictures and were left out" in at.success[0].value
+    assert f"Trained on {len(ACCEPTED) + len(good)} images" in at.success[0].value
 
 
 @pytest.mark.parametrize(
