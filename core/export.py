@@ -65,7 +65,8 @@ def _export_pt2(model: nn.Module, example: torch.Tensor, meta: dict[str, Any], o
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
-    torch.export.save(program, str(out), extra_files={METADATA_KEY: json.dumps(meta)})
+    with open(out, "wb") as f:  # a file, not a path: the archive's folder is torch's 'archive', not our temp name
+        torch.export.save(program, f, extra_files={METADATA_KEY: json.dumps(meta)})
 
 
 def _run_pt2(path: Path, x: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ server trains each visitor's job in a thread of its own, so two jobs at once dre
 small CNN trained for two epochs beside another job ended at a validation loss of 0.0587 instead of the
 0.0621 it reaches alone with the same seed (tests/test_seeding.py). Here the process-wide generator is used
 by one thread at a time, seeded and put back around each use, and a training job's dropout draws from the
-job's own generator.
+job's own generator. Lightbox's other draws use generators of their own (latency and export inputs, shuffling,
+augmentation, calibration); code that draws from torch's shared generator outside `global_generator` while
+a run is being built can still change that run's first weights.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from dashboard.tour_parts import (
 )
 from dashboard.widgets import user_errors
 
+PICTURE_PX = 280  # the photo and its heatmap on step 6
 FIRST_NETWORK = RunConfig(
     DataConfig("digits"),
     ModelConfig("simple"),
@@ -255,8 +256,8 @@ def how_it_decides() -> None:
         )
         heat, label = predictor.explain(image, top[0].index if target is None else target)
     left, right = st.columns(2)
-    left.image(image, caption=plain(name), width="stretch")
-    right.image(heat, caption=f"Where it saw '{plain(label)}'", width="stretch")
+    left.image(image, caption=plain(name), width=PICTURE_PX)  # fixed: a slide fits a 1280x720 projector
+    right.image(heat, caption=f"Where it saw '{plain(label)}'", width=PICTURE_PX)
     link("classify", "See every layer's view on the Classify page")
 
 
@@ -278,10 +279,11 @@ def how_it_fails() -> None:
     with user_errors():
         run_id = _digit_cnn()
         samples = validation_samples(run_id)
-    pick = st.select_slider(
+    left, right = st.columns(2)  # side by side: the answers below stay on a 1280x720 slide
+    pick = left.select_slider(
         "Example", range(len(samples)), format_func=lambda i: f"{i + 1} of {len(samples)}", key="tour_fgsm_pick"
     )
-    epsilon = st.slider(
+    epsilon = right.slider(
         "Strength of the change (epsilon)", 0.0, 0.3, 0.15, 0.01, key="tour_epsilon",
         help="The most any pixel may change, as a share of full brightness.",
     )  # fmt: skip
@@ -301,14 +303,14 @@ def _attack_view(result: Attack) -> None:
         ("The digit", "The change, amplified", "Digit + change"),
         strict=True,
     ):
-        column.image(enlarge(picture, scale), caption=caption, width=200)
+        column.image(enlarge(picture, scale), caption=caption, width=160)
     for column, title, top in ((columns[0], "Before", result.before), (columns[2], "After", result.after)):
         best = top.predictions[0]
         column.metric(title, plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
     verdict = "It fooled the network." if result.fooled else "Not enough yet: try a stronger change."
-    st.markdown(
-        f"The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} of full "
-        f"brightness, and a person still sees the same digit. {verdict}"
+    st.markdown(  # the verdict first: on a 1280x720 slide it is the line in view
+        f"{verdict} The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} "
+        "of full brightness, and a person still sees the same digit."
     )
 
 

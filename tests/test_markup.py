@@ -31,6 +31,7 @@ NOT_MARKDOWN = frozenset(
         "value",
         "default",
         "rawValues",
+        "rawValue",  # a select box's choice set through session state, shown as plain text as its options are
         "fileName",
         "url",
         "id",

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from core import DataConfig, ModelConfig, RunConfig, RunStore, TrainConfig, train_run
+from core.evaluation import measure_latency
 from core.models.registry import InputSpec, build_model
 
 
@@ -34,7 +35,7 @@ def test_two_runs_at_once_are_each_the_run_their_seed_makes(store: RunStore) -> 
         thread.start()
     while any(thread.is_alive() for thread in threads):  # and a page loading models meanwhile, as Classify does
         build_model("resnet18", spec)
-        torch.rand(100)  # anything else in the process that draws from torch's own generator
+        measure_latency(build_model("cnn", spec), spec, repeats=5)  # as a run's summary does
     for thread in threads:
         thread.join()
     assert together == alone
