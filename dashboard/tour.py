@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -82,10 +83,16 @@ def _start_first_network() -> None:
     lr = st.session_state.get("tour_lr", FIRST_NETWORK.train.lr)  # the advanced choice, when shown
     seed = random.randrange(2**31)  # each press a new start: other random weights, another path to the answer
     config = replace(FIRST_NETWORK, train=replace(FIRST_NETWORK.train, lr=lr, seed=seed))
+    jobs, previous = get_jobs(), st.session_state.get("tour_job")
     try:
-        st.session_state["tour_job"] = get_jobs().start(config, owner=session_owner(), callbacks=[Pace(EPOCH_SECONDS)])
+        st.session_state["tour_job"] = jobs.start(config, owner=session_owner(), callbacks=[Pace(EPOCH_SECONDS)])
     except LightboxError as exc:  # a private server's fair-use limit: said under the button (see below)
         st.session_state["tour_refused"] = sentence(str(exc))
+        return
+    done = jobs.snapshot(previous) if previous in jobs.jobs else None
+    if done is not None and done.run_id is not None and not done.active:  # again replaces the last: one tour run
+        with contextlib.suppress(LightboxError):  # in each model list, not one per press (gone already: fine)
+            get_store().delete_run(done.run_id)
 
 
 def _first_network_job() -> str | None:

@@ -111,21 +111,23 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
 
 
 def _press_and_wait(
-    at: AppTest, label: str, store: RunStore, finished: int, mid_run: Callable[[AppTest], None] | None = None
-) -> None:
-    """Press a training button, wait until that many of the tour's runs have finished, and run the page again."""
+    at: AppTest, label: str, store: RunStore, mid_run: Callable[[AppTest], None] | None = None
+) -> RunInfo:
+    """Press a training button, wait until the run it starts has finished, run the page again; return the run."""
+    before = {r.id for r in store.list_runs()}
     button(at, label).click().run()
     assert not at.exception
     if mid_run is not None:
         mid_run(at)
-    wait_until(
-        lambda: sum(r.status == "finished" for r in store.list_runs()) >= finished,
+    new = wait_until(
+        lambda: [r for r in store.list_runs() if r.id not in before and r.status == "finished"],
         120,
         0.2,
         "the tour's training did not finish",
     )
     at.run()
     assert not at.exception
+    return new[0]
 
 
 def _a_reload_finds_the_run_and_one_press_at_a_time(at: AppTest) -> None:
@@ -141,16 +143,16 @@ def test_step_2_trains_a_real_run_shows_its_predictions_paces_its_epochs_and_dra
     at = _open_tour(step="2")
     assert at.select_slider(key="tour_lr").value == 0.01  # an advanced control: hidden in presenter mode
     store = RunStore(lightbox_home)
-    _press_and_wait(at, "Train the network", store, 1, mid_run=_a_reload_finds_the_run_and_one_press_at_a_time)
+    first = _press_and_wait(at, "Train the network", store, mid_run=_a_reload_finds_the_run_and_one_press_at_a_time)
     (run,) = store.list_runs()
     assert run.model == "simple" and len(store.history(run.id)) == 15
     assert len(at.get("plotly_chart")) == 1
     answers = [c.value for c in at.caption if c.value.startswith("**")]
     assert len(answers) == 12 and sum("(right)" in a for a in answers) >= 9
-    _press_and_wait(at, "Train it again", store, 2)
-    runs = store.list_runs()
-    assert all(r.metrics["train_seconds"] >= 15 * EPOCH_SECONDS for r in runs)  # seconds to watch, not half of one
-    assert runs[0].config.train.seed != runs[1].config.train.seed
+    again = _press_and_wait(at, "Train it again", store)
+    assert all(r.metrics["train_seconds"] >= 15 * EPOCH_SECONDS for r in (first, again))  # seconds to watch
+    assert again.config.train.seed != first.config.train.seed
+    assert [r.id for r in store.list_runs()] == [again.id]  # again replaces it: no pile of tour runs in every list
 
 
 def test_step_7_trains_a_cnn_and_shows_two_predictions(lightbox_home: Path) -> None:
