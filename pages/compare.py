@@ -36,6 +36,9 @@ if not runs:
     st.stop()
 
 shown = filter_runs_ui(runs)
+if not shown:
+    st.info("No run matches these filters: loosen one to see runs again.", icon=":material/filter_alt_off:")
+    st.stop()
 show_table(
     runs_table(shown),
     hide_index=True,

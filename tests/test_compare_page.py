@@ -37,6 +37,8 @@ def test_table_filters_and_curves(runs) -> None:
     at.multiselect(key="compare_f_model").set_value(["cnn"]).run()
     assert list(at.dataframe[0].value["model"]) == ["cnn"]
     assert at.multiselect(key="compare_runs").value == [cnn.id]
+    at.text_input(key="compare_f_name").set_value("zzz").run()  # nothing matches: said, no empty table
+    assert not at.exception and not at.dataframe and "No run matches these filters" in at.info[0].value
 
 
 def test_which_model_plots_accuracy_against_latency_and_size(runs) -> None:
