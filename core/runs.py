@@ -30,15 +30,6 @@ __all__ = ["RunInfo", "RunStore"]
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 _QUANTIZED_NOTICES = r"TypedStorage is deprecated|torch\.quantize_per_tensor"  # torch's, on each int8 tensor read
-
-
-def load_tensors(source: str | os.PathLike[str] | IO[bytes]) -> Any:
-    """torch.load tensors and plain values only (code is refused), without torch's notices on int8 tensors."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_QUANTIZED_NOTICES, category=UserWarning)
-        return torch.load(source, map_location="cpu", weights_only=True)
-
-
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a run id becomes a folder name
 _KEPT = ("name", "created", "updated", "status", "dataset", "model", "params", "fingerprint", "code_version", "device")
 _SCHEMA = """
@@ -104,6 +95,13 @@ def _row_to_info(row: sqlite3.Row) -> RunInfo:
         error=row["error"],
         owner=row["owner"],
     )
+
+
+def load_tensors(source: str | os.PathLike[str] | IO[bytes]) -> Any:
+    """torch.load tensors and plain values only (code is refused), without torch's notices on int8 tensors."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_QUANTIZED_NOTICES, category=UserWarning)
+        return torch.load(source, map_location="cpu", weights_only=True)
 
 
 def _new_run_id() -> str:

@@ -37,6 +37,6 @@ def chart_text(text: object) -> str:
     return html.escape(_SPACES.sub(" ", str(text)))
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """Return '1 image' or '3 images' (`plural` where adding an s is wrong), with thousands separated."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+def count(n: int, noun: str) -> str:
+    """Return '1 image' or '3 images', with thousands separated."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
