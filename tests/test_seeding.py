@@ -34,7 +34,6 @@ def test_two_runs_at_once_are_each_the_run_their_seed_makes(store: RunStore) -> 
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):  # and a page loading models meanwhile, as Classify does
-        build_model("resnet18", spec)
         measure_latency(build_model("cnn", spec), spec, repeats=5)  # as a run's summary does
     for thread in threads:
         thread.join()
