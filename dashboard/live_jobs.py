@@ -105,6 +105,20 @@ def _live_job(jobs: JobManager, job_id: str) -> None:
         st.rerun(scope="app")  # refresh the runs table once the job ends
 
 
+def page_job(jobs: JobManager, owner: str, key: str, name: str | None = None) -> str | None:
+    """Return the job a page shows, kept at session key `key`: the one it started, else the workspace's newest job
+    still training (named `name`, if given), adopted so that its end stays on screen: a reload mid-talk is a new
+    session in the same workspace, and its job's Stop and outcome vanished with the old session."""
+    job_id = st.session_state.get(key)
+    if job_id in jobs.jobs:
+        return job_id
+    training = [s for s in jobs.snapshots(owner=owner) if s.active and (name is None or s.config.name == name)]
+    if training:
+        st.session_state[key] = training[0].job_id
+        return training[0].job_id
+    return None
+
+
 def session_jobs_ui(jobs: JobManager, owner: str, job_id: str | None) -> None:
     """Show this session's jobs: those queued or running (live) and `job_id`, the last one it started."""
     mine = [s for s in jobs.snapshots(owner=owner) if s.active or s.job_id == job_id]  # only this session's

@@ -25,7 +25,7 @@ from core import (
 from dashboard import camera, presenter, teach
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
-from dashboard.live_jobs import job_view
+from dashboard.live_jobs import job_view, page_job
 from dashboard.nav import link
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
 from dashboard.teach_views import target_ui
@@ -96,16 +96,8 @@ def _start_first_network() -> None:
 
 
 def _first_network_job() -> str | None:
-    """Return the job this step shows: the one started here, else this workspace's first network still training
-    (a reload mid-talk is a new session in the same workspace: the curves go on where they were)."""
-    job_id = st.session_state.get("tour_job")
-    if job_id in get_jobs().jobs:
-        return job_id
-    mine = get_jobs().snapshots(owner=session_owner())
-    job_id = next((s.job_id for s in mine if s.active and s.config.name == FIRST_NETWORK.name), None)
-    if job_id is not None:
-        st.session_state["tour_job"] = job_id  # this session's from now on: its end stays on screen
-    return job_id
+    """Return the job this step shows: the one started here, else this workspace's first network still training."""
+    return page_job(get_jobs(), session_owner(), "tour_job", FIRST_NETWORK.name)
 
 
 def _learning_view(job_id: str) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import RunConfig
 from dashboard import presenter
 from dashboard.keys import TRAIN, setting_key
-from dashboard.live_jobs import others_busy_ui, session_jobs_ui
+from dashboard.live_jobs import others_busy_ui, page_job, session_jobs_ui
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, session_owner
 from dashboard.runs_views import keep_or_ship_ui, runs_ui
@@ -44,7 +44,7 @@ with st.container(border=True):
             st.session_state["train_job"] = jobs.start(config, owner=owner)
 
 
-session_jobs_ui(jobs, owner, st.session_state.get("train_job"))
+session_jobs_ui(jobs, owner, page_job(jobs, owner, "train_job"))  # a reload mid-run keeps the run's Stop and end
 others_busy_ui(jobs, owner)
 elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
 running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))  # also notices runs that start later

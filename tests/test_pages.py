@@ -107,6 +107,7 @@ def test_a_job_survives_leaving_the_page_and_stops_on_request(lightbox_home: Pat
     at.switch_page("../pages/train.py").run()
     assert not at.exception
     assert "Current run" in [s.value for s in at.subheader]
+    at = open_page("train", ws=at.query_params["ws"])  # the tab reloaded mid-run: a new session, the same workspace
     button(at, "Stop").click().run()
     store = RunStore(lightbox_home)
     wait_until(
