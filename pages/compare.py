@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import RunInfo
 from dashboard.charts import curves_figure
 from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pareto_ui, two_models_ui
 from dashboard.nav import link
@@ -64,11 +65,13 @@ if view == "Curves":
         curves_figure({labels[r.id]: store.history(r.id) for r in selected}, height=420), key="compare_curves"
     )
     show_table(runs_side_by_side(selected, [labels[r.id] for r in selected]), hide_index=True)
-    best = max(selected, key=lambda r: r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0)))
-    st.caption(
-        f"Highest validation accuracy: **{plain(best.name)}** ({best.metrics.get('best_val_accuracy', 0):.2%} "
-        f"at epoch {best.metrics.get('best_epoch', '-')})."
-    )
+
+    def top(r: RunInfo) -> float:  # an int8 copy has no epochs: its one accuracy
+        return r.metrics.get("best_val_accuracy", r.metrics.get("val_accuracy", 0.0))
+
+    best = max(selected, key=top)
+    when = f"at epoch {best.metrics['best_epoch']}" if "best_epoch" in best.metrics else "its weights as kept"
+    st.caption(f"Highest validation accuracy: **{plain(best.name)}** ({top(best):.2%}, {when}).")
 elif view == "Which model?":
     pareto_ui(store, selected)
 elif view == "Mistakes":

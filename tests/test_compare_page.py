@@ -60,6 +60,9 @@ def test_an_int8_copy_is_compared_beside_its_original(runs) -> None:
     at.multiselect(key="compare_runs").set_value([cnn.id, int8.id]).run()
     for view in ("Which model?", "Mistakes", "Two models", "Ensemble", "Curves"):
         _view(at, view)
+    at.multiselect(key="compare_runs").set_value([int8.id]).run()  # its one accuracy, not "0.00% at epoch -"
+    (best,) = [c.value for c in at.caption if c.value.startswith("Highest validation accuracy")]
+    assert f"({int8.metrics['val_accuracy']:.2%}, its weights as kept)" in best
     at = _view(at, "Code")
     at.selectbox(key="code_run").set_value(int8.id).run()
     assert any(f"the run it was made from ({cnn.id}) has one" in i.value for i in at.info)
