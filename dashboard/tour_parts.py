@@ -120,9 +120,11 @@ def tour_config(model: str) -> RunConfig:
 
 
 def tour_run(model: str) -> RunInfo | None:
-    """Return the latest finished tour run of `model` that still has its weights, if any."""
-    store = get_store()
-    runs = [r for r in store.list_runs("finished") if r.name == TOUR_RUNS[model] and r.model == model]
+    """Return the latest finished run with the tour's settings for `model` that still has its weights, if any: the
+    tour's own, or a showcase run trained alike at the server's first start (then no step waits on training)."""
+    store, want = get_store(), tour_config(model)
+    same = (want.data, want.model, want.train)
+    runs = [r for r in store.list_runs("finished") if (r.config.data, r.config.model, r.config.train) == same]
     return next((r for r in runs if store.weights_path(r.id).is_file()), None)
 
 

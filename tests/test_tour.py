@@ -155,6 +155,18 @@ def test_step_2_trains_a_real_run_shows_its_predictions_paces_its_epochs_and_dra
     assert [r.id for r in store.list_runs()] == [again.id]  # again replaces it: no pile of tour runs in every list
 
 
+def test_the_servers_showcase_cnn_spares_step_7_its_training(
+    copy_runs: Callable[[str], list[RunInfo]], lightbox_home: Path
+) -> None:
+    (run,) = copy_runs(TOUR_CNN)
+    store = RunStore(lightbox_home)
+    with store._connect() as con:  # trained alike at the server's first start, under the showcase's name
+        con.execute("UPDATE runs SET name = 'showcase: digits, small CNN' WHERE id = ?", (run.id,))
+    at = _open_tour(step="7")
+    assert not at.exception and len(at.metric) == 2
+    assert [r.id for r in store.list_runs()] == [run.id]  # nothing trained while the slide waits
+
+
 def test_step_7_trains_a_cnn_and_shows_two_predictions(lightbox_home: Path) -> None:
     at = _open_tour(step="7")
     assert not at.error
