@@ -40,8 +40,8 @@ NO_CONV_MESSAGE = (
 
 
 NO_GRADIENT_MESSAGE = (
-    "This model was optimised for fast predictions and cannot trace its answer back to the pixels; "
-    "use a model trained in Lightbox to make adversarial images."
+    "This model was optimised for fast predictions (an int8 copy, say) and cannot trace its answer back to the "
+    "pixels; use a model trained in Lightbox, or the int8 copy's original, to make adversarial images."
 )
 
 

@@ -33,7 +33,15 @@ EXIT_WAIT_S = 60.0  # at exit, wait this long for the load under way (torch abor
 def _parameter_bytes(predictor: Predictor) -> int:
     """Return the bytes of a model's weights, those oneDNN holds prepacked (outside the state dict) included."""
     packed = sum(getattr(m, "packed_bytes", 0) for m in predictor.model.modules())
-    return packed + sum(t.numel() * t.element_size() for t in predictor.model.state_dict().values())
+    return packed + sum(_tensor_bytes(value) for value in predictor.model.state_dict().values())
+
+
+def _tensor_bytes(value: object) -> int:
+    """Return the bytes of the tensors in a state dict's value: an int8 Linear's holds a dtype and a tuple of two."""
+    if isinstance(value, tuple | list):
+        return sum(_tensor_bytes(v) for v in value)
+    numel, size = getattr(value, "numel", None), getattr(value, "element_size", None)
+    return numel() * size() if callable(numel) and callable(size) else 0
 
 
 # Bounded, least recently used first out; one load per key however many threads ask.

@@ -14,6 +14,7 @@ from core.bundle import bundle_bytes, restore_bundle
 from core.cli import main
 from core.quantize_runs import is_int8
 from tests.helpers import trained_run
+from tests.helpers.pages import open_page
 
 
 def _values(out: str) -> dict[str, str]:
@@ -78,6 +79,11 @@ def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str
     evaluated = capsys.readouterr()
     assert f"accuracy: {store.get_run(int8_id).metrics['val_accuracy']:.4f}" in evaluated.out
     assert "Warning" not in evaluated.err  # none of torch's notices on reading int8 tensors
+    for page, key in (("classify", "classify_run"), ("attack", "attack_run")):  # the pages that load its model
+        at = open_page(page)
+        at.selectbox(key=key).set_value(int8_id).run()
+        assert not at.exception, (page, at.exception)  # its size in the model cache counts tensors, not a dtype
+    assert "int8 copy's original" in at.error[0].value  # no gradients to fool it with: a sentence
     assert main(["quantize", int8_id]) == 2
     assert "already int8" in capsys.readouterr().err
     assert main(["quantize", "nope"]) == 2
