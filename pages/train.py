@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import RunConfig
+from core import LightboxError, RunConfig
 from dashboard import presenter
 from dashboard.keys import TRAIN, setting_key
 from dashboard.live_jobs import others_busy_ui, page_job, session_jobs_ui
@@ -12,7 +12,7 @@ from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, session_owner
 from dashboard.runs_views import keep_or_ship_ui, runs_ui
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
-from dashboard.widgets import dataset_ui, help_box, model_ui, train_settings_ui, user_errors
+from dashboard.widgets import dataset_ui, error_box, help_box, model_ui, train_settings_ui, user_errors
 
 st.title("Train")
 help_box(
@@ -40,8 +40,10 @@ with st.container(border=True):
     if presenter.advanced_visible():
         lr_finder_ui(config, lr_key=setting_key(TRAIN, "lr"))
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        with user_errors():  # a private server's fair-use limit says which and what to do
+        try:
             st.session_state["train_job"] = jobs.start(config, owner=owner)
+        except LightboxError as exc:  # a fair-use limit says which and what to do; the job it names stays below
+            error_box(exc)
 
 
 session_jobs_ui(jobs, owner, page_job(jobs, owner, "train_job"))  # a reload mid-run keeps the run's Stop and end

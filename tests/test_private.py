@@ -175,6 +175,7 @@ def test_a_fair_use_limit_gives_its_sentence_on_train(monkeypatch: pytest.Monkey
     button(at, "Start training").click().run()
     assert not at.exception
     assert "5 epochs is more than this server allows per job (3). Choose 3 or fewer." in at.error[0].value
+    assert "Runs" in [h.value for h in at.subheader]  # the page goes on: a running job's Stop stays in reach
 
 
 def test_a_malformed_token_gets_a_new_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
