@@ -146,7 +146,8 @@ def final_metrics(
     """Summarise a finished fit: last and best epoch, time, and the validation confusion matrix.
 
     A fit stopped mid-epoch kept weights that moved on from its last epoch's check: its validation loss and
-    accuracy are those of the weights kept (what Compare and every export then measure), not the last epoch's.
+    accuracy are those of the weights kept (what Compare and every export then measure), not the last epoch's,
+    and its best is theirs, in the epoch it was stopped in, when they beat every whole epoch.
     """
     metrics: dict[str, Any] = {"epochs_completed": len(rows), "train_seconds": round(seconds, 3)}
     if rows:
@@ -159,6 +160,8 @@ def final_metrics(
     labels = val.labels.to(logits.device)
     if stopped and len(labels):
         metrics["val_loss"], metrics["val_accuracy"] = F.cross_entropy(logits, labels).item(), accuracy(logits, labels)
+        if metrics["val_accuracy"] > metrics.get("best_val_accuracy", -1.0):  # the kept weights beat every epoch
+            metrics["best_val_accuracy"], metrics["best_epoch"] = metrics["val_accuracy"], len(rows) + 1
     metrics["confusion_matrix"] = confusion_matrix(logits.argmax(dim=1), labels, len(val.classes)).tolist()
     return metrics
 

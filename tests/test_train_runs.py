@@ -48,6 +48,7 @@ def test_a_stopped_run_is_kept_with_the_epochs_it_completed(store: RunStore) -> 
     kept = predict_validation(store, run.id)  # what Compare and an export measure: the weights kept, one batch on
     assert run.metrics["val_accuracy"] == pytest.approx(kept.accuracy, abs=1e-6)  # from epoch 1: another number
     assert run.metrics["val_loss"] == pytest.approx(kept.loss, rel=1e-4)
+    assert run.metrics["val_accuracy"] <= run.metrics["best_val_accuracy"]  # never a last above the best
 
 
 def test_a_crash_marks_the_run_failed_with_the_reason(store: RunStore) -> None:
