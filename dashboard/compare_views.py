@@ -24,6 +24,7 @@ from core import (
     speed_and_size,
     validation_set,
 )
+from dashboard import presenter
 from dashboard.charts import confusion_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure, selected_cell
 from dashboard.images import enlarge
@@ -115,7 +116,7 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     index = {r.id: i for i, r in enumerate(measured)}
     pairs = [(index[r.metrics["int8_of"]], i) for i, r in enumerate(measured) if r.metrics.get("int8_of") in index]
     models = [f"{r.model} int8" if r.config.model.quantization else r.model for r in measured]
-    st.plotly_chart(pareto_figure(names, costs, accs, label, models, pairs), key="compare_pareto")
+    st.plotly_chart(presenter.figure(pareto_figure(names, costs, accs, label, models, pairs)), key="compare_pareto")
     best = ", ".join(f"**{plain(names[i])}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
     st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is that of the weights each run kept.")
 
@@ -166,7 +167,7 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
     left, right = st.columns([3, 2])
     with left:
         event = st.plotly_chart(
-            clickable_confusion_figure(vp.confusion().tolist(), vp.classes),
+            presenter.figure(clickable_confusion_figure(vp.confusion().tolist(), vp.classes)),
             on_select="rerun",
             selection_mode="points",
             key=f"mistakes_matrix_{run.id}",
@@ -316,7 +317,9 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
         combined = ensemble(predictions, name="ensemble")
     names = [f"{r.name} ({r.id[-4:]})" for r in members]
     st.plotly_chart(
-        ensemble_figure([*names, "ensemble"], [*(p.accuracy for p in predictions), combined.accuracy]),
+        presenter.figure(
+            ensemble_figure([*names, "ensemble"], [*(p.accuracy for p in predictions), combined.accuracy])
+        ),
         key="ens_bars",
     )
     best = max(predictions, key=lambda p: p.accuracy)
@@ -326,4 +329,6 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
         f"{best.accuracy:.2%}, loss {best.loss:.4f}. "
         + _significance_sentence("the ensemble", "the best member", combined.accuracy, best.accuracy, result)
     )
-    st.plotly_chart(confusion_figure(combined.confusion().tolist(), combined.classes), key="ens_confusion")
+    st.plotly_chart(
+        presenter.figure(confusion_figure(combined.confusion().tolist(), combined.classes)), key="ens_confusion"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import RunInfo
+from dashboard import presenter
 from dashboard.charts import curves_figure
 from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pareto_ui, two_models_ui
 from dashboard.nav import link
@@ -62,7 +63,8 @@ view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="compare_view")
 if view == "Curves":
     labels = {r.id: f"{r.name} ({r.id[-4:]})" for r in selected}
     st.plotly_chart(
-        curves_figure({labels[r.id]: store.history(r.id) for r in selected}, height=420), key="compare_curves"
+        presenter.figure(curves_figure({labels[r.id]: store.history(r.id) for r in selected}, height=420)),
+        key="compare_curves",
     )
     show_table(runs_side_by_side(selected, [labels[r.id] for r in selected]), hide_index=True)
 

@@ -100,6 +100,12 @@ def test_step_1_captions_the_picture_with_its_own_label(kind: str) -> None:
         assert layout["xaxis"]["showgrid"] is False and layout["yaxis"]["zeroline"] is False
 
 
+def test_presenter_mode_enlarges_the_charts_of_other_pages_too() -> None:
+    at = open_page("data", presenter="1")  # the toggle's help promises larger text and charts on every page
+    sizes = [json.loads(c.proto.spec)["layout"]["xaxis"]["tickfont"]["size"] for c in at.get("plotly_chart")]
+    assert sizes and set(sizes) == {presenter.FONT_SIZE}, sizes
+
+
 def test_presenter_mode_sizes_every_chart_text() -> None:
     size = presenter.FONT_SIZE
     fig = presenter.enlarge_text(topk_figure([Prediction("cat", 0, 0.9), Prediction("dog", 1, 0.1)]))
