@@ -166,7 +166,10 @@ def statistics_ui(dataset: ImageDataset) -> None:
                 "std": st.column_config.NumberColumn(format="%.3f"),
             },
         )
-        st.caption("On a 0-1 scale. Models subtract the mean and divide by the std so every channel is comparable.")
+        st.caption(
+            "Mean and std on a 0-1 scale (the histogram below counts the stored 0-255 values). Models subtract the "
+            "mean and divide by the std so every channel is comparable."
+        )
         pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
         counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
         st.plotly_chart(presenter.figure(pixel_histogram_figure(counts)), key="data_pixels")

@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
-from core import JobManager, JobSnapshot
+from core import JobManager, JobSnapshot, LightboxError
 from dashboard import presenter
 from dashboard.charts import curves_figure
-from dashboard.text import sentence
+from dashboard.text import plain, sentence
 
 
 def training_view(
@@ -69,14 +69,23 @@ def _stop_or_outcome(jobs: JobManager, snap: JobSnapshot) -> None:
             else "Ends training after the current batch; the run is kept.",
         )
     elif snap.status == "finished":
-        st.success(f"Finished: run {snap.run_id} is saved.", icon=":material/check_circle:")
+        st.success(f"Finished: {_run_named(jobs, snap)} is saved.", icon=":material/check_circle:")
     elif snap.status == "stopped":
-        stopped = f"Stopped: run {snap.run_id} is saved with the epochs it completed."
+        stopped = f"Stopped: {_run_named(jobs, snap)} is saved as it stood."
         st.warning(snap.error or stopped, icon=":material/stop:")
     elif snap.status == "cancelled":
         st.info("Cancelled before it started: nothing was trained or recorded.", icon=":material/block:")
     else:
         _failure(snap)
+
+
+def _run_named(jobs: JobManager, snap: JobSnapshot) -> str:
+    """Return "'cnn on digits' (run 2026...)": the run's name as people read it, its id to look it up."""
+    try:
+        name = jobs.store.get_run(snap.run_id).name
+    except LightboxError:  # deleted meanwhile (a private visitor's sweep, say)
+        return f"run {snap.run_id}"
+    return f"'{plain(name)}' (run {snap.run_id})"
 
 
 def _failure(snap: JobSnapshot) -> None:

@@ -49,7 +49,7 @@ def test_train_page_starts_a_run_and_shows_it(lightbox_home: Path) -> None:
     wait_until(lambda: store.list_runs() and store.list_runs()[0].status == "finished", 60)
     at.run()
     assert not at.exception
-    assert any("Finished" in s.value for s in at.success)
+    assert any(s.value.startswith("Finished: 'page test' (run ") for s in at.success)  # named as people read it
     table = at.dataframe[0].value
     assert list(table["name"]) == ["page test"] and list(table["status"]) == ["finished"]
     assert table["val accuracy"][0] > 0.5
