@@ -94,7 +94,7 @@ def pareto_figure(
             hoverinfo="skip",
         )
     )
-    fig.update_xaxes(title_text=f"{cost_label} (log scale, left is cheaper)", type="log")
+    fig.update_xaxes(title_text=f"{cost_label} (log scale, left is cheaper)", type="log", dtick="D2")  # 1, 2, 5
     span = max(accuracies, default=1.0) - min(accuracies, default=0.0)
     decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2  # enough digits that no two ticks read the same
     fig.update_yaxes(title_text="validation accuracy", tickformat=f".{decimals}%")

@@ -100,6 +100,14 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     if not measured:
         st.info("None of these runs has a measured speed yet.", icon=":material/info:")
         return
+    if len({r.dataset for r in measured}) > 1:  # accuracies on other images do not compare, nor do their trade-offs
+        first = measured[0].dataset
+        st.info(
+            f"These runs learned different datasets, whose accuracies do not compare: the chart shows those on "
+            f"'{plain(first)}'. Pick runs of one dataset above to weigh others.",
+            icon=":material/info:",
+        )
+        measured = [r for r in measured if r.dataset == first]
     cost = st.segmented_control(
         "Cost",
         ["latency", "size"],

@@ -68,6 +68,17 @@ def test_an_int8_copy_is_compared_beside_its_original(runs) -> None:
     assert any(f"the run it was made from ({cnn.id}) has one" in i.value for i in at.info)
 
 
+def test_which_model_weighs_runs_of_one_dataset_only(runs) -> None:
+    store, simple, cnn = runs
+    shapes = train_run(quick_config("simple", epochs=1, dataset="shapes"), store)
+    at = open_page("compare")
+    at.multiselect(key="compare_runs").set_value([shapes.id, simple.id, cnn.id]).run()
+    at = _view(at, "Which model?")
+    assert "learned different datasets, whose accuracies do not compare" in at.info[0].value
+    (chart,) = at.get("plotly_chart")  # the first picked run's dataset alone
+    assert f"({shapes.id[-4:]})" in chart.proto.spec and f"({simple.id[-4:]})" not in chart.proto.spec
+
+
 def test_older_runs_can_be_measured_from_the_page(runs) -> None:
     store, simple, _ = runs
     with store._connect() as con:  # a run recorded before latency was measured at the end of training
