@@ -196,10 +196,11 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
     )
     run = train_run(config, get_store(), [_Progress(bar)])
     skipped = sum(len(files) for files in examples.values()) - len(dataset)
+    held = sum(map(sum, run.metrics.get("confusion_matrix", [])))  # the examples it never trained on
     summary = (
-        f"Trained on {len(dataset)} images in {time.perf_counter() - start:.1f} s: "
-        f"{run.metrics.get('val_accuracy', 0):.0%} of the held-back examples right. It is saved: Classify and "
-        "Compare list it too."
+        f"Trained on {len(dataset) - held} of your {len(dataset)} images in {time.perf_counter() - start:.1f} s; of "
+        f"the other {held}, held back to check it, it named {run.metrics.get('val_accuracy', 0):.0%} right. It is "
+        "saved: Classify and Compare list it too."
         + (f" {count(skipped, 'example')} could not be read as pictures and left out." if skipped else "")
     )
     return run, summary

@@ -81,7 +81,7 @@ def test_teach_page_marks_bad_uploads_and_still_trains(lightbox_home: Path) -> N
     button(at, "Train").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert f"Trained on {len(ACCEPTED) + len(good)} images" in at.success[0].value
+    assert f"of your {len(ACCEPTED) + len(good)} images" in at.success[0].value
 
 
 @pytest.mark.parametrize(

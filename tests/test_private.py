@@ -75,7 +75,7 @@ def _a_makes_things(tmp_path: Path) -> tuple[AppTest, str]:
         files = [(f"{kind}{i}.png", b, "image/png") for i, b in enumerate(shape_files(kind, 4, seed))]
         next(u for u in teach.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
     button(teach, "Train").click().run()
-    assert not teach.exception and not teach.error and "Trained on 8 images" in teach.success[0].value
+    assert not teach.exception and not teach.error and "of your 8 images" in teach.success[0].value
 
     train = _visit("train", token)
     train.selectbox(key="train_dataset").set_value("a-pets")

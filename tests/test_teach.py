@@ -43,7 +43,7 @@ def test_teach_two_renamed_classes_train_and_classify_a_photo(lightbox_home) -> 
     button(at, "Train").click().run()
     assert not at.exception and not at.error
     summary = at.success[0].value
-    assert "Trained on 14 images" in summary and "run 20" not in summary  # no machine strings
+    assert "of your 14 images" in summary and "run 20" not in summary  # no machine strings
     (run,) = RunStore(lightbox_home).list_runs()
     assert run.status == "finished" and run.model == "lite0_transfer"
     assert load_dataset(run.dataset).classes == ("circle", "Class 2")  # an ordinary, reloadable run
@@ -108,7 +108,7 @@ def test_a_train_click_whose_run_was_interrupted_trains_in_the_next_run(lightbox
         next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
     at.session_state["teach_train_pending"] = True  # what Train's click leaves while its run is interrupted
     at.run()  # the next run: no click of its own
-    assert not at.exception and "Trained on 6 images" in at.success[0].value
+    assert not at.exception and "of your 6 images" in at.success[0].value
     assert "teach_train_pending" not in at.session_state  # trained once: the run after it does not train again
     at.run()
     assert len(RunStore(lightbox_home).list_runs()) == 1

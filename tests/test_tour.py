@@ -233,7 +233,7 @@ def test_step_5_trains_with_the_two_classes_a_teacher_recorded(lightbox_home: Pa
     assert "Class 1: 3 · Class 2: 3" in [c.value for c in at.caption]
     button(at, "Train").click().run()
     assert not at.exception and not at.error
-    assert "Trained on 6 images" in at.success[0].value
+    assert "of your 6 images" in at.success[0].value
     assert not at.get("progress")[1:]  # no training bar left behind
 
 
