@@ -25,7 +25,7 @@ steps = [
     ("data", "1 · Data", "Browse the pictures, the classes and how many of each there are."),
     ("train", "2 · Train", "Choose a network and settings, press Start and watch the curves move."),
     ("compare", "3 · Compare", "Put trained models side by side: which learned fastest, which is best?"),
-    ("classify", "4 · Classify", "Upload an image or take a snapshot and see what a trained model thinks."),
+    ("classify", "4 · Classify", "Show it the camera, a photo or a snapshot and see what a trained model thinks."),
     ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
     ("attack", "6 · Fool it", "Change a photo by less than the eye can see and watch the model get it wrong."),
 ]

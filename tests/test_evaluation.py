@@ -141,6 +141,10 @@ def test_the_compare_page_calls_a_difference_real_exactly_when_mcnemar_does() ->
         sentence = _significance_sentence("A", "B", 0.9, 0.8, test)
         assert ("unlikely to be luck" in sentence) == test.significant() == (p_value < 0.05)
         assert f"{p_value:.1%}" in sentence
+    tiny = _significance_sentence("A", "B", 0.99, 0.5, McNemarResult(50, 40, 0, 5, 1e-12, "exact binomial"))
+    assert "less than 0.1% of the time" in tiny  # not "0.0% of the time"
+    same = _significance_sentence("A", "B", 0.9, 0.9, McNemarResult(90, 0, 0, 10, 1.0, "exact binomial"))
+    assert "exactly the same images" in same  # not "would happen 100.0% of the time"
 
 
 def test_latency_is_measured_once_per_architecture_whatever_the_weights(tmp_path: Path, monkeypatch) -> None:
