@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import streamlit as st  # noqa: E402
 from dashboard.keys import keep_settings  # noqa: E402
 from dashboard.nav import all_pages  # noqa: E402
 from dashboard.reruns import first_run_done  # noqa: E402
-from dashboard.resources import lean_server  # noqa: E402
+from dashboard.resources import lean_server, tidy_after_run  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
 
 st.set_page_config(page_title="Lightbox", page_icon=":material/lightbulb:", layout="wide")
@@ -27,6 +26,4 @@ try:
     page.run()
 finally:
     first_run_done()  # the address may change from the next run on (dashboard/reruns.py)
-    # Streamlit's full collection after every run is off (.streamlit/config.toml): whole-page runs collect here,
-    # fragment runs (camera frames, timers) leave it to Python's generational collector
-    gc.collect()
+    tidy_after_run()  # garbage collected, freed pages handed back: whole-page runs only, not camera frames

@@ -14,9 +14,9 @@ _PAGES: dict[str, tuple[str, str]] = {  # file stem -> (title, icon)
     "train": ("Train", ":material/model_training:"),
     "compare": ("Compare", ":material/compare_arrows:"),
     "classify": ("Classify", ":material/center_focus_strong:"),
-    "attack": ("Fool the model", ":material/auto_fix_high:"),
     "teach": ("Teach", ":material/school:"),
-}
+    "attack": ("Fool the model", ":material/auto_fix_high:"),
+}  # Home's cards and the Tour tell the story in this order too
 
 # A timer that reruns part of a page can drop a file the visitor is uploading (see dashboard/warm.py), so
 # timers that only inform are kept to the pages without a file picker.
@@ -51,9 +51,14 @@ def page(name: str) -> st.Page:
     return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, default=name == "home")
 
 
+def menu() -> list[str]:
+    """Return every page's file stem in menu order."""
+    return list(_PAGES)
+
+
 def all_pages() -> list[st.Page]:
     """Return every page in menu order."""
-    return [page(name) for name in _PAGES]
+    return [page(name) for name in menu()]
 
 
 def link(name: str, label: str | None = None) -> None:

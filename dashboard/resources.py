@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import core
-from core.memory import limit_malloc_arenas, map_big_blocks, release_free_memory
+from core.memory import hand_back, limit_malloc_arenas, map_big_blocks, release_free_memory
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
 from dashboard.reruns import set_in_url
@@ -64,6 +64,16 @@ def lean_server() -> bool:
     """Once per server, before the sessions' threads allocate: two malloc arenas, big blocks mapped apart."""
     arenas = limit_malloc_arenas()
     return map_big_blocks() and arenas
+
+
+def tidy_after_run() -> None:
+    """After a whole-page run: collect garbage, then hand the heap's free pages back (`core.memory.hand_back`).
+
+    Streamlit's full collection after every run is off (.streamlit/config.toml), so fragment runs (camera frames,
+    timers) leave garbage to Python's generational collector.
+    """
+    gc.collect()
+    hand_back()
 
 
 @st.cache_resource(show_spinner=False)

@@ -32,7 +32,9 @@ def _validity(values: Sequence[object]) -> tuple[pa.Buffer | None, int]:
 
 
 def _column(values: Sequence[object]) -> pa.Array:
-    """Return one column typed from its values: whole numbers, numbers, true/false, or else text; None is empty."""
+    """Return one column typed from its values: whole numbers, numbers, true/false, or else text; None and NaN
+    (a precision with no prediction to divide by, a diverged loss) are empty."""
+    values = [None if isinstance(v, float | np.floating) and v != v else v for v in values]  # NaN != NaN
     present = [v for v in values if v is not None]
     validity, nulls = _validity(values)
     if present and all(isinstance(v, bool | np.bool_) for v in present):
@@ -69,8 +71,11 @@ def rows_table(rows: Sequence[Mapping[str, object]]) -> pa.Table:
 
 
 def show_table(table: pa.Table, container: DeltaGenerator | None = None, **kwargs: Any) -> None:
-    """Draw `table` with st.dataframe (or `container.dataframe`), sent at once: nothing of pandas is imported."""
-    (container or st).dataframe(table, lazy=False, **kwargs)
+    """Draw `table` with st.dataframe (or `container.dataframe`), sent at once: nothing of pandas is imported.
+
+    An empty cell reads "-" (Streamlit writes "None" in it otherwise).
+    """
+    (container or st).dataframe(table, lazy=False, placeholder="-", **kwargs)
 
 
 def _device_text(run: RunInfo) -> str:

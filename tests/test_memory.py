@@ -41,6 +41,27 @@ def test_freed_memory_goes_back_to_the_system() -> None:
 
 
 @glibc
+@pytest.mark.parametrize("server", [False, True])
+def test_a_server_hands_freed_pages_back_as_it_goes_and_a_batch_process_keeps_them(server: bool) -> None:
+    """hand_back() (after each page run and epoch) trims a server's heap, at most once a second; elsewhere nothing."""
+    code = (
+        "from core.memory import hand_back, limit_malloc_arenas, map_big_blocks\n"
+        "def rss():\n"
+        "    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])\n"
+        f"assert limit_malloc_arenas(2) and ({server} is False or map_big_blocks())\n"
+        "keep = [bytes(4000) for _ in range(25_000)]\n"
+        "del keep[: len(keep) - 1]\n"
+        "before = rss()\n"
+        "first = hand_back()\n"
+        "print(first, hand_back(), before - rss())  # the second, at once, waits its turn\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    first, second, freed = out.stdout.split()
+    assert (first, second) == (str(server), "False")
+    assert (int(freed) > 50_000) == server  # kB handed back by a server only
+
+
+@glibc
 @pytest.mark.parametrize("lean", [False, True])
 def test_big_blocks_get_their_own_mapping_once_the_server_asks(lean: bool) -> None:
     """glibc serves an 8 MB block from its heap once a bigger one was freed, unless map_big_blocks() ran."""

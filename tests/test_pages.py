@@ -11,6 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core import RunStore
+from dashboard.nav import menu
 from tests.helpers import wait_until
 from tests.helpers.datasets import make_tree, zip_tree
 from tests.helpers.images import digit_photo, encode
@@ -21,6 +22,8 @@ def test_home_says_what_lightbox_is() -> None:
     at = open_page("home")
     assert at.title[0].value == "Lightbox"
     assert "neural network" in at.markdown[0].value
+    cards = [link.proto.page for link in at.get("page_link")]
+    assert cards == [p for p in menu() if p in cards] == ["data", "train", "compare", "classify", "teach", "attack"]
 
 
 def test_data_page_shows_samples_balance_and_statistics() -> None:

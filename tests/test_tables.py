@@ -47,8 +47,23 @@ def test_columns_are_typed_from_their_values_and_none_is_an_empty_cell() -> None
         "yes": [True, None, False],
         "text": ["<b>a</b>", None, "ü"],
     }
+    assert arrow_table({"p": [float("nan"), 0.5]}).to_pydict() == {"p": [None, 0.5]}  # a class never predicted
     assert rows_table([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]).to_pydict() == {"a": [1, 2], "b": ["x", "y"]}
     assert rows_table([]).num_columns == 0 and arrow_table({"empty": []}).num_rows == 0
+
+
+def _table_app() -> None:
+    from dashboard.tables import arrow_table, show_table
+
+    show_table(arrow_table({"val accuracy": [None, 0.5], "precision": [float("nan"), 1.0]}))
+
+
+def test_an_empty_cell_reads_as_a_dash_not_none() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    drawn = AppTest.from_function(_table_app).run().dataframe[0]
+    assert drawn.proto.placeholder == "-"  # what the browser writes in a null cell ("None" by default)
+    assert drawn.value.isna().sum().sum() == 2
 
 
 def test_building_and_sending_tables_imports_no_pandas(tmp_path: Path) -> None:

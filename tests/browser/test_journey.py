@@ -116,11 +116,15 @@ def test_the_built_in_model_names_a_photo_with_no_training(page, tmp_path: Path)
 _TICK = ".stPlotlyChart .xtick text, .stPlotlyChart .ytick text"
 
 
-def _tick_sizes(page) -> list[float]:
-    """Return the font size (px) of every chart tick label on screen, as the browser draws it."""
-    return page.evaluate(
-        f"Array.from(document.querySelectorAll('{_TICK}')).map(e => parseFloat(getComputedStyle(e).fontSize))"
-    )
+def _tick_sizes(page, *, some: bool = False) -> list[float]:
+    """Return the font size (px) of every chart tick label on screen, as the browser draws it.
+
+    With `some`, wait until there is at least one: a live chart redrawn between two epochs has none for a moment.
+    """
+    sizes = f"Array.from(document.querySelectorAll('{_TICK}')).map(e => parseFloat(getComputedStyle(e).fontSize))"
+    if some:
+        return page.wait_for_function(f"() => {{ const s = {sizes}; return s.length ? s : null; }}").json_value()
+    return page.evaluate(sizes)
 
 
 def _slide_bottoms(page) -> list[float]:
@@ -180,7 +184,7 @@ def test_the_tour_in_presenter_mode_from_a_prepared_link(page) -> None:
             page.locator(_TICK).first.wait_for(state="attached", timeout=120_000)
             settle(page)
         bottoms[number] = _slide_bottoms(page)
-        ticks += _tick_sizes(page)
+        ticks += _tick_sizes(page, some=number == 2)
         screenshot(page, f"tour-step-{number}")
     assert "step=7" in page.url and "presenter=1" in page.url
     # two presses before the page redraws move two slides; PageDown on the last slide stays there
