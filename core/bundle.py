@@ -95,8 +95,10 @@ def bundle_bytes(store: RunStore, run_id: str) -> bytes:
 
 
 def write_bundle(store: RunStore, run_id: str, out: str | os.PathLike[str]) -> Path:
-    """Write a run's bundle to `out` atomically and return its path."""
+    """Write a run's bundle to `out` (a file, or a folder to put it in) atomically and return its path."""
     path = Path(out)
+    if path.is_dir():
+        path = path / bundle_file_name(store.get_run(run_id))
     if not path.parent.is_dir():
         raise BundleError(f"The folder '{path.parent}' does not exist; create it or choose another --out.")
     data = bundle_bytes(store, run_id)
@@ -136,7 +138,10 @@ def _check_entries(infos: list[zipfile.ZipInfo], limits: BundleLimits) -> None:
 def read_bundle(source: bytes | str | os.PathLike[str] | BinaryIO, limits: BundleLimits) -> dict[str, bytes]:
     """Return the bundle's files by name, checked against its zip entries and manifest hashes."""
     if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-        raise BundleError(f"There is no file '{source}'.")
+        folder = Path(source).is_dir()
+        raise BundleError(
+            f"'{source}' is a folder; give a bundle's .zip file." if folder else f"There is no file '{source}'."
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
             infos = zf.infolist()

@@ -83,6 +83,12 @@ def validation_set(run: RunInfo) -> ImageDataset:
     try:
         dataset = load_dataset(run.config.data)
     except UnknownNameError as exc:  # an imported dataset deleted since: the run and its numbers are kept
+        if run.metrics.get("int8_of") == run.dataset:  # the built-in model's int8 copy ("imagenet" both)
+            raise DatasetError(
+                f"'{run.name}' is an int8 copy of the built-in model, which was not trained here, so there are no "
+                f"validation images to score it on; it gives the original's answer on "
+                f"{run.metrics.get('agreement', 0):.1%} of {run.metrics.get('agreement_images', 0)} photos."
+            ) from exc
         raise DatasetError(
             f"Run '{run.name}' was trained on '{run.dataset}', a dataset deleted since, so its validation images "
             "are gone: its numbers and curves are kept, but its images cannot be shown or scored again."

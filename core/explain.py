@@ -43,6 +43,15 @@ NO_GRADIENT_MESSAGE = (
     "This model was optimised for fast predictions (an int8 copy, say) and cannot trace its answer back to the "
     "pixels; use a model trained in Lightbox, or the int8 copy's original, to make adversarial images."
 )
+INT8_EXPLAIN_MESSAGE = (
+    "This model is an int8 copy, optimised for fast predictions: its layers cannot be looked inside or its "
+    "answers traced back to the pixels here, so use its fp32 original instead."
+)
+
+
+def is_quantized(module: nn.Module) -> bool:
+    """Say whether a module holds int8 layers (an int8 copy: no gradients, no float convolutions)."""
+    return any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in module.modules())
 
 
 CONVOLUTIONS = (nn.Conv2d, PrepackedConv)  # a prepacked one keeps its weights outside any nn.Conv2d
@@ -63,7 +72,7 @@ def target_layer(model: nn.Module) -> nn.Module:
         if not convs:
             if isinstance(node, CONVOLUTIONS):
                 return node
-            raise LightboxError(NO_CONV_MESSAGE)
+            raise LightboxError(INT8_EXPLAIN_MESSAGE if is_quantized(model) else NO_CONV_MESSAGE)
         if len(convs) > 1:
             return convs[-1]
         only = convs[0]

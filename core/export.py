@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 import warnings
@@ -140,6 +141,12 @@ def export_model(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: d
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    """Return an exception's first line without terminal colours (torch.export's run to pages, in colour)."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
 def _export_checked(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta: dict[str, Any]) -> None:
     """Write the file, load it back and compare its logits with the eager model's on another batch size."""
     export, run = _EXPORTERS[fmt]
@@ -157,7 +164,7 @@ def _export_checked(model: nn.Module, spec: InputSpec, fmt: str, out: Path, meta
         ) from exc
     except Exception as exc:  # the exporters and runtimes raise many types for an operator they cannot express
         raise ExportError(
-            f"This model could not be exported to {fmt} ({type(exc).__name__}: {exc}). Try the other format."
+            f"This model could not be exported to {fmt} ({type(exc).__name__}: {_first_line(exc)}). Try another format."
         ) from exc
     diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
     if not diff <= TOLERANCE:
@@ -171,11 +178,19 @@ def export_run(store: RunStore, run_id: str, fmt: str, out: Path | None = None) 
     """Export a run's model to `out` (default: next to its weights) and return the file's path."""
     if fmt not in EXPORT_FORMATS:
         raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
-    predictor = Predictor.from_run(store, run_id, fast=False)  # the eager model, its weights loaded safely
     run = store.get_run(run_id)
-    out = Path(out) if out is not None else store.run_dir(run_id) / f"model.{EXPORT_FORMATS[fmt]}"
+    if run.config.model.quantization == "int8":  # torch.export and ONNX cannot express its quantized layers
+        raise ExportError(
+            f"An int8 copy ships as a bundle (python -m core bundle {run_id}); .pt2, ONNX and TorchScript files "
+            "are written from fp32 runs, such as the one it was made from."
+        )
+    default = f"model.{EXPORT_FORMATS[fmt]}"
+    out = Path(out) if out is not None else store.run_dir(run_id) / default
+    if out.is_dir():  # a folder: the file goes inside it, as `cp` does
+        out = out / default
     if not out.parent.is_dir():
         raise ExportError(f"The folder '{out.parent}' does not exist; create it or choose another --out.")
+    predictor = Predictor.from_run(store, run_id, fast=False)  # the eager model, its weights loaded safely
     meta = {**export_metadata(run.name, run.model, predictor.spec), "run_id": run_id}
     return export_model(predictor.model, predictor.spec, fmt, out, meta)
 

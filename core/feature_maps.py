@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from core.errors import LightboxError
-from core.explain import CONVOLUTIONS, NO_CONV_MESSAGE, colorize, has_conv
+from core.explain import CONVOLUTIONS, INT8_EXPLAIN_MESSAGE, NO_CONV_MESSAGE, colorize, has_conv, is_quantized
 from core.inference import Predictor, prepare_image
 from core.models.registry import eval_mode
 
@@ -74,7 +74,7 @@ def conv_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Lay
     """List the convolution blocks of a model for inputs (C, H, W), from shallow to deep, with their map sizes."""
     names = _units(model)
     if not names:
-        raise LightboxError(NO_CONV_MESSAGE)
+        raise LightboxError(INT8_EXPLAIN_MESSAGE if is_quantized(model) else NO_CONV_MESSAGE)
     outputs = _capture(model, torch.zeros(1, *input_shape), names)  # dict preserves the order of the calls
     return [Layer(name, int(out.shape[1]), (int(out.shape[2]), int(out.shape[3]))) for name, out in outputs.items()]
 

@@ -209,6 +209,15 @@ class Predictor:
 
         return has_conv(self.model)
 
+    @property
+    def cannot_explain(self) -> str | None:
+        """Return why Grad-CAM cannot show where this model looked (fully connected, or int8), or None if it can."""
+        from core.explain import INT8_EXPLAIN_MESSAGE, NO_CONV_MESSAGE, is_quantized
+
+        if self.can_explain:
+            return None
+        return INT8_EXPLAIN_MESSAGE if is_quantized(self.model) else NO_CONV_MESSAGE
+
     def explain(self, image: Image.Image, target: int | None = None, min_side: int = 192) -> tuple[Image.Image, str]:
         """Return a Grad-CAM overlay on the image as the model sees it, and the class it explains.
 

@@ -160,10 +160,11 @@ def _check(run: RunInfo) -> None:
             "so no standalone script is written for it; the simple, cnn and resnet18 models have one."
         )
     if cfg.model.quantization:
+        source = run.metrics.get("int8_of", "another run")
         raise LightboxError(
-            "This run is an int8 copy, made from a trained run rather than trained, so it has no training script; "
-            f"the run it was made from ({run.metrics.get('int8_of', 'another run')}) has one."
-        )
+            "This run is an int8 copy, made from a trained model rather than trained, so it has no training script"
+            + ("." if source == run.dataset else f"; the run it was made from ({source}) has one.")
+        )  # the built-in model's copy names "imagenet" both as its source and its data: no run to point to
     if cfg.model.name not in SCRIPT_MODELS:
         raise LightboxError(
             f"A script is written for the {', '.join(SCRIPT_MODELS)} models trained here; this run's "

@@ -203,6 +203,12 @@ def train_run(
         metrics = final_metrics(learner, fit_val, rows, result.seconds, config.train.precision, result.stopped)
         metrics["world_size"] = dist.world_size if dist else 1
         metrics.update(speed_metrics(model, spec, store.weights_path(run.id)))
+    except KeyboardInterrupt:  # Ctrl-C, or a notebook's interrupt: the epochs trained so far are kept
+        epochs = len(store.history(run.id))
+        store.finish_run(
+            run.id, "interrupted", store.get_run(run.id).metrics, f"Interrupted after {epochs} epochs (Ctrl-C)."
+        )
+        raise
     except BaseException as exc:
         store.finish_run(run.id, "failed", error=str(exc) or type(exc).__name__)
         raise

@@ -26,7 +26,7 @@ from core.sharing import SERVER, is_workspace
 if TYPE_CHECKING:
     from core.runs import RunStore
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS workspaces (id TEXT PRIMARY KEY, last_seen REAL NOT NULL)"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS workspaces (id TEXT PRIMARY KEY, last_seen REAL NOT NULL, browser TEXT)"
 
 
 def workspace_dir(home: str | os.PathLike[str], workspace: str) -> Path:
@@ -53,6 +53,23 @@ class Workspaces:
         self.home.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute(_SCHEMA)
+            if "browser" not in [row[1] for row in con.execute("PRAGMA table_info(workspaces)")]:
+                con.execute("ALTER TABLE workspaces ADD COLUMN browser TEXT")  # a home from before browsers were kept
+
+    def claim(self, workspace: str, browser: str) -> bool:
+        """Tie `workspace` to the browser that opens it first (`browser`: a key of it, "" where none is known), and
+        say whether `browser` is that one. The id rides in the page's address so that a reload finds it again; a
+        copied address opened in another browser then finds the workspace taken, not the visitor's runs."""
+        with self._connect() as con:
+            row = con.execute("SELECT browser FROM workspaces WHERE id = ?", (workspace,)).fetchone()
+            if row is None:
+                insert = "INSERT INTO workspaces (id, last_seen, browser) VALUES (?, ?, ?)"
+                con.execute(insert, (workspace, time.time(), browser))
+            elif row[0] is None:
+                con.execute("UPDATE workspaces SET browser = ? WHERE id = ?", (browser, workspace))
+            else:
+                return bool(row[0] == browser)
+        return True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -224,10 +224,10 @@ def top_losses_ui(run: RunInfo, vp: ValidationPredictions, val: ImageDataset) ->
         disabled=not predictor.can_explain,
         help="Grad-CAM colours the parts of the image that pushed the model to its answer: yellow most, purple least."
         if predictor.can_explain
-        else "Grad-CAM follows a convolutional network's feature maps; a fully connected network has none.",
+        else "Grad-CAM follows a float convolutional network's feature maps and gradients.",
     ):
         if not predictor.can_explain:
-            st.caption("Where the model looked needs a convolutional network: this one is fully connected.")
+            st.caption(predictor.cannot_explain or "")
         _gallery(val, worst, captions)
         return
     with user_errors():

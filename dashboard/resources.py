@@ -8,7 +8,9 @@ the warm-up thread shares: a visitor who asks while a model is loading waits on 
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -82,17 +84,49 @@ def server_threads() -> int:
     return core.cap_threads()
 
 
+def browser_key() -> str:
+    """Return a key of this browser, the same across its reloads and tabs ("" where unknown, as in tests).
+
+    Streamlit's XSRF cookie holds one secret per browser, sent masked with a new mask on each page load
+    ("2|mask|masked secret|time", Tornado's format); the secret itself is kept only as a hash.
+    """
+    cookie = st.context.cookies.get("_streamlit_xsrf", "")
+    parts = cookie.split("|") if isinstance(cookie, str) else []  # AppTest has no browser, hence no cookie
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except (IndexError, ValueError):
+        return ""
+    if not mask:
+        return ""
+    secret = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    return hashlib.sha256(secret).hexdigest()
+
+
+def _claim(workspace: str, browser: str) -> bool:
+    """Tie a workspace to this browser (see Workspaces.claim); True where the home is unusable (the page says so)."""
+    try:
+        return Workspaces(str(core.default_home())).claim(workspace, browser)
+    except (OSError, sqlite3.Error):
+        return True
+
+
 def session_owner() -> str:
     """Return this visitor's workspace id: its jobs and Teach examples and, in private mode, everything it makes.
 
     The id rides in the URL (?ws=...), put there by the session's first call after its first run (anything a
     visitor makes asks for its owner here), so a reload of the same tab (mid-talk, say) finds the same workspace;
-    a missing or malformed token gets a new, random one.
+    a missing or malformed token, or one another browser opened first (a copied link), gets a new, random one.
     """
     owner = st.session_state.get("lightbox_owner")
     if owner is None:
-        token = st.query_params.get(WORKSPACE_PARAM)
-        owner = token if is_workspace(token) else new_workspace()
+        token, browser = st.query_params.get(WORKSPACE_PARAM), browser_key()
+        if is_workspace(token) and _claim(token, browser):
+            owner = token
+        else:
+            if is_workspace(token):  # a link copied from another browser: its workspace stays its visitor's
+                st.toast("This link came from another browser: you start with a workspace of your own.")
+            owner = new_workspace()
+            _claim(owner, browser)
         st.session_state["lightbox_owner"] = owner
     if st.query_params.get(WORKSPACE_PARAM) != owner:
         set_in_url(WORKSPACE_PARAM, owner)  # new, or a page switch dropped it: put it back

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,26 @@ def test_default_train_from_a_fresh_process_reaches_95_percent(lightbox_home: Pa
     assert float(metrics["val_accuracy"]) >= 0.95
     assert RunStore(lightbox_home).get_run(metrics["run_id"]).status == "finished"
     assert "train [" in proc.stderr  # the progress bar
+
+
+def test_ctrl_c_stops_training_after_its_batch_and_keeps_the_run(lightbox_home: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "train", "--model", "simple", "--epochs", "50", "--pace", "0.3"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "LIGHTBOX_HOME": str(lightbox_home)},
+    )  # fmt: skip
+    seen = ""
+    while "epoch 2/50" not in seen:  # the progress bar: an epoch has been recorded
+        line = proc.stderr.readline()
+        assert line, seen
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    metrics = _metrics(out)
+    assert metrics["status"] == "stopped" and int(metrics["epochs_completed"]) >= 1  # it said failed before
+    run = RunStore(lightbox_home).get_run(metrics["run_id"])
+    assert run.status == "stopped" and f"{run.metrics['val_accuracy']:.4f}" == metrics["val_accuracy"]
 
 
 def test_a_reader_that_stops_reading_is_no_traceback(lightbox_home: Path) -> None:
@@ -69,6 +90,31 @@ def test_train_then_runs_then_classify(capsys: pytest.CaptureFixture[str], tmp_p
     assert [label for label, _ in rows] and all(label in "0123456789" for label, _ in rows)
     probs = [float(p) for _, p in rows]
     assert probs == sorted(probs, reverse=True)
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert main(["classify", str(tmp_path / "notes.png"), paths[1], "--model", run_id]) == 2  # one bad file
+    printed = capsys.readouterr()
+    assert printed.err.startswith("error: ") and f"# {paths[1]}" in printed.out  # the next one still classified
+    assert len(printed.out.splitlines()) == 1 + 1 + 5  # the two files' headings, the good one's five classes
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--epochs", "0"], "'0' is out of range: give a number at least 1"),
+        (["train", "--epochs", "1.5"], "'1.5' is not a whole number"),
+        (["train", "--image-size", "0"], "at least 1"),  # it trained at 16 px and recorded 0
+        (["train", "--pace", "-1"], "at least 0"),
+        (["train", "--val-fraction", "nan"], "from 0 to 1"),
+        (["classify", "x.png", "--model", "imagenet", "--top-k", "-3"], "at least 1"),  # it printed one class
+        (["attack", "x.png", "--model", "imagenet", "--out", "a.png", "--epsilon", "0.001"], "from 0.00392 to 1"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_listing_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,7 +133,7 @@ def test_listing_commands(capsys: pytest.CaptureFixture[str]) -> None:
         (["train", "--dataset", "mnist-typo"], "Unknown dataset 'mnist-typo'"),
         (["train", "--model", "vgg"], "Unknown model 'vgg'"),
         (["train", "--optimizer", "lbfgs"], "Unknown optimizer"),
-        (["train", "--epochs", "0"], "epochs must be"),
+        (["train", "--lr", "-1"], "learning rate"),
         (["classify", "x.png", "--model", "nope"], "There is no run 'nope'"),
     ],
 )

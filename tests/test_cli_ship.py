@@ -23,8 +23,8 @@ def run_id(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_export_both_formats(capsys: pytest.CaptureFixture[str], run_id: str, tmp_path: Path) -> None:
-    for fmt, name in (("torchscript", "digits.pt"), ("onnx", "digits.onnx")):
-        assert main(["export", run_id, "--format", fmt, "--out", str(tmp_path / name)]) == 0
+    for fmt, out_arg, name in (("torchscript", "", "model.pt"), ("onnx", "digits.onnx", "digits.onnx")):
+        assert main(["export", run_id, "--format", fmt, "--out", str(tmp_path / out_arg)]) == 0  # "": a folder
         out = _values(capsys.readouterr().out)
         assert out["format"] == fmt and out["saved"] == str(tmp_path / name)
         assert int(out["bytes"]) == (tmp_path / name).stat().st_size > 10_000
@@ -32,9 +32,9 @@ def test_export_both_formats(capsys: pytest.CaptureFixture[str], run_id: str, tm
 
 
 def test_bundle_then_restore_into_another_home(capsys: pytest.CaptureFixture[str], run_id: str, tmp_path: Path) -> None:
-    archive = tmp_path / "keep.zip"
-    assert main(["bundle", run_id, "--out", str(archive)]) == 0
-    assert _values(capsys.readouterr().out)["saved"] == str(archive)
+    assert main(["bundle", run_id, "--out", str(tmp_path)]) == 0  # a folder: the bundle goes inside, named
+    archive = Path(_values(capsys.readouterr().out)["saved"])
+    assert archive.parent == tmp_path and archive.name.startswith("lightbox-") and archive.suffix == ".zip"
     other = tmp_path / "other-home"
     assert main(["--home", str(other), "restore", str(archive)]) == 0
     out = _values(capsys.readouterr().out)
@@ -50,6 +50,7 @@ def test_bundle_then_restore_into_another_home(capsys: pytest.CaptureFixture[str
         (["bundle", "nope"], "There is no run 'nope'"),
         (["restore", "{tmp}/missing.zip"], "There is no file"),
         (["restore", "{tmp}/notes.zip"], "not a .zip"),
+        (["restore", "{tmp}"], "is a folder; give a bundle's .zip file"),
     ],
 )
 def test_mistakes_are_one_line_messages(

@@ -15,6 +15,7 @@ from core.bundle import bundle_bytes, restore_bundle
 from core.cli import main
 from core.quantize_runs import is_int8
 from tests.helpers import trained_run
+from tests.helpers.images import digit_photo
 from tests.helpers.pages import open_page
 
 
@@ -61,6 +62,9 @@ def test_the_built_in_model_in_int8_agrees_with_fp32_and_comes_back_from_store_a
     assert is_int8(int8) and out["int8_of"] == "imagenet" and int8.metrics["quantization"] == FUSED_SCHEME
     assert float(out["agreement"]) >= 0.95 and int(out["agreement_images"]) >= 200
 
+    assert main(["evaluate", int8.id]) == 2 and "int8 copy of the built-in model" in capsys.readouterr().err
+    assert main(["script", int8.id, "--out", str(tmp_path / "t.py")]) == 2  # it named "imagenet" as a run
+    assert "imagenet" not in capsys.readouterr().err
     served = Predictor.from_run(store, int8.id)  # as Classify serves it
     top = served.classify(sample_photo("chelsea"), top_k=3).predictions
     assert any("cat" in p.label for p in top), top  # Egyptian cat, tiger cat, tabby
@@ -72,7 +76,9 @@ def test_the_built_in_model_in_int8_agrees_with_fp32_and_comes_back_from_store_a
     assert np.abs(a.numpy() - b.numpy()).max() == 0
 
 
-def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str], store: RunStore) -> None:
+def test_an_int8_run_cannot_be_quantized_again(
+    capsys: pytest.CaptureFixture[str], store: RunStore, tmp_path: Path
+) -> None:
     fp32 = trained_run(store, "simple", epochs=1)
     assert main(["quantize", fp32.id]) == 0
     int8_id = _values(capsys.readouterr().out)["run_id"]
@@ -88,6 +94,11 @@ def test_an_int8_run_cannot_be_quantized_again(capsys: pytest.CaptureFixture[str
         at.selectbox(key=key).set_value(int8_id).run()
         assert not at.exception, (page, at.exception)  # its size in the model cache counts tensors, not a dtype
     assert "int8 copy's original" in at.error[0].value  # no gradients to fool it with: a sentence
+    assert main(["export", int8_id, "--format", "onnx"]) == 2  # torch.export's colourful pages of advice before
+    assert "An int8 copy ships as a bundle" in capsys.readouterr().err
+    digit_photo()[0].save(tmp_path / "digit.png")
+    assert main(["explain", str(tmp_path / "digit.png"), "--model", int8_id, "--out", str(tmp_path / "c.png")]) == 2
+    assert "int8 copy" in capsys.readouterr().err  # it said the model had no convolution layers
     assert main(["quantize", int8_id]) == 2
     assert "already int8" in capsys.readouterr().err
     assert main(["quantize", "nope"]) == 2

@@ -63,6 +63,19 @@ def test_a_crash_marks_the_run_failed_with_the_reason(store: RunStore) -> None:
     assert len(store.history(run.id)) == 1  # the epoch written before the crash survives
 
 
+def test_an_interrupt_keeps_the_run_as_interrupted_with_its_epochs(store: RunStore) -> None:
+    class CtrlC(Callback):  # a notebook's interrupt, or a second Ctrl-C on the command line
+        def on_epoch_end(self, state: TrainState) -> None:
+            if state.epoch == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(quick_config(epochs=4), store, [CtrlC()])
+    (run,) = store.list_runs()
+    assert run.status == "interrupted" and run.error == "Interrupted after 2 epochs (Ctrl-C)."  # not "failed"
+    assert len(store.history(run.id)) == 2 and store.weights_path(run.id).is_file()
+
+
 def _count_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.0) -> list[str]:
     """Record each checkpoint write, made to take at least `seconds` (a big model on a slow disk)."""
     writes: list[str] = []

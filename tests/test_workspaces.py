@@ -48,6 +48,22 @@ def test_workspace_ids_are_random_and_validated() -> None:
         assert not is_workspace(bad)
 
 
+def test_a_workspace_belongs_to_the_browser_that_opened_it_first(lightbox_home: Path) -> None:
+    import sqlite3
+
+    spaces, mine = Workspaces(lightbox_home), new_workspace()
+    assert spaces.claim(mine, "browser-a") and spaces.claim(mine, "browser-a")  # a reload, another tab
+    assert not spaces.claim(mine, "browser-b")  # the address copied into another browser
+    spaces.touch(older := new_workspace())  # seen before workspaces were tied to browsers
+    assert spaces.claim(older, "browser-b") and not spaces.claim(older, "browser-a")
+    before = lightbox_home / "before"  # a home from before: its table gains the column
+    before.mkdir()
+    with sqlite3.connect(before / "runs.sqlite") as con:
+        con.execute("CREATE TABLE workspaces (id TEXT PRIMARY KEY, last_seen REAL NOT NULL)")
+        con.execute("INSERT INTO workspaces VALUES (?, 0)", (mine,))
+    assert Workspaces(before).claim(mine, "browser-b") and not Workspaces(before).claim(mine, "browser-a")
+
+
 def test_a_visitor_sees_the_servers_runs_and_their_own_only(lightbox_home: Path) -> None:
     store = RunStore(lightbox_home)
     a, b = store.scoped(new_workspace()), store.scoped(new_workspace())

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # command -> (module under core.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("models", "classify images with a trained run"),
     "explain": ("explain", "save a Grad-CAM picture of where the model looked"),
     "attack": ("explain", "save an image changed just enough to fool the model (FGSM)"),
-    "evaluate": ("evaluate", "score runs on their validation images; two or more: McNemar and ensemble"),
+    "evaluate": ("evaluate", "score runs on their validation images; two: McNemar's test; two or more: their ensemble"),
     "export": ("ship", "write a run's model as a .pt2 (torch.export), ONNX or TorchScript (old) file"),
     "bundle": ("ship", "write a run (settings, history, metrics, weights) as one .zip"),
     "restore": ("ship", "add the run in a bundle .zip to the kept runs"),
@@ -32,6 +32,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "script": ("code", "write a standalone PyTorch script that trains the run again"),
     "tensorboard": ("code", "write TensorBoard event files (curves, settings, confusion matrix) for runs"),
 }
+
+
+def number(kind: Callable[[str], float], low: float, high: float | None = None) -> Callable[[str], float]:
+    """Return an argparse type that reads a number of `kind` (int or float) from `low` to `high` (None: no top)."""
+
+    def read(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if kind is int else ''}number") from None
+        if not (value >= low and (high is None or value <= high)):  # NaN fails both
+            span = f"at least {low:.3g}" if high is None else f"from {low:.3g} to {high:.3g}"
+            raise argparse.ArgumentTypeError(f"'{text}' is out of range: give a number {span}")
+        return value
+
+    read.__name__ = getattr(kind, "__name__", "number")  # argparse names the type in its messages
+    return read
 
 
 def _chosen(argv: Sequence[str]) -> str | None:
@@ -83,4 +100,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main", "number"]

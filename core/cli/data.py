@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from core.cli import number
 from core.data.registry import DATASETS, import_dataset
 from core.data.standard import STANDARD, download_dataset
 from core.data.user import list_user_datasets
@@ -19,7 +20,9 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
     elif command == "import-dataset":
         parser.add_argument("name", help="a name for the dataset, e.g. my-pets")
         parser.add_argument("path", help="a folder with one sub-folder of images per class, or a .zip of such folders")
-        parser.add_argument("--image-size", type=int, default=64, help="pixels per side every image is scaled to")
+        parser.add_argument(
+            "--image-size", type=number(int, 1), default=64, help="pixels per side every image is scaled to"
+        )
 
 
 def _datasets(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from core.cli import number
 from core.cli.models import MODEL_HELP
 from core.data.images import decode_image
 from core.errors import LightboxError
@@ -22,7 +23,10 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
     if command == "explain":
         parser.add_argument("--target", help="the class to explain, by name or number (default: the model's answer)")
     else:
-        parser.add_argument("--epsilon", type=float, default=0.02, help="the largest change of any pixel, 0 to 1")
+        parser.add_argument(
+            "--epsilon", type=number(float, 1 / 255, 1), default=0.02,
+            help="the largest change of any pixel, 1/255 (one step of 8-bit brightness) to 1 (default: 0.02)",
+        )  # fmt: skip
 
 
 def class_index(predictor: Predictor, name: str) -> int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from core.cli import number
 from core.data.images import decode_image
+from core.errors import LightboxError
 from core.inference import Predictor
 from core.models.registry import MODELS, InputSpec, build_model, count_parameters
 from core.runs import RunStore
@@ -17,7 +20,7 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
     if command == "classify":
         parser.add_argument("images", nargs="+", help="image files")
         parser.add_argument("--model", required=True, help=MODEL_HELP)
-        parser.add_argument("--top-k", type=int, default=5)
+        parser.add_argument("--top-k", type=number(int, 1), default=5, help="classes to print, most likely first")
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -31,12 +34,19 @@ def _models(args: argparse.Namespace) -> int:
 
 def _classify(args: argparse.Namespace) -> int:
     predictor = Predictor.load(RunStore(args.home), args.model)
+    failed = 0
     for path in args.images:
         if len(args.images) > 1:
             print(f"# {path}")
-        for p in predictor.predict(decode_image(path), top_k=args.top_k):
+        try:
+            predictions = predictor.predict(decode_image(path), top_k=args.top_k)
+        except LightboxError as exc:  # one bad file among many: said, and the others still classified
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for p in predictions:
             print(f"{p.label}\t{p.probability:.4f}")
-    return 0
+    return 2 if failed else 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from core.cli import number
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.data.augment import AUGMENTATIONS
 from core.devices import DEVICES, PRECISIONS
@@ -24,19 +30,24 @@ def _add_settings(t: argparse.ArgumentParser) -> None:
     t.add_argument("--dataset", default="digits", help="a registered name, a class-folder tree, or a .zip")
     t.add_argument("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
     # None: the dataset's own default (default_train_config), the same the Train page starts from
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--batch-size", type=int)
+    t.add_argument("--epochs", type=number(int, 1), help="passes over the training images")
+    t.add_argument("--lr", type=float, help="learning rate: how big a step each correction takes")
+    t.add_argument("--batch-size", type=number(int, 1), help="images per optimiser step")
     t.add_argument("--optimizer", help=f"one of: {', '.join(OPTIMIZERS)}")
-    t.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
+    t.add_argument(
+        "--weight-decay", type=number(float, 0), default=_DEFAULTS.weight_decay, help="how hard weights are pulled to 0"
+    )
     t.add_argument("--schedule", help=f"one of: {', '.join(SCHEDULES)}")
     t.add_argument("--augment", help=f"one of: {', '.join(AUGMENTATIONS)}")
-    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    t.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="same seed, same settings: the same run")
     t.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
     t.add_argument("--precision", default=_DEFAULTS.precision, help=f"one of: {', '.join(PRECISIONS)}")
-    t.add_argument("--val-fraction", type=float, default=DataConfig().val_fraction)
-    t.add_argument("--image-size", type=int, help="pixels per side (generated and imported datasets)")
-    t.add_argument("--samples", type=int, help="number of images (generated datasets)")
+    t.add_argument(
+        "--val-fraction", type=number(float, 0, 1), default=DataConfig().val_fraction,
+        help="share of the images held back to check the model on",
+    )  # fmt: skip
+    t.add_argument("--image-size", type=number(int, 1), help="pixels per side (generated and imported datasets)")
+    t.add_argument("--samples", type=number(int, 1), help="number of images (generated datasets)")
     t.add_argument("--name", default="", help="a name for the run")
 
 
@@ -46,7 +57,7 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
         _add_settings(parser)
     if command == "train":
         parser.add_argument(
-            "--pace", type=float, default=0.0, help="make each epoch last at least this many seconds (to watch it)"
+            "--pace", type=number(float, 0), default=0.0, help="make each epoch last at least this many seconds"
         )
 
 
@@ -70,6 +81,28 @@ def _config(args: argparse.Namespace) -> RunConfig:
     )
 
 
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """Yield an event that the first Ctrl-C sets (training stops after its batch, the run kept as stopped); a
+    second one interrupts at once (the run kept as interrupted, with the epochs it finished)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread receives signals
+        yield stop
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nStopping after this batch; the run is kept (Ctrl-C again to quit at once).", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _train(args: argparse.Namespace) -> int:
     from core.callbacks import Pace
     from core.parallel import launched_by_torchrun
@@ -82,7 +115,8 @@ def _train(args: argparse.Namespace) -> int:
         if run is None:
             return 0
     else:
-        run = train_run(_config(args), store, callbacks)
+        with _stop_on_ctrl_c() as stop:
+            run = train_run(_config(args), store, callbacks, stop)
     for key, value in run.metrics.items():
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")

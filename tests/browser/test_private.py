@@ -67,6 +67,15 @@ def test_visitor_b_cannot_see_visitor_as_run(browser, tmp_path: Path) -> None:
         b.get_by_text("showcase: digits").first.wait_for(state="attached")
         assert SECRET not in b.content()
         assert_no_error(b)
+        b.goto(a.url)  # A's address, workspace token and all, copied to B (to show a chart, say)
+        b.get_by_text("showcase: digits").first.wait_for(state="attached")
+        b.get_by_text("This link came from another browser").wait_for()
+        assert SECRET not in b.content()
+        visit(b, "compare", "Compare")  # the next run writes B's own workspace into the address
+        b.wait_for_function(f"location.search.includes('ws=') && !location.search.includes({owner!r})")
+        assert SECRET not in b.content()
+        a.reload()  # A's own browser still finds it
+        a.get_by_text(SECRET).first.wait_for(state="attached")
         assert not server_loaded(url, "pandas")  # Train's and Compare's tables drew without pandas
     finally:
         a.context.close()
