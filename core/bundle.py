@@ -148,7 +148,7 @@ def read_bundle(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Bundl
             _check_entries(infos, limits)
             files = {info.filename: zf.read(info) for info in infos}  # sizes checked; zipfile checks each CRC
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise BundleError(f"The file is damaged or not a .zip ({exc}). {_NOT_A_BUNDLE}") from exc
+        raise BundleError(f"The file is damaged or not a .zip. {_NOT_A_BUNDLE}") from exc  # not zipfile's words
     manifest = _json(files, "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(_NOT_A_BUNDLE)

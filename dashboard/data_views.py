@@ -39,7 +39,7 @@ def import_ui() -> None:
             "zip the folders together and upload the zip."
         )
         c1, c2 = st.columns([2, 1])
-        import_name = c1.text_input("Name", key="data_import_name", max_chars=40, placeholder="my-pets")
+        import_name = c1.text_input("Name", key="data_import_name", placeholder="my-pets")
         import_size = c2.selectbox(
             "Image size (pixels)",
             [32, 64, 96, 128],

@@ -46,6 +46,9 @@ def keep_or_ship_ui(store: RunStore, runs: list[RunInfo]) -> None:
     )
     if runs:
         by_id = {r.id: r for r in runs}
+        newest = max(runs, key=lambda r: r.created).id
+        if st.session_state.get("ship_newest") != newest:  # a run just trained or restored: offered first
+            st.session_state["ship_run"] = st.session_state["ship_newest"] = newest
         ship_id = st.selectbox(
             "Run to download", list(by_id), format_func=lambda i: run_label(by_id[i]), key="ship_run"
         )

@@ -22,6 +22,7 @@ from core import (
     TrainConfig,
     TrainState,
     dataset_from_samples,
+    decode_image,
     save_user_dataset,
     train_run,
 )
@@ -84,18 +85,25 @@ def add_uploads(name: str) -> None:
     unreadable, full = [], 0
     for f in st.session_state.get(uploader_key(name)) or []:
         if thumbnail(f.getvalue()) is None:  # decoded once: the class's list shows the same thumbnail
-            unreadable.append(f.name)
+            unreadable.append((f.name, _why_unreadable(f.getvalue())))
         elif not teach_store.add_example(samples(), name, f.getvalue()):
             full += 1
-    notes = []
-    if unreadable:
-        what = "is not a picture" if len(unreadable) == 1 else "are not pictures"
-        files = ", ".join(f"'{plain(n)}'" for n in unreadable)
-        notes.append(f"{files} {what} Lightbox can read (another kind of file renamed, say): left out.")
+    notes = [f"'{plain(n)}' left out: {why}" for n, why in unreadable[:4]]  # each with its own reason
+    if len(unreadable) > 4:
+        notes.append(f"{len(unreadable) - 4} more files left out for the same kinds of reasons.")
     if full:
         notes.append(f"A class holds {teach_store.MAX_PER_CLASS} examples at most: {full} more left out.")
     st.session_state[_NOTICE] = " ".join(notes) or None
     st.session_state[_UPLOAD_ROUND] = st.session_state.get(_UPLOAD_ROUND, 0) + 1
+
+
+def _why_unreadable(data: bytes) -> str:
+    """Return the sentence that says why a file is no picture (empty, too many pixels, another kind of file)."""
+    try:
+        decode_image(data)
+    except LightboxError as exc:
+        return str(exc)
+    return "Lightbox cannot read it as a picture."
 
 
 def remove_sample(name: str, index: int) -> None:

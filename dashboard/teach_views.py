@@ -27,11 +27,12 @@ def classes_ui(samples: dict[str, list[bytes]]) -> None:
     """Edit the classes: add one, and for each rename it, remove it, add files and remove single examples."""
     st.subheader("Your classes")
     teach.notice()
+    # No max_chars: Streamlit's box refuses a whole paste longer than that; the store cuts names to 40 characters.
     # A form: the name reaches the server once, on Enter or the button. As a plain text input with on_change, a
     # live camera's next frame (a fragment rerun sent with the box's last value) added it again: "already there".
     with st.form("teach_new_class_form", clear_on_submit=True, border=False):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up, then Enter", max_chars=40)
+        c1.text_input("New class", key="teach_new_class", placeholder="e.g. thumbs up, then Enter")
         c2.form_submit_button("Add class", icon=":material/add:", on_click=teach.add_class, args=("teach_new_class",))
     for position, (name, files) in enumerate(list(samples.items())):
         _class_ui(position, name, files)
@@ -48,7 +49,6 @@ def _class_ui(position: int, name: str, files: list[bytes]) -> None:
             on_change=teach.rename_class,
             args=(name, f"teach_name_{position}_{name}"),
             label_visibility="collapsed",
-            max_chars=40,
         )
         count.markdown(f"**{plain(name)}** · {len(files)} image{'s' if len(files) != 1 else ''}")
         remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))

@@ -29,6 +29,19 @@ def test_restore_a_bundle_on_an_empty_train_page(run_library: RunLibrary, tmp_pa
     assert len(at.dataframe[0].value) == 1
 
 
+def test_the_newest_run_is_offered_for_download_and_a_choice_is_kept(
+    run_library: RunLibrary, lightbox_home: Path
+) -> None:
+    (older,) = run_library.copy_into("simple", lightbox_home)
+    at = open_page("train")
+    assert at.selectbox(key="ship_run").value == older.id
+    newer = trained_run(RunStore(lightbox_home), "simple", epochs=1)
+    at.run()
+    assert at.selectbox(key="ship_run").value == newer.id  # it stayed on the run listed before
+    at.selectbox(key="ship_run").set_value(older.id).run()
+    assert at.run().selectbox(key="ship_run").value == older.id  # the visitor's choice, until a newer run comes
+
+
 def test_a_bad_bundle_is_one_sentence_and_changes_nothing(copy_runs, lightbox_home: Path) -> None:
     (kept,) = copy_runs("simple")
     store = RunStore(lightbox_home)

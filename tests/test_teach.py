@@ -70,7 +70,7 @@ def test_removing_an_example_and_a_class(lightbox_home) -> None:
     text = ("**notes**.jpg", b"not a picture", "image/jpeg")  # a text file renamed: refused at once, by its name
     next(u for u in at.file_uploader if u.key.startswith("teach_upload_Class 1_")).set_value([*files, text]).run()
     notice = at.warning[0].value
-    assert "is not a picture Lightbox can read" in notice and "\\*\\*notes\\*\\*" in notice  # shown as typed
+    assert "not an image Lightbox can read" in notice and "\\*\\*notes\\*\\*" in notice  # shown as typed
     assert "**Class 1** · 3 images" in [m.value for m in at.markdown]
     next(b for b in at.button if b.key == "teach_rm_Class 1_0").click().run()
     assert "**Class 1** · 2 images" in [m.value for m in at.markdown]

@@ -141,7 +141,8 @@ def _open_zip(source: str | BinaryIO) -> zipfile.ZipFile:
     except UnicodeDecodeError as exc:  # the UTF-8 flag is set on names that are not UTF-8
         raise DatasetError(f"{what} has garbled file names. Create the zip again and retry.") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-        raise DatasetError(f"{what} is neither a folder nor a readable .zip file. {LAYOUT_HELP}") from exc
+        kind = "neither a folder nor a readable .zip file" if isinstance(source, str) else "not a readable .zip file"
+        raise DatasetError(f"{what} is {kind}. {LAYOUT_HELP}") from exc
     except OSError as exc:
         raise DatasetError(f"{what} cannot be read ({exc}). Check the file and try again.") from exc
 
