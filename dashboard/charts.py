@@ -56,9 +56,10 @@ def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height
 
 def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Figure:
     """Images per class as bars, with the mean as a dotted line."""
+    names = [chart_text(c) for c in classes]
     fig = go.Figure(
         go.Bar(
-            x=[chart_text(c) for c in classes],
+            x=names,
             y=list(counts),
             marker_color=PALETTE[0],
             hovertemplate="%{x}: %{y} images<extra></extra>",
@@ -66,8 +67,14 @@ def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Fig
     )
     if counts:
         fig.add_hline(y=sum(counts) / len(counts), line_dash="dot", annotation_text="mean")
+    # a long name is cut on the axis (120 characters squashed the bars to a sliver), whole on hover
+    short = [chart_text(c if len(c) <= TICK_CHARS else c[: TICK_CHARS - 1] + "…") for c in classes]
     fig.update_layout(xaxis_title="class", yaxis_title="images", xaxis_type="category")
+    fig.update_xaxes(tickmode="array", tickvals=names, ticktext=short)
     return _layout(fig, 300)
+
+
+TICK_CHARS = 20  # the most of a class name an axis shows
 
 
 def topk_figure(predictions: Sequence[Prediction]) -> go.Figure:

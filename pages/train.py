@@ -31,7 +31,7 @@ with st.container(border=True):
     with left:
         data_config = dataset_ui(TRAIN)
         model_config = model_ui(TRAIN)
-        name = st.text_input("Run name (optional)", key="train_name", help="Up to 80 characters; a longer one is cut.")
+        name = st.text_input("Run name (optional)", key="train_name")  # cut to 80 characters below
     with right:
         train_config = train_settings_ui(TRAIN, data_config.name)
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip()[:80])

@@ -178,6 +178,11 @@ def test_figures_escape_html_in_every_label() -> None:
 _METRICS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
 
+def test_a_long_class_name_is_cut_on_the_axis_and_whole_on_hover() -> None:
+    axis = class_counts_figure(["A" * 120, "<b>b</b>"], [3, 4]).layout.xaxis
+    assert list(axis.ticktext) == ["A" * 19 + "…", "&lt;b&gt;b&lt;/b&gt;"] and axis.tickvals[0] == "A" * 120
+
+
 def test_topk_bars_escape_labels() -> None:
     fig = topk_figure([Prediction(label=EVIL_CLASSES[2], probability=0.9, index=0)])
     assert list(fig.data[0].y) == ["&lt;img src=x onerror=alert(1)&gt;"]
