@@ -45,7 +45,9 @@ _MODULES = (
     "core.metrics",
     "core.models.pretrained",
     "core.models.registry",
+    "core.quantize_runs",
     "core.runs",
+    "core.script",
     "core.train_runs",
     "core.training",
     "core.version",
@@ -77,7 +79,9 @@ if TYPE_CHECKING:  # type checkers and IDEs see every public name, through each 
     from core.metrics import *  # noqa: F403
     from core.models.pretrained import *  # noqa: F403
     from core.models.registry import *  # noqa: F403
+    from core.quantize_runs import *  # noqa: F403
     from core.runs import *  # noqa: F403
+    from core.script import *  # noqa: F403
     from core.train_runs import *  # noqa: F403
     from core.training import *  # noqa: F403
     from core.version import *  # noqa: F403

@@ -29,7 +29,7 @@ from core.models.registry import InputSpec
 from core.runs import RunStore
 from core.version import code_version
 
-__all__ = ["EXPORT_FORMATS", "FORMAT_NOTES", "export_bytes"]
+__all__ = ["EXPORT_FORMATS", "FORMAT_NOTES", "export_bytes", "export_run", "read_metadata"]
 
 EXPORT_FORMATS: dict[str, str] = {"pt2": "pt2", "onnx": "onnx", "torchscript": "pt"}  # format -> file extension
 FORMAT_NOTES: dict[str, str] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,15 @@ from core.models.registry import Classifier, InputSpec, build_model
 from core.models.transfer import TransferNet
 from core.runs import RunStore
 
-__all__ = ["PRETRAINED", "Prediction", "Predictor", "available_pretrained", "model_view", "pretrained_download_mb"]
+__all__ = [
+    "PRETRAINED",
+    "Classification",
+    "Prediction",
+    "Predictor",
+    "available_pretrained",
+    "model_view",
+    "pretrained_download_mb",
+]
 
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
@@ -196,8 +205,12 @@ class Predictor:
         """Return the probability of every class for one image."""
         return self.tensor_probabilities(prepare_image(image, self.spec))  # (classes,)
 
-    def classify(self, image: Image.Image, top_k: int = 5) -> Classification:
-        """Return the top_k classes, most probable first, and how long the model took."""
+    def classify(self, image: Image.Image | str | os.PathLike[str], top_k: int = 5) -> Classification:
+        """Return the top_k classes, most probable first, and how long the model took; `image` may be a file's path."""
+        if not isinstance(image, Image.Image):
+            from core.data.images import decode_image  # a path: read as the command line reads it
+
+            image = decode_image(image)
         start = time.perf_counter()
         probs = self.probabilities(image)
         return top_classes(probs, self.classes, top_k, (time.perf_counter() - start) * 1000)
@@ -232,6 +245,6 @@ class Predictor:
         view = view.resize((view.width * scale, view.height * scale), Image.Resampling.NEAREST)
         return overlay(view, heatmap), self.classes[index]
 
-    def predict(self, image: Image.Image, top_k: int = 5) -> list[Prediction]:
-        """Return the top_k classes, most probable first."""
+    def predict(self, image: Image.Image | str | os.PathLike[str], top_k: int = 5) -> list[Prediction]:
+        """Return the top_k classes, most probable first (`image` may be a file's path)."""
         return self.classify(image, top_k).predictions

@@ -105,7 +105,7 @@ def quantize_run(store: RunStore, source: str, progress: Progress | None = None)
         "agreement": round(share, 4),
         "agreement_images": len(src.check),
         "size_mb": round(path.stat().st_size / 1e6, 3),
-        "latency_ms": round(measure_latency(int8, spec), 3),
+        "latency_ms": round(measure_latency(Predictor.from_run(store, run.id).model, spec), 3),  # as served
         "quantization": scheme,
     }
     if src.labels is not None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from core.features import FeatureSet
     from core.parallel import DistContext
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "fit", "schedule_curve"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "FitResult", "fit", "schedule_curve"]
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {  # torch's, minus an import of the compiler (eager_optim)
     "sgd": eager(torch.optim.SGD),
@@ -66,6 +66,19 @@ def check_config(cfg: TrainConfig) -> None:
         raise UnknownNameError("augmentation", cfg.augment, AUGMENTATIONS)
     if cfg.precision not in PRECISIONS:
         raise UnknownNameError("precision", cfg.precision, PRECISIONS)
+    wrong = [
+        f"{name} must be a {'whole ' if kind is int else ''}number (got {value!r})"
+        for name, value, kind in (
+            ("epochs", cfg.epochs, int),
+            ("batch size", cfg.batch_size, int),
+            ("seed", cfg.seed, int),
+            ("learning rate", cfg.lr, float),
+            ("weight decay", cfg.weight_decay, float),
+        )
+        if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float))
+    ]
+    if wrong:  # TrainConfig(epochs=1.5) from Python: said here, before a run is recorded
+        raise TrainingError("Cannot train: " + "; ".join(wrong) + ".")
     problems = []
     if not 1 <= cfg.epochs <= 10_000:
         problems.append(f"epochs must be 1 to 10,000 (got {cfg.epochs})")

@@ -43,6 +43,13 @@ def test_top_k_is_sorted_and_sums_below_one(digits_cnn: Predictor) -> None:
     assert digits_cnn.classify(img, top_k=2).latency_ms > 0
 
 
+def test_a_file_path_is_read_as_the_command_line_reads_it(digits_cnn: Predictor, tmp_path) -> None:
+    img, _ = _val_images(1)[0]
+    img.save(tmp_path / "digit.png")
+    assert digits_cnn.predict(tmp_path / "digit.png") == digits_cnn.predict(img)  # an AttributeError before
+    assert digits_cnn.predict(str(tmp_path / "digit.png"), top_k=1) == digits_cnn.predict(img, top_k=1)
+
+
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16"])
 def test_prepare_image_converts_any_mode_to_the_model_input(mode: str) -> None:
     image = Image.new(mode, (50, 30))

@@ -33,7 +33,7 @@ def test_quantize_a_digits_cnn_then_restore_it_from_a_bundle(
     assert is_int8(int8) and int8.metrics["int8_of"] == fp32.id and out["int8_of"] == fp32.id
     assert float(out["agreement"]) >= 0.95 and int(out["agreement_images"]) == 359  # digits' validation images
     assert float(out["size_mb"]) < 0.5 * store.weights_path(fp32.id).stat().st_size / 1e6 + 0.02
-    assert float(out["latency_ms"]) > 0
+    assert float(out["latency_ms"]) > 0 and float(out["fp32_size_mb"]) == round(fp32.metrics["size_mb"], 3)
     assert abs(float(out["val_accuracy"]) - fp32.metrics["val_accuracy"]) < 0.03
 
     _, val = load_dataset("digits").split(0.2, seed=0)
@@ -82,6 +82,9 @@ def test_an_int8_run_cannot_be_quantized_again(
     fp32 = trained_run(store, "simple", epochs=1)
     assert main(["quantize", fp32.id]) == 0
     int8_id = _values(capsys.readouterr().out)["run_id"]
+    assert main(["runs"]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert " simple int8 " in listed[int8_id] and listed[int8_id].endswith(" · int8")  # told from its original
     with warnings.catch_warnings(record=True) as caught:  # pytest keeps warnings off stderr: record them here
         warnings.simplefilter("always")
         assert main(["evaluate", int8_id]) == 0  # its quantized Linear layers load back (a KeyError traceback before)
@@ -102,7 +105,8 @@ def test_an_int8_run_cannot_be_quantized_again(
     assert main(["quantize", int8_id]) == 2
     assert "already int8" in capsys.readouterr().err
     assert main(["quantize", "nope"]) == 2
-    assert "There is no run 'nope'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: There is no run 'nope'")  # one line: no progress bar before it
 
 
 def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:

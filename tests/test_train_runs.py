@@ -27,9 +27,10 @@ def test_a_run_keeps_config_history_metrics_and_weights(store: RunStore) -> None
     assert meta["input_spec"]["classes"] == list("0123456789") and state
 
 
-def test_bad_settings_leave_no_run_behind(store: RunStore) -> None:
-    with pytest.raises(TrainingError):
-        train_run(quick_config(epochs=0), store)
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"epochs": 1.5}, {"lr": "fast"}, {"batch_size": None}])
+def test_bad_settings_leave_no_run_behind(store: RunStore, bad: dict) -> None:
+    with pytest.raises(TrainingError, match="Cannot train: "):  # a sentence, not torch's TypeError mid-run
+        train_run(quick_config(**bad), store)
     assert store.list_runs() == []
 
 

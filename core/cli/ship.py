@@ -57,13 +57,18 @@ def _quantize(args: argparse.Namespace, store: RunStore) -> int:
     from core.progress import ProgressBar
     from core.quantize_runs import quantize_run
 
+    if args.run_id != "imagenet":
+        store.get_run(args.run_id)  # an unknown run is one line, before any progress bar
     bar = ProgressBar(100, "quantize")
     run = quantize_run(store, args.run_id, lambda stage, done: bar.update(int(done * 100), stage))
     bar.close()
     m = run.metrics
+    fp32 = {} if args.run_id == "imagenet" else store.get_run(args.run_id).metrics
     print(f"int8_of: {m['int8_of']}")
-    print(f"size_mb: {m['size_mb']:.3f}")
-    print(f"latency_ms: {m['latency_ms']:.3f}")
+    for key in ("size_mb", "latency_ms"):  # the original's beside, where it was measured
+        print(f"{key}: {m[key]:.3f}")
+        if key in fp32:
+            print(f"fp32_{key}: {fp32[key]:.3f}")
     print(f"agreement: {m['agreement']:.4f}")
     print(f"agreement_images: {m['agreement_images']}")
     if "val_accuracy" in m:

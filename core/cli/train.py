@@ -144,14 +144,20 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print("No runs yet. Train one: python -m core train --dataset digits")
         return 0
-    print(f"{'run_id':<21} {'status':<11} {'dataset':<12} {'model':<9} {'val_acc':>7} {'epochs':>6}  created")
+    rows = [("run_id", "status", "dataset", "model", "val_acc", "epochs", "created", "name")]
     for r in runs:
         acc = r.metrics.get("val_accuracy")
-        acc_text = f"{acc:.4f}" if isinstance(acc, float) else "-"
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
-        dataset = Path(r.dataset).name[:12]
-        epochs = r.metrics.get("epochs_completed", "-")
-        print(f"{r.id:<21} {r.status:<11} {dataset:<12} {r.model:<9} {acc_text:>7} {epochs!s:>6}  {created}")
+        model = f"{r.model} int8" if r.config.model.quantization == "int8" else r.model  # a copy, not its original
+        rows.append((
+            r.id, r.status, Path(r.dataset).name, model, f"{acc:.4f}" if isinstance(acc, float) else "-",
+            str(r.metrics.get("epochs_completed", "-")), time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
+            " ".join(r.name.split()),  # one line, whatever was typed
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]  # each column as wide as needed
+    numbers = {4, 5}  # accuracy and epochs line up on the right
+    for row in rows:
+        cells = [c.rjust(w) if i in numbers else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))]
+        print("  ".join([*cells, row[-1]]))
     return 0
 
 
