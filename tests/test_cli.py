@@ -188,6 +188,10 @@ def test_import_dataset_then_list_and_train_on_it(capsys: pytest.CaptureFixture[
     out, err = capsys.readouterr()
     assert _metrics(out) == {"name": "my-pets", "images": "90", "classes": "3", "skipped": "1"}
     assert "import [" in err and "notes.txt" in err
+    assert main(["import-dataset", "my-pets", str(archive)]) == 2  # it replaced the first one silently
+    assert capsys.readouterr().err.startswith("error: There is a dataset called 'my-pets' already (90 images)")
+    assert main(["import-dataset", "my-pets", str(archive), "--image-size", "16", "--replace"]) == 0
+    capsys.readouterr()
 
     assert main(["datasets"]) == 0
     assert re.search(r"^my-pets .*90 in 3 classes, 16x16", capsys.readouterr().out, flags=re.M)

@@ -79,7 +79,10 @@ def test_reimport_replaces_and_load_dataset_sees_the_new_one(tree: Path, tmp_pat
     import_dataset("pets", tree, image_size=16)
     assert len(load_dataset("pets").classes) == 3  # now cached
     smaller = make_tree(tmp_path / "two", {"cats": (200, 200, 0), "dogs": (0, 0, 90)}, per_class=5)
-    import_dataset("pets", smaller, image_size=24)
+    with pytest.raises(DatasetError, match="There is a dataset called 'pets' already"):  # not silently replaced
+        import_dataset("pets", smaller, image_size=24)
+    assert len(load_dataset("pets").classes) == 3
+    import_dataset("pets", smaller, image_size=24, replace=True)
     again = load_dataset(DataConfig("pets"))
     assert again.classes == ("cats", "dogs") and len(again) == 10 and again.image_size == (24, 24)
     assert [d.name for d in list_user_datasets()] == ["pets"]
@@ -161,7 +164,7 @@ def test_a_full_disk_is_a_store_error_and_keeps_the_old_dataset(
 
     with monkeypatch.context() as m, pytest.raises(StoreError, match="No space left on device"):
         m.setattr(torch, "save", full)
-        import_dataset("pets", tree, image_size=16)
+        import_dataset("pets", tree, image_size=16, replace=True)
     assert [p.name for p in (lightbox_home / "datasets").iterdir()] == ["pets.pt"]  # no temporary file left
     assert same(load_user_dataset("pets"), old)
 

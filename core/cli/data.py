@@ -7,7 +7,7 @@ import sys
 import time
 
 from core.cli import number
-from core.data.registry import DATASETS, import_dataset
+from core.data.registry import DATASETS, check_free_name, import_dataset
 from core.data.standard import STANDARD, download_dataset
 from core.data.user import list_user_datasets
 from core.progress import ProgressBar
@@ -23,6 +23,10 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--image-size", type=number(int, 1), default=64, help="pixels per side every image is scaled to"
         )
+        parser.add_argument(
+            "--replace", action="store_true",
+            help="replace a dataset of that name (runs trained on it keep their numbers, not its images)",
+        )  # fmt: skip
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -61,12 +65,15 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _import_dataset(args: argparse.Namespace) -> int:
+    if not args.replace:
+        check_free_name(args.name)  # said before the progress bar
     bar = ProgressBar(100, "import")
     dataset = import_dataset(
         args.name,
         args.path,
         image_size=args.image_size,
         progress=lambda done, total: bar.update(done * 100 // max(total, 1), f"{done}/{total} images"),
+        replace=args.replace,
     )
     bar.close()
     for note in dataset.skipped:

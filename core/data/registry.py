@@ -18,6 +18,7 @@ from core.data.shapes import generate_shapes
 from core.data.standard import STANDARD, is_cached, load_standard, standard_version
 from core.data.user import check_name, list_user_datasets, load_user_dataset, user_dataset_version, write_user_dataset
 from core.errors import DatasetError, UnknownNameError
+from core.sharing import SERVER
 
 __all__ = ["DATASETS", "DatasetSpec", "default_train_config", "import_dataset", "load_dataset", "save_user_dataset"]
 
@@ -165,6 +166,16 @@ def save_user_dataset(dataset: ImageDataset, owner: str | None = None) -> Path:
     return write_user_dataset(dataset, owner)
 
 
+def check_free_name(name: str, owner: str | None = None) -> None:
+    """Raise DatasetError if `owner` (None: the server) already keeps an imported dataset called `name`."""
+    same = [d for d in list_user_datasets(owner) if d.name == name and d.owner == (owner or SERVER)]
+    if same:
+        raise DatasetError(
+            f"There is a dataset called '{name}' already ({same[0].images:,} images): choose another name, "
+            "or delete that one first."
+        )
+
+
 def import_dataset(
     name: str,
     source: str | os.PathLike | bytes | BinaryIO,
@@ -172,9 +183,16 @@ def import_dataset(
     image_size: int = 64,
     progress: Progress | None = None,
     owner: str | None = None,
+    replace: bool = False,
 ) -> ImageDataset:
-    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as `owner`'s dataset `name`."""
+    """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as `owner`'s dataset `name`.
+
+    A dataset of that name of the same owner is replaced only with `replace`: runs trained on it then cannot show
+    or score its images again (their numbers and curves stay).
+    """
     check_dataset_name(name)
+    if not replace:
+        check_free_name(name, owner)
     dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
     save_user_dataset(dataset, owner)
     return dataset
