@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 # Every character that Streamlit's Markdown (CommonMark + GFM, colour and icon directives, LaTeX) can give
 # a meaning to; CommonMark lets any ASCII punctuation be escaped with a backslash.
@@ -17,9 +18,16 @@ _RISKY = re.compile(r"([\\`*\[\]<>$~|])")
 
 
 def plain(text: object) -> str:
-    """Return `text` escaped so that st.markdown, captions, labels and metrics show it literally."""
+    """Return `text` escaped so that st.markdown, captions, labels and metrics show it literally.
+
+    Right-to-left text (Hebrew, Arabic) is isolated from the sentence around it, which the browser's bidirectional
+    ordering otherwise rearranged: a class "שלום עולם" with 6 images read "6 · שלום עולם images".
+    """
     unlinked = _AUTOLINK.sub(lambda m: m.group(1)[0] + _JOINER + m.group(1)[1:], _SPACES.sub(" ", str(text)))
-    return _MARKDOWN.sub(r"\\\1", unlinked)
+    escaped = _MARKDOWN.sub(r"\\\1", unlinked)
+    if any(unicodedata.bidirectional(c) in ("R", "AL") for c in escaped):
+        return f"\u2068{escaped}\u2069"  # first-strong isolate ... pop directional isolate
+    return escaped
 
 
 def sentence(text: object) -> str:

@@ -103,15 +103,22 @@ def picture_ui() -> tuple[Image.Image, str] | None:
 
 
 def prediction_strip(predictor: Predictor, val: ImageDataset, count: int = 12) -> None:
-    """Draw the first `count` validation images with what the model says, right or wrong."""
-    columns = st.columns(6)
-    for i in range(min(count, len(val))):
-        image, truth = val.to_pil(i), val.classes[int(val.labels[i])]
-        guess = predictor.predict(image, top_k=1)[0]
-        verdict = "right" if guess.label == truth else f"wrong, it is {plain(truth)}"
-        with columns[i % 6]:
-            st.image(enlarge(image, max(1, 96 // image.width)), width="stretch")
-            st.caption(f"**{plain(guess.label)}** ({verdict})")
+    """Draw the first `count` validation images with what the model says, right or wrong.
+
+    Tiles of a fixed width in a row that wraps: six a row on a laptop, two on a phone (columns stacked there, one
+    96-pixel digit stretched across the screen per row: 3,500 px of scrolling).
+    """
+    with st.container(horizontal=True, gap="small"):
+        for i in range(min(count, len(val))):
+            image, truth = val.to_pil(i), val.classes[int(val.labels[i])]
+            guess = predictor.predict(image, top_k=1)[0]
+            verdict = "right" if guess.label == truth else f"wrong, it is {plain(truth)}"
+            with st.container(width=TILE_PX):
+                st.image(enlarge(image, max(1, 96 // image.width)), width="stretch")
+                st.caption(f"**{plain(guess.label)}** ({verdict})")
+
+
+TILE_PX = 118  # six tiles and their gaps fill the Tour's column at 1280 px
 
 
 def tour_config(model: str) -> RunConfig:

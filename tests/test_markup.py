@@ -188,6 +188,11 @@ def test_topk_bars_escape_labels() -> None:
     assert list(fig.data[0].y) == ["&lt;img src=x onerror=alert(1)&gt;"]
 
 
+def test_right_to_left_names_are_isolated_from_the_sentence_around_them() -> None:
+    assert plain("שלום עולם") == "\u2068שלום עולם\u2069"  # "6 · שלום עולם images" before, in the browser's order
+    assert plain("مرحبا") == "\u2068مرحبا\u2069" and plain("Class 1") == "Class 1"  # left-to-right: as it was
+
+
 def test_plain_breaks_bare_addresses_that_gfm_would_link() -> None:
     for text in ("http://127.0.0.1:9/", "see www.example.com", "me@example.com"):
         shown = plain(text)
