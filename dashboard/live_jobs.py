@@ -140,24 +140,15 @@ def session_jobs_ui(jobs: JobManager, owner: str, job_id: str | None) -> None:
             _page_job(jobs, snapshot)
 
 
-def _others(jobs: JobManager, owner: str) -> list[JobSnapshot]:
-    return [s for s in jobs.snapshots() if s.active and s.owner != owner]
-
-
 def others_busy_ui(jobs: JobManager, owner: str) -> None:
-    """Say how many other visitors' jobs this server is running or holding in line, kept current while any are."""
-    if _others(jobs, owner):
-        _others_busy(jobs, owner)
-
-
-@st.fragment(run_every=2.0)
-def _others_busy(jobs: JobManager, owner: str) -> None:
-    others = _others(jobs, owner)
-    if not others:  # they ended: the page redraws without the line (and stops asking), their runs listed if shared
-        st.rerun(scope="app")
-    busy = sum(s.status != "queued" for s in others)
-    waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
-    jobs_are = f"{busy} other training job is" if busy == 1 else f"{busy} other training jobs are"
-    st.caption(
-        f"Busy: {jobs_are} running{waiting}. This server trains {jobs.max_running} at a time; later ones wait in line."
-    )
+    """Say how many other visitors' jobs this server is running or holding in line (the Train page's 2-second
+    watch draws it, so it follows jobs that start or end while the page is open)."""
+    others = [s for s in jobs.snapshots() if s.active and s.owner != owner]
+    if others:
+        busy = sum(s.status != "queued" for s in others)
+        waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
+        jobs_are = f"{busy} other training job is" if busy == 1 else f"{busy} other training jobs are"
+        st.caption(
+            f"Busy: {jobs_are} running{waiting}. "
+            f"This server trains {jobs.max_running} at a time; later ones wait in line."
+        )

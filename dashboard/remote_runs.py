@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from core import JobManager, RunInfo, RunStore
-from dashboard.live_jobs import training_view
+from dashboard.live_jobs import others_busy_ui, training_view
 from dashboard.text import plain
 
 
@@ -27,12 +27,15 @@ def _run_caption(run: RunInfo, epochs_done: int) -> str:
 
 
 @st.fragment(run_every=2)
-def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...]) -> None:
-    """Draw the curves of runs trained elsewhere, read again from the store every 2 seconds.
+def running_elsewhere_ui(store: RunStore, jobs: JobManager, seen: tuple[str, ...], owner: str) -> None:
+    """Say what else trains (other visitors' jobs on this server) and draw the curves of runs trained elsewhere,
+    read again from the store every 2 seconds: one timer for both, as each timer on a page with a file picker
+    risks an upload (dashboard/warm.py).
 
     `seen` are the runs the page found; when one starts or ends, the whole page reruns so it and the
     runs table show it. With none running this draws nothing and only watches.
     """
+    others_busy_ui(jobs, owner)
     runs = runs_elsewhere(store, jobs)
     if set(seen) != {r.id for r in runs}:
         st.rerun(scope="app")

@@ -28,7 +28,7 @@ from core import (
 )
 from dashboard import camera, teach_store
 from dashboard.keys import TEACH_TARGET
-from dashboard.reruns import in_fragment_run
+from dashboard.reruns import in_fragment_run, redraw_page
 from dashboard.resources import (
     check_room,
     get_predictor,
@@ -95,6 +95,7 @@ def add_uploads(name: str) -> None:
         notes.append(f"A class holds {teach_store.MAX_PER_CLASS} examples at most: {full} more left out.")
     st.session_state[_NOTICE] = " ".join(notes) or None
     st.session_state[_UPLOAD_ROUND] = st.session_state.get(_UPLOAD_ROUND, 0) + 1
+    redraw_page()  # the upload may come with a camera frame's fragment run: its sentence and tiles need the page
 
 
 def _why_unreadable(data: bytes) -> str:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import LightboxError, RunConfig
 from dashboard import presenter
 from dashboard.keys import TRAIN, setting_key
-from dashboard.live_jobs import others_busy_ui, page_job, session_jobs_ui
+from dashboard.live_jobs import page_job, session_jobs_ui
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, session_owner
 from dashboard.runs_views import keep_or_ship_ui, runs_ui
@@ -31,7 +31,9 @@ with st.container(border=True):
     with left:
         data_config = dataset_ui(TRAIN)
         model_config = model_ui(TRAIN)
-        name = st.text_input("Run name (optional)", key="train_name")  # cut to 80 characters below
+        name = st.text_input("Run name (optional)", key="train_name")
+        if len(name.strip()) > 80:
+            st.caption(f"The run will be named by its first 80 characters ({len(name.strip())} typed).")
     with right:
         train_config = train_settings_ui(TRAIN, data_config.name)
     config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip()[:80])
@@ -47,9 +49,8 @@ with st.container(border=True):
 
 
 session_jobs_ui(jobs, owner, page_job(jobs, owner, "train_job"))  # a reload mid-run keeps the run's Stop and end
-others_busy_ui(jobs, owner)
 elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
-running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere))  # also notices runs that start later
+running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere), owner)  # and other visitors' jobs, as they come
 
 runs = runs_ui(store, training=any(s.active for s in jobs.snapshots(owner=owner)))
 keep_or_ship_ui(store, runs)
