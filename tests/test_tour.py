@@ -116,6 +116,12 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
     assert all(a.font.size == size for a in curves.layout.annotations)  # the subplot titles
 
 
+def test_the_epoch_axis_labels_every_other_epoch_past_ten() -> None:
+    row = dict.fromkeys(("train_loss", "val_loss", "train_accuracy", "val_accuracy"), 0.5)
+    steps = [curves_figure({"run": [{"epoch": e, **row} for e in range(1, n + 1)]}).layout.xaxis.dtick for n in (8, 15)]
+    assert steps == [1, 2]  # step 2's 15 epochs: 15 labels on a phone's 170-pixel axis smeared into one strip
+
+
 def _press_and_wait(
     at: AppTest, label: str, store: RunStore, mid_run: Callable[[AppTest], None] | None = None
 ) -> RunInfo:
