@@ -8,9 +8,9 @@ import streamlit as st
 from PIL import Image
 
 from core import Predictor, draw_feature_maps, list_layers, model_view
-from dashboard import presenter
 from dashboard.charts import topk_figure
 from dashboard.images import enlarge
+from dashboard.presenter import show_chart
 from dashboard.text import plain
 from dashboard.widgets import user_errors
 
@@ -34,7 +34,7 @@ def answer_ui(image: Image.Image, caption: str, predictor: Predictor, result: Cl
     with right:
         best = predictions[0]
         st.metric("Prediction", plain(best.label), f"{best.probability:.1%} sure", delta_color="off", delta_arrow="off")
-        st.plotly_chart(presenter.figure(topk_figure(predictions)), key="classify_bars")
+        show_chart(topk_figure(predictions), key="classify_bars")
         st.caption(f"The model took {result.latency_ms:.1f} ms to answer, on the CPU.")
 
 

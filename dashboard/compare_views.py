@@ -24,10 +24,10 @@ from core import (
     speed_and_size,
     validation_set,
 )
-from dashboard import presenter
 from dashboard.charts import confusion_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure, selected_cell
 from dashboard.images import enlarge
+from dashboard.presenter import show_chart
 from dashboard.resources import get_predictor, validation_predictions
 from dashboard.tables import arrow_table, show_table
 from dashboard.text import count, plain
@@ -124,7 +124,7 @@ def pareto_ui(store: RunStore, runs: Sequence[RunInfo]) -> None:
     index = {r.id: i for i, r in enumerate(measured)}
     pairs = [(index[r.metrics["int8_of"]], i) for i, r in enumerate(measured) if r.metrics.get("int8_of") in index]
     models = [f"{r.model} int8" if r.config.model.quantization else r.model for r in measured]
-    st.plotly_chart(presenter.figure(pareto_figure(names, costs, accs, label, models, pairs)), key="compare_pareto")
+    show_chart(pareto_figure(names, costs, accs, label, models, pairs), key="compare_pareto")
     best = ", ".join(f"**{plain(names[i])}** ({accs[i]:.1%}, {costs[i]:.3g} {unit})" for i in pareto_front(costs, accs))
     st.caption(f"Best trade-offs, cheapest first: {best}. Accuracy is that of the weights each run kept.")
 
@@ -174,8 +174,8 @@ def mistakes_ui(runs: Sequence[RunInfo]) -> None:
         val = validation_set(run)
     left, right = st.columns([3, 2])
     with left:
-        event = st.plotly_chart(
-            presenter.figure(clickable_confusion_figure(vp.confusion().tolist(), vp.classes)),
+        event = show_chart(
+            clickable_confusion_figure(vp.confusion().tolist(), vp.classes),
             on_select="rerun",
             selection_mode="points",
             key=f"mistakes_matrix_{run.id}",
@@ -327,11 +327,8 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
         predictions = [validation_predictions(r.id) for r in members]
         combined = ensemble(predictions, name="ensemble")
     names = [f"{r.name} ({r.id[-4:]})" for r in members]
-    st.plotly_chart(
-        presenter.figure(
-            ensemble_figure([*names, "ensemble"], [*(p.accuracy for p in predictions), combined.accuracy])
-        ),
-        key="ens_bars",
+    show_chart(
+        ensemble_figure([*names, "ensemble"], [*(p.accuracy for p in predictions), combined.accuracy]), key="ens_bars"
     )
     best = max(predictions, key=lambda p: p.accuracy)
     result = mcnemar(combined.correct, best.correct)
@@ -340,6 +337,4 @@ def ensemble_ui(runs: Sequence[RunInfo]) -> None:
         f"{best.accuracy:.2%}, loss {best.loss:.4f}. "
         + _significance_sentence("the ensemble", "the best member", combined.accuracy, best.accuracy, result)
     )
-    st.plotly_chart(
-        presenter.figure(confusion_figure(combined.confusion().tolist(), combined.classes)), key="ens_confusion"
-    )
+    show_chart(confusion_figure(combined.confusion().tolist(), combined.classes), key="ens_confusion")

@@ -18,11 +18,11 @@ from core import (
     tensor_to_pil,
     train_val_split,
 )
-from dashboard import presenter
 from dashboard.analysis_charts import projection_figure
 from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.keys import DATA, setting_key
+from dashboard.presenter import show_chart
 from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
 from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
@@ -151,9 +151,7 @@ def statistics_ui(dataset: ImageDataset) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Class balance")
-        st.plotly_chart(
-            presenter.figure(class_counts_figure(dataset.classes, dataset.class_counts())), key="data_counts"
-        )
+        show_chart(class_counts_figure(dataset.classes, dataset.class_counts()), key="data_counts")
     with right:
         st.subheader("Pixel statistics")
         mean, std = dataset.channel_stats()
@@ -172,7 +170,7 @@ def statistics_ui(dataset: ImageDataset) -> None:
         )
         pixels = dataset.images.transpose(0, 1).reshape(dataset.channels, -1)  # (C, N*H*W)
         counts = {n: np.bincount(pixels[i].numpy(), minlength=256).tolist() for i, n in enumerate(names)}
-        st.plotly_chart(presenter.figure(pixel_histogram_figure(counts)), key="data_pixels")
+        show_chart(pixel_histogram_figure(counts), key="data_pixels")
 
 
 def map_ui(dataset: ImageDataset) -> None:
@@ -193,7 +191,7 @@ def map_ui(dataset: ImageDataset) -> None:
     if st.session_state.get("data_map_on"):
         with user_errors(), st.spinner("Placing the images..."):
             projection = dataset_projection(dataset, method or "pca")
-        st.plotly_chart(presenter.figure(projection_figure(projection)), key="data_map_chart")
+        show_chart(projection_figure(projection), key="data_map_chart")
 
 
 def copies_ui(dataset: ImageDataset, config: DataConfig, scale: int) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from core import JobManager, JobSnapshot, LightboxError
-from dashboard import presenter
 from dashboard.charts import curves_figure
+from dashboard.presenter import show_chart
 from dashboard.text import plain, sentence
 
 
@@ -34,7 +34,7 @@ def training_view(
     if outcome is not None:
         outcome()
     if rows:
-        st.plotly_chart(presenter.figure(curves_figure({label: list(rows)}, height)), key=key)
+        show_chart(curves_figure({label: list(rows)}, height), key=key)
 
 
 def status_line(snap: JobSnapshot) -> str:

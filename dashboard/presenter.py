@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -11,6 +11,7 @@ from dashboard.reruns import asked_in_url, drop_from_url, redraw_page, set_in_ur
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go  # plotly loads with the first chart, not with the first page
+    from streamlit.delta_generator import DeltaGenerator
 
 PARAM = "presenter"  # the query parameter: a prepared link opens the same view
 _ON = "presenter_on"  # the setting, in session state (survives page switches that drop the URL's parameters)
@@ -154,6 +155,13 @@ def figure(fig: go.Figure) -> go.Figure:
         # same height: larger text, not taller charts, so each Tour slide still fits a 1280x720 projector
         fig.update_layout(transition={"duration": 500, "easing": "cubic-in-out"})
     return fig
+
+
+def show_chart(fig: go.Figure, container: DeltaGenerator | None = None, **kwargs: Any) -> Any:
+    """Draw a chart with st.plotly_chart (or `container.plotly_chart`), sized for presenter mode when it is on:
+    every chart goes through here, so none is left at a projector's unreadable 12 px. Returns what Streamlit
+    returns (a selection, with `on_select`)."""
+    return (container or st).plotly_chart(figure(fig), **kwargs)
 
 
 def enlarge_text(fig: go.Figure, size: int = FONT_SIZE) -> go.Figure:

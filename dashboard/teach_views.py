@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core import UPLOAD_TYPES, decode_image
-from dashboard import presenter, teach
+from dashboard import teach
 from dashboard.charts import topk_figure
 from dashboard.keys import TEACH_TARGET
+from dashboard.presenter import show_chart
 from dashboard.resources import get_predictor
 from dashboard.text import plain
 from dashboard.widgets import user_errors
@@ -86,4 +87,4 @@ def try_photo_ui(run_id: str) -> None:
             result = get_predictor(run_id).classify(decode_image(photo.getvalue()), top_k=5)
         best = result.predictions[0]
         st.metric("It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off")
-        st.plotly_chart(presenter.figure(topk_figure(result.predictions)), key="teach_bars")
+        show_chart(topk_figure(result.predictions), key="teach_bars")

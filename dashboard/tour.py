@@ -27,6 +27,7 @@ from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.live_jobs import job_view, page_job
 from dashboard.nav import link
+from dashboard.presenter import show_chart
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
 from dashboard.teach_views import target_ui
 from dashboard.text import plain, sentence
@@ -72,10 +73,12 @@ def what_a_computer_sees() -> None:
     channels, height, width = dataset.images.shape[1:]
     left.markdown(f"Tensor shape: **{channels} x {height} x {width}**: {channels * height * width:,} numbers.")
     if channels == 1:
-        right.plotly_chart(pixel_figure(crop[:, :, 0], "gray", "Grey level of each pixel"), key="tour_grid")
+        show_chart(pixel_figure(crop[:, :, 0], "gray", "Grey level of each pixel"), key="tour_grid", container=right)
         return
     for column, (i, (name, scale)) in zip(right.columns(3), enumerate(CHANNELS), strict=True):
-        column.plotly_chart(pixel_figure(crop[:, :, i], scale, f"{name.capitalize()} channel"), key=f"tour_{name}")
+        show_chart(
+            pixel_figure(crop[:, :, i], scale, f"{name.capitalize()} channel"), key=f"tour_{name}", container=column
+        )
     st.caption("Three grids of the same size: how much red, green and blue light each pixel gives off.")
 
 
@@ -173,7 +176,7 @@ def why_convolutions() -> None:
         column.metric(title, f"{run.metrics['val_accuracy']:.1%}", help="Share of held-back digits it names right.")
         column.caption(f"{run.params:,} numbers to learn (parameters) · {run.metrics['train_seconds']:.1f} s")
     histories = {"fully connected": store.history(runs["simple"].id), "convolutional": store.history(runs["cnn"].id)}
-    st.plotly_chart(presenter.figure(curves_figure(histories, 320)), key="tour_both_curves")
+    show_chart(curves_figure(histories, 320), key="tour_both_curves")
     link("compare", "Compare any runs in detail")
 
 
@@ -207,7 +210,7 @@ def standing_on_giants() -> None:
     right.metric(
         "It thinks this is", plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off"
     )
-    right.plotly_chart(presenter.figure(topk_figure(result.predictions)), key="tour_giants_bars")
+    show_chart(topk_figure(result.predictions), key="tour_giants_bars", container=right)
     link("classify", "Classify more photos with any model")
 
 

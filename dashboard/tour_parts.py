@@ -23,7 +23,6 @@ from core import (
     train_run,
     train_val_split,
 )
-from dashboard import presenter
 from dashboard.images import enlarge
 from dashboard.resources import get_store
 from dashboard.text import plain
@@ -63,7 +62,7 @@ def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
         },
         xaxis={"showticklabels": False, "showgrid": False, "zeroline": False},
     )
-    return presenter.figure(fig)
+    return fig
 
 
 def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core import MODELS, RunConfig, batches_per_epoch, find_lr_for, schedule_curve
-from dashboard import presenter
 from dashboard.charts import lr_finder_figure, schedule_figure
+from dashboard.presenter import show_chart
 from dashboard.tables import rows_table, show_table
 from dashboard.widgets import nearest_rate, user_errors
 
@@ -35,9 +35,7 @@ def lr_finder_ui(config: RunConfig, lr_key: str) -> None:
         stale = _changed_since(found_for, config)
         if stale:
             st.caption(f"The curve below was measured for another {stale}: run the finder again.")
-        st.plotly_chart(
-            presenter.figure(lr_finder_figure(result.lrs, result.losses, result.suggestion)), key="lr_curve"
-        )
+        show_chart(lr_finder_figure(result.lrs, result.losses, result.suggestion), key="lr_curve")
         st.markdown(result.explanation)
         if result.suggestion is not None and not stale:  # a rate found for Adam is no rate for SGD
             rate = nearest_rate(result.suggestion)
@@ -73,7 +71,7 @@ def schedule_preview_ui(config: RunConfig) -> None:
         batches = batches_per_epoch(config)
         lrs = schedule_curve(config.train, batches)
     st.caption("The learning rate during training:")
-    st.plotly_chart(presenter.figure(schedule_figure(lrs, batches)), key="schedule_curve")
+    show_chart(schedule_figure(lrs, batches), key="schedule_curve")
 
 
 def layer_groups_ui(config: RunConfig) -> None:

@@ -14,6 +14,8 @@ from dashboard.runs_views import keep_or_ship_ui, runs_ui
 from dashboard.training_tools import layer_groups_ui, lr_finder_ui, schedule_preview_ui
 from dashboard.widgets import dataset_ui, error_box, help_box, model_ui, train_settings_ui, user_errors
 
+NAME_CHARS = 80  # a run's name is cut to this; Streamlit's max_chars would refuse a longer paste whole
+
 st.title("Train")
 help_box(
     "Training shows the network a **batch** of images, measures how wrong it is (the **loss**) and nudges "
@@ -31,12 +33,12 @@ with st.container(border=True):
     with left:
         data_config = dataset_ui(TRAIN)
         model_config = model_ui(TRAIN)
-        name = st.text_input("Run name (optional)", key="train_name")
-        if len(name.strip()) > 80:
-            st.caption(f"The run will be named by its first 80 characters ({len(name.strip())} typed).")
+        name = st.text_input("Run name (optional)", key="train_name").strip()
+        if len(name) > NAME_CHARS:
+            st.caption(f"The run will be named by its first {NAME_CHARS} characters ({len(name)} typed).")
     with right:
         train_config = train_settings_ui(TRAIN, data_config.name)
-    config = RunConfig(data=data_config, model=model_config, train=train_config, name=name.strip()[:80])
+    config = RunConfig(data=data_config, model=model_config, train=train_config, name=name[:NAME_CHARS])
     layer_groups_ui(config)
     schedule_preview_ui(config)
     if presenter.advanced_visible():

@@ -116,6 +116,18 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
     assert all(a.font.size == size for a in curves.layout.annotations)  # the subplot titles
 
 
+def test_pages_draw_charts_only_through_show_chart() -> None:
+    """st.plotly_chart is called in one place, which applies presenter mode's sizes: no chart is left at 12 px."""
+    root = Path(__file__).resolve().parent.parent
+    callers = [
+        str(path.relative_to(root))
+        for folder in ("dashboard", "pages")
+        for path in sorted((root / folder).rglob("*.py"))
+        if ".plotly_chart(" in path.read_text()
+    ]
+    assert callers == ["dashboard/presenter.py"]
+
+
 def test_the_epoch_axis_labels_every_other_epoch_past_ten() -> None:
     row = dict.fromkeys(("train_loss", "val_loss", "train_accuracy", "val_accuracy"), 0.5)
     steps = [curves_figure({"run": [{"epoch": e, **row} for e in range(1, n + 1)]}).layout.xaxis.dtick for n in (8, 15)]

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from core.cli import number
-from core.data.images import decode_image
 from core.errors import LightboxError
 from core.inference import Predictor
 from core.models.registry import MODELS, InputSpec, build_model, count_parameters
@@ -39,7 +38,7 @@ def _classify(args: argparse.Namespace) -> int:
         if len(args.images) > 1:
             print(f"# {path}")
         try:
-            predictions = predictor.predict(decode_image(path), top_k=args.top_k)
+            predictions = predictor.predict(path, top_k=args.top_k)
         except LightboxError as exc:  # one bad file among many: said, and the others still classified
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
