@@ -12,6 +12,7 @@ import pyarrow as pa
 from core import RunStore
 from dashboard.tables import arrow_table, rows_table, runs_side_by_side, runs_table
 from tests.helpers import quick_config
+from tests.helpers.pages import ui_files_calling
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,10 +87,4 @@ def test_building_and_sending_tables_imports_no_pandas(tmp_path: Path) -> None:
 
 def test_pages_draw_tables_only_through_show_table() -> None:
     """st.dataframe is called in one place, with lazy=False: its lazy check imports pandas for any table."""
-    callers = [
-        str(path.relative_to(ROOT))
-        for folder in ("dashboard", "pages")
-        for path in sorted((ROOT / folder).rglob("*.py"))
-        if ".dataframe(" in path.read_text()
-    ]
-    assert callers == ["dashboard/tables.py"]
+    assert ui_files_calling(".dataframe(") == ["dashboard/tables.py"]

