@@ -96,11 +96,12 @@ def delete_ui(config: DataConfig) -> None:
 def overview_ui(dataset: ImageDataset) -> None:
     """Show how many images and classes, their size and colour channels."""
     height, width = dataset.image_size
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Images", f"{len(dataset):,}")
-    c2.metric("Classes", len(dataset.classes))
-    c3.metric("Size", f"{width} x {height} px")
-    c4.metric("Channels", "1 (grey)" if dataset.channels == 1 else "3 (colour)")
+    row = st.container(horizontal=True, gap="medium")  # each as wide as its number, wrapping where four do not fit:
+    # four columns cut presenter mode's "8 x 8 px" to "8 x ..." at 1024 x 768
+    row.metric("Images", f"{len(dataset):,}", width="content")
+    row.metric("Classes", len(dataset.classes), width="content")
+    row.metric("Size", f"{width} x {height} px", width="content")
+    row.metric("Channels", "1 (grey)" if dataset.channels == 1 else "3 (colour)", width="content")
 
 
 def thumbnail_scale(dataset: ImageDataset) -> int:

@@ -240,7 +240,16 @@ def teach_something_new() -> None:
 
 
 def how_it_decides() -> None:
-    """Step 6: Grad-CAM colours where the pretrained network looked to name the audience's picture."""
+    """Step 6: Grad-CAM colours where the pretrained network looked to name the audience's picture; then step 7's
+    network is made ready."""
+    _where_it_looked()
+    if tour_run("cnn") is None:  # trained on entering step 7, step 6's pictures stayed on screen, faded, under
+        # step 7's heading for the 2-3 s it took; here the slide is whole while it trains
+        with contextlib.suppress(LightboxError):  # step 7 says what went wrong, where it matters
+            train_tour_run("cnn")
+
+
+def _where_it_looked() -> None:
     st.markdown(
         "Where did it look? **Grad-CAM** traces the answer back to the picture: yellow areas pushed "
         "hardest towards the class, dark purple hardly at all. A model right for the wrong reason shows it here."

@@ -29,10 +29,12 @@ steps = [
     ("teach", "5 · Teach", "Show the webcam a few examples of your own classes; trained in seconds."),
     ("attack", "6 · Fool it", "Change a photo by less than the eye can see and watch the model get it wrong."),
 ]
-tour, camera = st.columns([3, 2])
-if tour.button("Take the 7-step tour: the whole story in ten minutes", type="primary", icon=":material/tour:"):
+starts = st.container(horizontal=True)  # the second button moves under the first where both do not fit (1024 px)
+if starts.button(
+    "Take the 7-step tour: the whole story in ten minutes", type="primary", icon=":material/tour:", wrap=True
+):
     st.switch_page(page("tour"))  # the first thing a newcomer sees, and the best start for a talk
-if camera.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
+if starts.button("Try the camera", icon=":material/videocam:", type="primary", key="home_camera"):
     st.switch_page(page("classify"))  # Classify opens on the live camera: one click to a live answer
 for row in (steps[:3], steps[3:]):  # three cards a row: six side by side cut titles short at 1280 px
     for column, (name, title, text) in zip(st.columns(3), row, strict=True):

@@ -41,12 +41,13 @@ def _current_step() -> int:
 def _slide_bar(step: int, title: str) -> None:
     """Presenter mode: one slim row (back, step counter and title, next), so each step fits a 1280x720 screen."""
     presenter.slide_keys(step, len(STEPS), _go)  # a clicker's PageDown/PageUp and the arrows: next and back
-    back, middle, forward = st.columns([2, 9, 2], vertical_alignment="center")  # worded: a tooltip would stay up
-    back.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,),
-                key="tour_back", width="stretch")  # fmt: skip
-    middle.markdown(f"**{step}/{len(STEPS)} · {title}**")
-    forward.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move,
-                   args=(step + 1,), key="tour_next", type="primary", width="stretch")  # fmt: skip
+    bar = st.container(horizontal=True, vertical_alignment="center")  # the buttons as wide as their words: columns
+    # cut them to "B..." and "N..." at 1024 x 768 with the sidebar open
+    bar.button("Back", icon=":material/arrow_back:", disabled=step == 1, on_click=_move, args=(step - 1,),
+               key="tour_back")  # fmt: skip
+    bar.markdown(f"**{step}/{len(STEPS)} · {title}**", width="stretch")
+    bar.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), on_click=_move,
+               args=(step + 1,), key="tour_next", type="primary")  # fmt: skip
 
 
 def _page_bar(step: int, title: str) -> None:

@@ -217,7 +217,7 @@ def test_presenter_mode_survives_a_reload_and_a_page_switch() -> None:
     assert at.toggle(key="presenter_toggle").value is False and "presenter" not in at.query_params
 
 
-def test_steps_4_and_6_name_the_sample_photo_and_show_where_the_model_looked() -> None:
+def test_steps_4_and_6_name_the_sample_photo_and_show_where_the_model_looked(lightbox_home: Path) -> None:
     names = {"tabby", "tiger cat", "Egyptian cat"}
     at = _open_tour(step="4")
     assert not at.metric  # the live camera first
@@ -228,6 +228,12 @@ def test_steps_4_and_6_name_the_sample_photo_and_show_where_the_model_looked() -
     assert not at.exception and not at.error
     captions = [i.caption for image in at.image for i in image.proto.imgs]
     assert any(c.startswith("Where it saw '") and c[14:-1] in names for c in captions), captions
+    # step 7's network was trained once step 6 was drawn, so step 7 opens without training under old pictures
+    (cnn,) = RunStore(lightbox_home).list_runs()
+    assert cnn.name == "tour: convolutional net"
+    button(at, "Next").click().run()
+    assert not at.exception and len(at.metric) == 2
+    assert [r.id for r in RunStore(lightbox_home).list_runs()] == [cnn.id]
 
 
 def test_step_5_trains_with_the_two_classes_a_teacher_recorded(lightbox_home: Path) -> None:

@@ -88,6 +88,17 @@ def test_reimport_replaces_and_load_dataset_sees_the_new_one(tree: Path, tmp_pat
     assert [d.name for d in list_user_datasets()] == ["pets"]
 
 
+def test_a_name_differing_only_in_capitals_is_the_same_dataset(tree: Path, tmp_path: Path) -> None:
+    """A dataset 'Pets' beside 'pets' would be one file on macOS and Windows, and two look-alikes in every list."""
+    import_dataset("pets", tree, image_size=16)
+    smaller = make_tree(tmp_path / "two", {"cats": (200, 200, 0), "dogs": (0, 0, 90)}, per_class=5)
+    with pytest.raises(DatasetError, match="There is a dataset called 'pets' already"):
+        import_dataset("Pets", smaller, image_size=24)
+    import_dataset("Pets", smaller, image_size=24, replace=True)
+    assert [d.name for d in list_user_datasets()] == ["Pets"]
+    assert load_dataset("Pets").classes == ("cats", "dogs")
+
+
 def test_delete_forgets_the_dataset(tree: Path) -> None:
     import_dataset("pets", tree, image_size=16)
     load_dataset("pets")

@@ -16,7 +16,15 @@ from core.data.digits import load_digits_dataset
 from core.data.folder import Progress, load_image_folder
 from core.data.shapes import generate_shapes
 from core.data.standard import STANDARD, is_cached, load_standard, standard_version
-from core.data.user import check_name, list_user_datasets, load_user_dataset, user_dataset_version, write_user_dataset
+from core.data.user import (
+    UserDatasetInfo,
+    check_name,
+    delete_user_dataset,
+    list_user_datasets,
+    load_user_dataset,
+    user_dataset_version,
+    write_user_dataset,
+)
 from core.errors import DatasetError, UnknownNameError
 from core.sharing import SERVER
 
@@ -166,12 +174,21 @@ def save_user_dataset(dataset: ImageDataset, owner: str | None = None) -> Path:
     return write_user_dataset(dataset, owner)
 
 
+def _kept_as(name: str, owner: str | None) -> list[UserDatasetInfo]:
+    """Return `owner`'s imported datasets called `name`, capitals aside: "Pets" and "pets" would be one file on
+    macOS and Windows, and two look-alike entries in every dataset list elsewhere."""
+    return [
+        d for d in list_user_datasets(owner) if d.name.casefold() == name.casefold() and d.owner == (owner or SERVER)
+    ]
+
+
 def check_free_name(name: str, owner: str | None = None) -> None:
-    """Raise DatasetError if `owner` (None: the server) already keeps an imported dataset called `name`."""
-    same = [d for d in list_user_datasets(owner) if d.name == name and d.owner == (owner or SERVER)]
+    """Raise DatasetError if `owner` (None: the server) already keeps an imported dataset called `name` (capitals
+    aside)."""
+    same = _kept_as(name, owner)
     if same:
         raise DatasetError(
-            f"There is a dataset called '{name}' already ({same[0].images:,} images): choose another name, "
+            f"There is a dataset called '{same[0].name}' already ({same[0].images:,} images): choose another name, "
             "or delete that one first."
         )
 
@@ -194,5 +211,8 @@ def import_dataset(
     if not replace:
         check_free_name(name, owner)
     dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
+    for old in _kept_as(name, owner):  # replaced: "Pets" takes the place of "pets"
+        if old.name != name:
+            delete_user_dataset(old.name, owner)
     save_user_dataset(dataset, owner)
     return dataset
