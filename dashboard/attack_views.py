@@ -68,6 +68,11 @@ def picture_ui(run: RunInfo | None) -> tuple[Image.Image, str, str]:
     return image, name, truth
 
 
+def how_much(epsilon: float) -> str:
+    """Say how far a pixel may move, in the same words on every page: "38 of 255 brightness steps (15%)"."""
+    return f"{round(epsilon * LEVELS)} of 255 brightness steps ({epsilon:.0%})"
+
+
 def _show(column: DeltaGenerator, title: str, result: Attack, after: bool) -> None:
     """Draw one side's top prediction as a metric and the runners-up as a caption."""
     top = (result.after if after else result.before).predictions
@@ -83,10 +88,12 @@ def result_ui(result: Attack, truth: str) -> None:
     change = ImageOps.expand(enlarge(result.perturbation, scale), border=2, fill="#9aa5b1")  # an edge on a white page
     middle.image(change, caption="The change, amplified (grey: none)", width="stretch")
     right.image(enlarge(result.adversarial, scale), caption="Picture + change", width="stretch")
-    _show(left, "Before", result, after=False)
-    _show(right, "After", result, after=True)
+    before_column, after_column = st.columns(2)  # half the page each: a third cut "consomme" to "conso..." in
+    # presenter mode at 1024 x 768
+    _show(before_column, "Before", result, after=False)
+    _show(after_column, "After", result, after=True)
     if truth:
-        left.caption(f"The right answer: '{plain(truth)}'.")
+        before_column.caption(f"The right answer: '{plain(truth)}'.")
 
     before, after = result.before.predictions[0], result.after.predictions[0]
     steps = round(result.epsilon * LEVELS)
@@ -95,8 +102,8 @@ def result_ui(result: Attack, truth: str) -> None:
     else:
         seen = "too faint to notice" if steps <= FAINT_STEPS else "visible as grain"
         change = (
-            f"The middle picture is the change, amplified so it can be seen: no pixel moved more than {steps} of 255 "
-            f"brightness steps, on the picture itself {seen}."
+            f"The middle picture is the change, amplified so it can be seen: no pixel moved more than "
+            f"{how_much(result.epsilon)}, on the picture itself {seen}."
         )
         if result.fooled:
             verdict = (

@@ -12,6 +12,7 @@ from core import Prediction
 from dashboard.text import chart_text
 
 PALETTE = qualitative.Plotly
+GREY = "#9aa5b1"  # what is not the point: a run's training line beside its validation, runners-up
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -30,6 +31,8 @@ def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height
     for i, (raw, rows) in enumerate(histories.items()):
         label = chart_text(raw)
         colour = PALETTE[i % len(PALETTE)]
+        # one colour per run; a run alone gives its training line grey, so the two splits differ at a glance
+        colours = {"train": GREY if len(histories) == 1 else colour, "val": colour}
         epochs = [r["epoch"] for r in rows]
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for split, dash in (("train", "dash"), ("val", "solid")):
@@ -41,7 +44,7 @@ def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height
                         name=f"{label} · {split}",
                         legendgroup=label,
                         showlegend=col == 1,
-                        line={"color": colour, "dash": dash},
+                        line={"color": colours[split], "dash": dash},
                         marker={"size": 5},
                         hovertemplate=f"{split} {metric}: %{{y:.4f}}<extra>{label}</extra>",
                     ),
@@ -86,14 +89,19 @@ def topk_figure(predictions: Sequence[Prediction]) -> go.Figure:
             x=[p.probability for p in preds],
             y=[chart_text(p.label) for p in preds],
             orientation="h",
-            marker_color=[PALETTE[0] if p is predictions[0] else "#9aa5b1" for p in preds],
+            marker_color=[PALETTE[0] if p is predictions[0] else GREY for p in preds],
             text=[f"{p.probability:.1%}" for p in preds],
-            textposition="auto",
+            # beside each bar, whole: inside, plotly shrank a label to the bar's thickness (7 px in presenter mode)
+            textposition="outside",
+            constraintext="none",
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
-    fig.update_layout(
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"}, yaxis_type="category", hovermode="closest"
+    fig.update_layout(  # room right of 100% for the top bar's label
+        xaxis={"range": [0, 1.2], "tickvals": [0, 0.25, 0.5, 0.75, 1], "tickformat": ".0%", "title": "probability"},
+        yaxis_type="category",
+        hovermode="closest",
     )
     return _layout(fig, 60 + 36 * len(preds))
 

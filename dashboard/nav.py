@@ -76,3 +76,20 @@ def back_leaves_the_page() -> None:
     """Draw, hidden in the sidebar, the element that keeps the app's own address changes out of the history."""
     with st.sidebar:
         _back(key="lightbox_back")
+
+
+_SCROLL_JS = """
+export default function ({ parentElement, data }) {
+  const box = parentElement.closest('[data-testid="stElementContainer"]') || parentElement;
+  if (box.__shown === data.id) return;
+  box.__shown = data.id;
+  setTimeout(() => box.scrollIntoView({ behavior: "smooth", block: "start" }), 300);  // once what follows is drawn
+}
+"""
+_scroll = st.components.v2.component("lightbox_scroll_here", html="<span></span>", js=_SCROLL_JS)
+
+
+def scroll_here(what: str) -> None:
+    """Scroll the browser to this point of the page once for `what` (a job just started, say): at 1024 x 768 the
+    Train page's live curves began below the fold, and a 2-second run was over before anyone scrolled to it."""
+    _scroll(key="scroll_here", data={"id": what})

@@ -26,6 +26,8 @@ CSS = """<style>
 .stAppHeader button, .stAppHeader [data-testid="stStatusWidget"] { pointer-events: auto; }
 .stMain h2, .stMain h3 { font-size: 2.2rem; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] p { font-size: 3rem; }
+/* an answer too long for its column wraps instead of ending in "..." ("jack-o'-lantern" at 1024 x 768) */
+.stMain [data-testid="stMetricValue"] * { white-space: normal; overflow-wrap: break-word; line-height: 1.15; }
 .stMain .st-key-slide_keys { display: none; }
 </style>"""
 # A clicker sends PageDown/PageUp, a keyboard the arrows; keys meant for a focused control are left alone.

@@ -154,7 +154,8 @@ def live_teach(key: str) -> None:
 
     def answer(frame: camera.Frame) -> dict[str, Any]:
         record(frame, target)
-        counts = " · ".join(f"{name}: {len(files)}" for name, files in classes.items())
+        counts = " · ".join(f"{name}: {len(files)}".replace(" ", "\u00a0") for name, files in classes.items())  # a
+        # line breaks between classes, not inside a name ("# big: 0" read "#" / "big: 0")
         if predictor is None:
             return {"headline": "Recording..." if frame.hold else "", "bars": [], "note": counts}
         result = predictor.classify(frame.image, top_k=len(predictor.classes))
@@ -206,10 +207,11 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
     run = train_run(config, get_store(), [_Progress(bar)])
     skipped = sum(len(files) for files in examples.values()) - len(dataset)
     held = sum(map(sum, run.metrics.get("confusion_matrix", [])))  # the examples it never trained on
-    summary = (
-        f"Trained on {len(dataset) - held} of your {len(dataset)} images in {time.perf_counter() - start:.1f} s; of "
-        f"the other {held}, held back to check it, it named {run.metrics.get('val_accuracy', 0):.0%} right. It is "
-        "saved: Classify and Compare list it too."
+    right = round(run.metrics.get("val_accuracy", 0) * held)
+    summary = (  # counts, not a percentage: "100%" of two held-back pictures claimed too much
+        f"Trained in {time.perf_counter() - start:.1f} s on {len(dataset) - held} of your {len(dataset)} images. "
+        f"Of the {held} it was not shown, to check it, it named {right} right. It is saved: Classify and Compare "
+        "list it too."
         + (f" {count(skipped, 'example')} could not be read as pictures and left out." if skipped else "")
     )
     return run, summary
@@ -220,19 +222,28 @@ def taught() -> tuple[str, str] | None:
     return teach_examples().taught(session_owner())
 
 
+def _counts(examples: dict[str, list[bytes]]) -> tuple[tuple[str, int], ...]:
+    return tuple((name, len(files)) for name, files in examples.items())
+
+
 def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> None:
     """Draw the Train button; on a click, train and keep the run and its summary with the examples.
 
     The click is kept in session state until the training ends: a rerun that lands meanwhile (letting go of the
     record button just before pressing Train asks for one) interrupts the run that trains, and with it a
-    button's one-run click; the run after it trains instead, so no press is lost.
+    button's one-run click; the run after it trains instead, so no press is lost. A refusal (a class with too
+    few examples) stays under the button until the examples change: drawn once, the page's next run (that same
+    asked-for rerun) took it away before it could be read.
     """
-    pending = f"{key or 'teach_train'}_pending"
+    pending, refused = f"{key or 'teach_train'}_pending", f"{key or 'teach_train'}_refused"
     st.button(
         "Train", type="primary", icon=":material/model_training:", key=key,
         on_click=st.session_state.__setitem__, args=(pending, True),
     )  # fmt: skip
     if not st.session_state.get(pending):
+        text, counts = st.session_state.get(refused) or ("", None)
+        if text and counts == _counts(examples):
+            st.error(text, icon=":material/error:")
         return
     bar = st.progress(0.0, text="Looking at every example once...")
     try:
@@ -242,8 +253,10 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
         if not isinstance(exc, LightboxError):
             raise
         bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
+        st.session_state[refused] = (str(exc), _counts(examples))
         st.error(str(exc), icon=":material/error:")
         return
     st.session_state.pop(pending, None)
+    st.session_state.pop(refused, None)
     teach_examples().set_taught(session_owner(), run.id, summary)
     bar.empty()

@@ -42,8 +42,9 @@ def classes_ui(samples: dict[str, list[bytes]]) -> None:
 def _class_ui(position: int, name: str, files: list[bytes]) -> None:
     """One class: its name to edit, its count, Remove, an uploader and its examples, each removable."""
     with st.container(border=True):
-        head, count, remove = st.columns([3, 2, 1], vertical_alignment="center")
-        head.text_input(
+        row = st.container(horizontal=True, vertical_alignment="center")  # "Remove class" whole: a column cut it
+        # to "Re..." in presenter mode at 1024 x 768
+        row.text_input(
             "Class name",
             value=name,
             key=f"teach_name_{position}_{name}",
@@ -51,8 +52,8 @@ def _class_ui(position: int, name: str, files: list[bytes]) -> None:
             args=(name, f"teach_name_{position}_{name}"),
             label_visibility="collapsed",
         )
-        count.markdown(f"**{plain(name)}** · {len(files)} image{'s' if len(files) != 1 else ''}")
-        remove.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
+        row.markdown(f"**{plain(name)}** · {len(files)} image{'s' if len(files) != 1 else ''}", width="content")
+        row.button("Remove class", key=f"teach_drop_{name}", on_click=teach.remove_class, args=(name,))
         st.file_uploader(
             f"Add images of {plain(name)}",
             type=UPLOAD_TYPES,

@@ -23,6 +23,7 @@ from core import (
     load_dataset,
 )
 from dashboard import camera, presenter, teach
+from dashboard.attack_views import how_much
 from dashboard.charts import curves_figure, topk_figure
 from dashboard.images import enlarge
 from dashboard.live_jobs import job_view, page_job
@@ -227,14 +228,15 @@ def teach_something_new() -> None:
     )
     examples = teach.samples()
     target_ui(examples)
-    if camera.camera_missing():
+    missing = camera.camera_missing()
+    if missing:
         st.info(camera.NO_CAMERA_HELP, icon=":material/videocam_off:")
     else:
-        _teach_live()
+        _teach_live()  # its note counts the examples
     teach.train_button(examples, key="tour_teach_train")
     if (done := teach.taught()) is not None:
         st.success(done[1], icon=":material/check_circle:")
-    else:
+    elif missing:
         st.caption(" · ".join(f"{plain(name)}: {len(files)}" for name, files in examples.items()))
     link("teach", "Rename the classes, add more or add files on the Teach page")
 
@@ -320,8 +322,8 @@ def _attack_view(result: Attack) -> None:
         column.metric(title, plain(best.label), f"{best.probability:.0%} sure", delta_color="off", delta_arrow="off")
     verdict = "It fooled the network." if result.fooled else "Not enough yet: try a stronger change."
     st.markdown(  # the verdict first: on a 1280x720 slide it is the line in view
-        f"{verdict} The middle picture is the change, made visible: no pixel moved more than {result.epsilon:.0%} "
-        "of full brightness, and a person still sees the same digit."
+        f"{verdict} The middle picture is the change, made visible: no pixel moved more than "
+        f"{how_much(result.epsilon)}, and a person still sees the same digit."
     )
 
 

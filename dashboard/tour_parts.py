@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
+from plotly.colors import get_colorscale, sample_colorscale
 
 from core import (
     SAMPLE_PHOTOS,
@@ -34,6 +35,15 @@ CHANNELS = (("red", "Reds"), ("green", "Greens"), ("blue", "Blues"))
 TOUR_RUNS = {"simple": "tour: fully connected net", "cnn": "tour: convolutional net"}
 
 
+def _text_colours(values: np.ndarray, colorscale: str) -> list[str]:
+    """Return black or white per cell, whichever reads better on that cell's colour (WCAG's luminance rule)."""
+    cells = sample_colorscale(get_colorscale(colorscale), (values.ravel() / 255).tolist())
+    rgb = np.array([[int(c) for c in cell[4:-1].split(",")] for cell in cells]) / 255  # "rgb(r, g, b)"
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    return ["black" if lum > 0.179 else "white" for lum in luminance]
+
+
 def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
     """Draw a grid of pixel values (H, W) as a heatmap, each cell showing its number when there is room."""
     height, width = values.shape
@@ -43,12 +53,24 @@ def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
             colorscale=colorscale,
             zmin=0,
             zmax=255,
-            text=values.astype(int).astype(str),
-            texttemplate="%{text}" if width <= 16 else None,
             hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
             showscale=False,
         )
     )
+    if width <= 16:  # the numbers as a layer of their own, each black or white by its cell: plotly's heatmap
+        # text took one colour for mid-greys and light ones alike ("175" in grey on grey)
+        rows, columns = np.indices(values.shape)
+        fig.add_trace(
+            go.Scatter(
+                x=columns.ravel(),
+                y=rows.ravel(),
+                mode="text",
+                text=values.astype(int).astype(str).ravel(),
+                textfont={"color": _text_colours(values, colorscale)},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
     fig.update_layout(
         title=title,
         height=120 + 22 * height,
@@ -59,8 +81,9 @@ def pixel_figure(values: np.ndarray, colorscale: str, title: str) -> go.Figure:
             "showticklabels": False,
             "showgrid": False,
             "zeroline": False,
+            "ticks": "",
         },
-        xaxis={"showticklabels": False, "showgrid": False, "zeroline": False},
+        xaxis={"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""},
     )
     return fig
 

@@ -41,7 +41,7 @@ run_id, summary = teach.taught() or (None, "")
 if run_id is not None:
     st.success(summary, icon=":material/check_circle:")
 else:
-    st.caption("Record or add at least two examples of each of two classes, then press **Train**.")
+    st.caption("Record or add at least two examples of each class, then press **Train**.")
 
 classes_ui(samples)
 if run_id is not None and camera.camera_missing():

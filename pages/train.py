@@ -8,6 +8,7 @@ from core import LightboxError, RunConfig
 from dashboard import presenter
 from dashboard.keys import TRAIN, setting_key
 from dashboard.live_jobs import page_job, session_jobs_ui
+from dashboard.nav import scroll_here
 from dashboard.remote_runs import running_elsewhere_ui, runs_elsewhere
 from dashboard.resources import get_jobs, get_store, session_owner
 from dashboard.runs_views import keep_or_ship_ui, runs_ui
@@ -43,13 +44,16 @@ with st.container(border=True):
     schedule_preview_ui(config)
     if presenter.advanced_visible():
         lr_finder_ui(config, lr_key=setting_key(TRAIN, "lr"))
+    started = None
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
         try:
-            st.session_state["train_job"] = jobs.start(config, owner=owner)
+            st.session_state["train_job"] = started = jobs.start(config, owner=owner)
         except LightboxError as exc:  # a fair-use limit says which and what to do; the job it names stays below
             error_box(exc)
 
 
+if started:
+    scroll_here(started)  # the live curves come into view
 session_jobs_ui(jobs, owner, page_job(jobs, owner, "train_job"))  # a reload mid-run keeps the run's Stop and end
 elsewhere = runs_elsewhere(store, jobs)  # the command line, torchrun or another machine on the same folder
 running_elsewhere_ui(store, jobs, tuple(r.id for r in elsewhere), owner)  # and other visitors' jobs, as they come

@@ -23,7 +23,7 @@ def test_the_built_in_model_is_fooled_by_a_sample_photo_out_of_the_box() -> None
     assert not at.error and len(at.image) == 3
     metrics = _metrics(at)
     assert metrics["Before"] in {"espresso", "cup"} and metrics["After"] != metrics["Before"]  # fooled at 0.02
-    assert "5 of 255 brightness steps, on the picture itself too faint to notice" in _text(at)
+    assert "5 of 255 brightness steps (2%), on the picture itself too faint to notice" in _text(at)
     assert at.get("download_button")
 
     at.slider(key="attack_epsilon").set_value(0.0).run()
@@ -32,7 +32,7 @@ def test_the_built_in_model_is_fooled_by_a_sample_photo_out_of_the_box() -> None
 
     at.slider(key="attack_epsilon").set_value(0.06).run()
     assert not at.exception and not at.error and len(at.metric) == 2
-    assert "15 of 255 brightness steps, on the picture itself visible as grain" in _text(at)
+    assert "15 of 255 brightness steps (6%), on the picture itself visible as grain" in _text(at)
     button(at, "Find the smallest change that fools it").click().run()
     assert not at.exception
     assert "is enough" in at.success[0].value

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,6 +17,7 @@ from dashboard.charts import curves_figure, topk_figure
 from dashboard.keys import TEACH_TARGET
 from dashboard.text import plain
 from dashboard.tour import EPOCH_SECONDS, STEPS
+from dashboard.tour_parts import pixel_figure
 from tests.helpers import wait_until
 from tests.helpers.images import shape_files
 from tests.helpers.pages import APP, button, open_page, ui_files_calling
@@ -85,6 +87,14 @@ def test_step_1_shows_the_numbers_and_the_three_colour_channels() -> None:
     assert not at.exception
     assert any("3 x 16 x 16" in m.value and "768" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 3  # red, green and blue
+
+
+def test_each_pixel_number_is_black_or_white_whichever_reads_better_on_its_cell() -> None:
+    grid = np.array([[0, 175], [207, 255]])
+    (numbers,) = [t for t in pixel_figure(grid, "gray", "grey").data if t.type == "scatter"]
+    assert list(numbers.text) == ["0", "175", "207", "255"]
+    assert list(numbers.textfont.color) == ["white", "black", "black", "black"]  # grey 175 took grey text before
+    assert list(pixel_figure(np.array([[0, 255]]), "Reds", "red").data[1].textfont.color) == ["black", "white"]
 
 
 @pytest.mark.parametrize("kind", ["digits", "shapes"])
@@ -247,6 +257,9 @@ def test_step_5_trains_with_the_two_classes_a_teacher_recorded(lightbox_home: Pa
     at.session_state["lightbox_owner"] = "tour-step-5"
     at.run()
     at.switch_page("../pages/tour.py").run()
+    assert not [c for c in at.caption if "Class 1:" in c.value]  # counted once, by the camera's note
+    at.session_state["camera_missing"] = True  # no camera: the counts are a caption instead
+    at.run()
     assert "Class 1: 3 · Class 2: 3" in [c.value for c in at.caption]
     button(at, "Train").click().run()
     assert not at.exception and not at.error
