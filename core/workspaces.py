@@ -128,8 +128,8 @@ class Workspaces:
         if used >= limit_mb:
             raise LimitError(
                 f"Your work here takes {used:.0f} MB, the most one visitor may keep on this server "
-                f"({limit_mb:.0f} MB). Download it with Keep your work in the sidebar, then delete datasets you no "
-                "longer need on Data, or open the app's address without ?ws=... for a fresh workspace."
+                f"({limit_mb:.0f} MB). Delete runs (Train, under Keep or ship a run) or datasets (Data) you no longer "
+                "need; Keep your work in the sidebar downloads your runs first."
             )
 
     def remove(self, workspace: str) -> None:

@@ -23,12 +23,13 @@ from dashboard.charts import class_counts_figure, pixel_histogram_figure
 from dashboard.images import contact_strip
 from dashboard.keys import DATA, setting_key
 from dashboard.presenter import show_chart
-from dashboard.resources import check_room, dataset_duplicates, dataset_projection, is_private, workspace
+from dashboard.resources import check_room, dataset_duplicates, dataset_projection, import_limits, is_private, workspace
 from dashboard.tables import arrow_table, show_table
 from dashboard.text import plain
 from dashboard.widgets import error_box, progress_callback, user_errors
 
 SKIPPED_SHOWN = 100  # skipped files listed after an import, the first ones
+_IMPORTS = "data_imports"  # how many imports this session made
 
 
 def import_ui() -> None:
@@ -47,14 +48,22 @@ def import_ui() -> None:
             key="data_import_size",
             help="Every picture is scaled to a square this big: bigger keeps more detail but trains slower.",
         )
-        upload = st.file_uploader("A .zip of class folders", type="zip", key="data_import_zip")
+        imports = st.session_state.get(_IMPORTS, 0)  # a new, empty picker after each import: a zip left in it was
+        # imported again under the next name typed, when the next one was refused (over 50 MB) beside it
+        zip_key = "data_import_zip" + (f"_{imports}" if imports else "")
+        upload = st.file_uploader("A .zip of class folders", type="zip", key=zip_key)
         if st.button("Import", icon=":material/upload:", disabled=upload is None, key="data_import"):
             bar = st.progress(0.0, text="Reading your images...")
             try:
                 check_room()
                 name = import_name.strip() or Path(upload.name).stem
                 imported = import_dataset(
-                    name, upload, image_size=import_size, progress=progress_callback(bar), owner=workspace()
+                    name,
+                    upload,
+                    image_size=import_size,
+                    progress=progress_callback(bar),
+                    owner=workspace(),
+                    limits=import_limits(),
                 )
             except LightboxError as exc:  # said here; the datasets below stay on the page
                 bar.empty()
@@ -62,13 +71,15 @@ def import_ui() -> None:
                 return
             bar.empty()
             st.session_state[setting_key(DATA, "dataset")] = imported.name  # show it right away, below
-            _say_imported(imported)
+            st.session_state[_IMPORTS] = imports + 1
+            _say_imported(imported, upload.name)
 
 
-def _say_imported(imported: ImageDataset) -> None:
+def _say_imported(imported: ImageDataset, file_name: str) -> None:
     where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
     st.success(
-        f"Imported **{plain(imported.name)}**: {len(imported):,} images in {len(imported.classes)} classes. {where}",
+        f"Imported **{plain(imported.name)}** from {plain(file_name)}: {len(imported):,} images in "
+        f"{len(imported.classes)} classes. {where}",
         icon=":material/check_circle:",
     )
     if imported.skipped:

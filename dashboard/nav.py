@@ -80,7 +80,8 @@ def back_leaves_the_page() -> None:
 
 _SCROLL_JS = """
 export default function ({ parentElement, data }) {
-  const box = parentElement.closest('[data-testid="stElementContainer"]') || parentElement;
+  const node = parentElement.host || parentElement;  // the component's shadow root: its host is in the page
+  const box = node.closest?.('[data-testid="stElementContainer"]') || node;
   if (box.__shown === data.id) return;
   box.__shown = data.id;
   setTimeout(() => box.scrollIntoView({ behavior: "smooth", block: "start" }), 300);  // once what follows is drawn

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import core
-from core.memory import hand_back, limit_malloc_arenas, map_big_blocks, release_free_memory
+from core.memory import hand_back, limit_malloc_arenas, map_big_blocks
 from core.sharing import Limits, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces
 from dashboard.reruns import set_in_url
@@ -29,6 +29,7 @@ from dashboard.teach_store import ExampleStore
 if TYPE_CHECKING:
     from PIL import Image
 
+    from core.data.folder import ImportLimits
     from core.data.user import UserDatasetInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,26 +171,24 @@ def check_room() -> None:
         Workspaces(core.default_home()).check_disk(session_owner(), limits.disk_mb)
 
 
-class _Sweeper:
-    """Once a minute at most, per server, in a background thread: delete the workspaces of visitors long gone."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.last = 0.0  # 0: sweep on the first call, i.e. at server start
-        self.thread: threading.Thread | None = None
-
-    def due(self, every: float = 60.0) -> bool:
-        with self.lock:
-            busy = self.thread is not None and self.thread.is_alive()
-            if busy or (self.last and time.monotonic() - self.last < every):
-                return False
-            self.last = time.monotonic()
-            return True
+def max_epochs() -> int:
+    """Return the most epochs the Epochs slider offers: 50, or a private server's fair-use limit if lower (the
+    slider went to 50 where a job of more than 30 was refused)."""
+    return min(50, (get_jobs().limits or Limits.from_env()).epochs) if is_private() else 50
 
 
-@st.cache_resource(show_spinner=False)
-def _sweeper(home: str) -> _Sweeper:
-    return _Sweeper()
+def import_limits() -> ImportLimits:
+    """Return what one import may hold: in private mode, no more than the visitor's workspace has room for
+    (checked before an import only, one zip of 4,600 small pictures at 128 px took a 200 MB workspace to 226)."""
+    from dataclasses import replace
+
+    from core.data.folder import DEFAULT_LIMITS  # torch: not before the first page is drawn
+
+    if not is_private():
+        return DEFAULT_LIMITS
+    limit_mb = (get_jobs().limits or Limits.from_env()).disk_mb
+    room = int(limit_mb * 1e6) - Workspaces(core.default_home()).disk_bytes(session_owner())
+    return replace(DEFAULT_LIMITS, max_tensor_bytes=room, tensor_room="in the room your work here has left")
 
 
 def forget_cached() -> None:
@@ -201,35 +200,6 @@ def forget_cached() -> None:
     RUN_MODELS.clear()
     for cache in (_validation_predictions, _validation_samples, _projection, _duplicates, thumbnail):
         cache.clear()
-
-
-def _sweep(home: str, ttl: float, keep: set[str], jobs: core.JobManager, examples: ExampleStore) -> None:
-    gone = Workspaces(home).sweep(ttl, keep=keep)
-    for ws in gone:
-        jobs.forget(ws)
-        examples.forget(ws)
-    if gone:
-        forget_cached()
-        release_free_memory()  # what the gone visitors' models, examples and uploads held
-
-
-def sweep_workspaces() -> threading.Thread | None:
-    """In private mode, start removing the workspaces idle past LIGHTBOX_WORKSPACE_TTL (at most once a minute).
-
-    The sweep runs in its own thread, so a page (the first after a restart, say) never waits for it.
-    """
-    home = str(core.default_home())
-    sweeper = _sweeper(home)
-    if not is_private() or not sweeper.due():
-        return None
-    jobs = get_jobs()
-    keep = {s.owner for s in jobs.snapshots() if s.active and s.owner} | {session_owner()}  # training: kept
-    ttl = (jobs.limits or Limits.from_env()).ttl
-    sweeper.thread = threading.Thread(
-        target=_sweep, args=(home, ttl, keep, jobs, teach_examples()), name="lightbox-sweep", daemon=True
-    )
-    sweeper.thread.start()
-    return sweeper.thread
 
 
 _SETTLED: weakref.WeakSet[object] = weakref.WeakSet()  # per process, as the collector is

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core import RunInfo, RunStore
+from core.sharing import SERVER
 from dashboard.resources import is_private
 from dashboard.ship import restore_ui, ship_ui
 from dashboard.tables import arrow_table, runs_column_config, runs_table, show_table
-from dashboard.text import count
-from dashboard.widgets import run_label
+from dashboard.text import count, plain
+from dashboard.widgets import run_label, user_errors
 
 
 def runs_ui(store: RunStore, training: bool = False) -> list[RunInfo]:
@@ -53,4 +54,19 @@ def keep_or_ship_ui(store: RunStore, runs: list[RunInfo]) -> None:
             "Run to download", list(by_id), format_func=lambda i: run_label(by_id[i]), key="ship_run"
         )
         ship_ui(store, by_id[ship_id])
+        delete_ui(store, by_id[ship_id])
     restore_ui(store)
+
+
+def delete_ui(store: RunStore, run: RunInfo) -> None:
+    """Offer to delete the chosen run for good: a visitor's own on a private server (their room is bounded), any
+    on a shared one; never one that is training."""
+    if (is_private() and run.owner == SERVER) or run.status == "running":
+        return
+    confirm, button = st.columns([3, 1], vertical_alignment="center")
+    sure = confirm.checkbox(f"Delete **{plain(run.name or run.id)}** for good", key=f"ship_delete_{run.id}")
+    if button.button("Delete run", icon=":material/delete:", disabled=not sure, key="ship_delete"):
+        with user_errors():
+            store.delete_run(run.id)
+        st.session_state.pop(f"ship_delete_{run.id}", None)
+        st.rerun()

@@ -55,6 +55,7 @@ def ship_ui(store: RunStore, run: RunInfo) -> None:
                 key=f"ship_download_{fmt}",
                 on_click="ignore",
                 icon=":material/download:",
+                wrap=True,  # a quarter of the page at 1024 px cut "TorchScript (old)" to "TorchScrip..."
             )
             st.caption(what)
     if is_int8(run):

@@ -38,7 +38,7 @@ from dashboard.resources import (
     thumbnail,
     workspace,
 )
-from dashboard.text import count, plain
+from dashboard.text import count, plain, sentence
 from dashboard.widgets import user_errors
 
 _UPLOAD_ROUND = "teach_upload_round"  # bumped to give every uploader a fresh, empty key
@@ -243,7 +243,7 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
     if not st.session_state.get(pending):
         text, counts = st.session_state.get(refused) or ("", None)
         if text and counts == _counts(examples):
-            st.error(text, icon=":material/error:")
+            st.error(sentence(text), icon=":material/error:")  # names as typed
         return
     bar = st.progress(0.0, text="Looking at every example once...")
     try:
@@ -254,7 +254,7 @@ def train_button(examples: dict[str, list[bytes]], key: str | None = None) -> No
             raise
         bar.empty()  # a refusal is a sentence, never a bar left stuck halfway
         st.session_state[refused] = (str(exc), _counts(examples))
-        st.error(str(exc), icon=":material/error:")
+        st.error(sentence(str(exc)), icon=":material/error:")
         return
     st.session_state.pop(pending, None)
     st.session_state.pop(refused, None)

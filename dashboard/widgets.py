@@ -35,7 +35,7 @@ from core.sharing import SERVER
 from dashboard.keys import setting_key
 from dashboard.nav import link
 from dashboard.presenter import advanced_visible
-from dashboard.resources import get_store, is_private, network_online, user_datasets
+from dashboard.resources import get_store, is_private, max_epochs, network_online, user_datasets
 from dashboard.text import count, sentence
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -189,7 +189,16 @@ def train_settings_ui(key: str, dataset: str = "digits") -> TrainConfig:
     """
     d = _reset_to_defaults(key, dataset)
     c1, c2 = st.columns(2)
-    epochs = c1.slider("Epochs", 1, 50, key=setting_key(key, "epochs"), help="Passes over all training images.")
+    most = max_epochs()
+    if st.session_state.get(setting_key(key, "epochs"), 0) > most:  # a choice from before the limit was known
+        st.session_state[setting_key(key, "epochs")] = most
+    epochs = c1.slider(
+        "Epochs",
+        1,
+        most,
+        key=setting_key(key, "epochs"),
+        help="Passes over all training images." + (f" This server trains {most} at most." if most < 50 else ""),
+    )
     lr = c2.select_slider(
         "Learning rate",
         LEARNING_RATES,

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core import default_home
 from core.workspaces import Workspaces, showcase_configs, workspace_bundle
-from dashboard.resources import get_jobs, get_store, is_private, session_owner, sweep_workspaces
+from dashboard.resources import get_jobs, get_store, is_private, session_owner
+from dashboard.sweep import sweep_workspaces
 
 TOUCH_EVERY = 60.0  # seconds between two "still here" notes of one session
 
@@ -44,6 +45,7 @@ def start_showcase() -> None:
 def keep_work_ui() -> None:
     """Offer the visitor's runs as one .zip of run bundles, built when clicked."""
     store = get_store()
+    mine = any(r.owner == store.owner for r in store.list_runs())
     st.sidebar.download_button(
         "Keep your work",
         data=lambda: workspace_bundle(store),
@@ -52,7 +54,9 @@ def keep_work_ui() -> None:
         icon=":material/download:",
         on_click="ignore",
         key="keep_work",
-        help="One .zip with a bundle of each of your runs; restore one on Train (Keep or ship a run).",
+        disabled=not mine,  # an empty .zip, and no word why, before
+        help="One .zip with a bundle of each of your runs; restore one on Train (Keep or ship a run). Datasets you "
+        "imported are not in it: keep your own zips of them." + ("" if mine else " You have no runs yet."),
     )
 
 

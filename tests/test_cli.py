@@ -232,3 +232,20 @@ def test_a_paced_run_takes_its_time_per_epoch(capsys: pytest.CaptureFixture[str]
     assert main(["train", "--model", "simple", "--epochs", "2", "--pace", "0.5", "--name", "paced"]) == 0
     run = RunStore().get_run(_metrics(capsys.readouterr().out)["run_id"])
     assert run.status == "finished" and run.metrics["train_seconds"] >= 2 * 0.5  # the epochs waited out their pace
+
+
+def test_runs_says_whose_each_run_is_on_a_private_servers_home(
+    capsys: pytest.CaptureFixture[str], lightbox_home: Path
+) -> None:
+    from core import train_run
+    from core.sharing import new_workspace
+    from tests.helpers import quick_config
+
+    store, visitor = RunStore(lightbox_home), new_workspace()
+    train_run(quick_config(epochs=1), store)
+    train_run(quick_config(epochs=1), store.scoped(visitor))
+    assert main(["runs"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split()[-2:] == ["owner", "name"]
+    owners = [row[header.index("owner") :].split("  ")[0].strip() for row in rows]
+    assert sorted(owners) == ["server", f"visitor {visitor[:6]}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from core import RunStore
 from core.bundle import bundle_bytes
 from dashboard.text import plain
+from tests.helpers import wait_until
 from tests.helpers.pages import button, open_page
 from tests.helpers.runs import RunLibrary, trained_run
 
@@ -100,3 +102,24 @@ def test_downloads_are_built_when_clicked_and_int8_and_code_are_offered(lightbox
     assert int8.metrics["int8_of"] == run.id
     assert f"(run {int8.id})" in at.success[0].value and "validation images" in at.success[0].value
     assert re.search(r"ms per image \(fp32: [\d.]+, [\d.]+x (faster|slower)\)", at.success[0].value)  # said beside
+
+
+def test_a_run_is_deleted_for_good_once_ticked_and_a_private_servers_own_runs_stay(
+    run_library: RunLibrary, lightbox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private visitor's room is bounded (200 MB: four ResNet-18 runs), so their runs can be deleted."""
+    (run,) = run_library.copy_into("simple", lightbox_home)
+    at = open_page("train")
+    assert at.button(key="ship_delete").disabled  # ticked first: one click loses nothing
+    at.checkbox(key=f"ship_delete_{run.id}").check().run()
+    at.button(key="ship_delete").click().run()
+    assert not at.exception and RunStore(lightbox_home).list_runs() == []
+    assert not RunStore(lightbox_home).run_dir(run.id).exists()
+
+    (built_in,) = run_library.copy_into("simple", lightbox_home)  # the server's, as the showcase runs are
+    monkeypatch.setenv("LIGHTBOX_SHARING", "private")
+    at = open_page("train")
+    assert at.selectbox(key="ship_run").value == built_in.id
+    assert not [b for b in at.button if b.key == "ship_delete"]  # the server's runs are everyone's
+    # the showcase runs a private server trains at first start end here, not in the next test's home
+    wait_until(lambda: not any(t.name.startswith("lightbox-train-") for t in threading.enumerate()), timeout=400)

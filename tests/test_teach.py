@@ -115,19 +115,22 @@ def test_a_train_click_whose_run_was_interrupted_trains_in_the_next_run(lightbox
 
 
 def test_a_refused_train_keeps_its_sentence_until_the_examples_change(lightbox_home) -> None:
-    """A class left empty: the sentence naming it stays through the page's next runs (a released record button
-    asks for one at once, and took a sentence drawn only once away before it could be read)."""
+    """A class left empty: the sentence naming it (as typed, not bold) stays through the page's next runs (a
+    released record button asks for one at once, and took a sentence drawn only once away before it was read)."""
     at = open_page("teach")
     for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
         files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 3, seed))]
         next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
-    at.text_input(key="teach_new_class").set_value("# big")
+    at.text_input(key="teach_new_class").set_value("**big**")
     button(at, "Add class").click().run()
     button(at, "Train").click().run()
-    said = "Each class needs at least 2 images (pictures that could not be read do not count); add more to: # big."
+    said = (
+        "Each class needs at least 2 images (pictures that could not be read do not count); "
+        r"add more to: \*\*big\*\*."
+    )
     assert [e.value for e in at.error] == [said]
     at.run()
     assert [e.value for e in at.error] == [said]  # still there on the next run
     files = [(f"square{i}.png", data, "image/png") for i, data in enumerate(shape_files("square", 2, 2))]
-    next(u for u in at.file_uploader if u.key.startswith("teach_upload_# big_")).set_value(files).run()
+    next(u for u in at.file_uploader if u.key.startswith("teach_upload_**big**_")).set_value(files).run()
     assert not at.error and not at.exception  # the examples changed: the sentence has gone

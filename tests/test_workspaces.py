@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import threading
 import time
 import zipfile
 from dataclasses import replace
@@ -18,7 +20,7 @@ from core.data.user import delete_user_dataset, list_user_datasets
 from core.errors import LimitError, ReadOnlyError, RunNotFoundError
 from core.sharing import SERVER, Limits, SharingError, is_workspace, new_workspace, sharing_mode
 from core.workspaces import Workspaces, workspace_bundle, workspace_dir
-from tests.helpers import quick_config
+from tests.helpers import quick_config, wait_until
 
 
 def _tiny_dataset(name: str):
@@ -155,3 +157,29 @@ def test_fair_use_limits_say_which_limit_and_what_to_do(lightbox_home: Path) -> 
     tight = JobManager(store, private=True, limits=Limits(disk_mb=0.001))
     with pytest.raises(LimitError, match="the most one visitor may keep"):
         tight.start(shapes, owner=a)
+
+
+def test_the_servers_clock_sweeps_gone_visitors_while_no_page_runs(
+    lightbox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class that has left: its workspaces go on time, not when the next visitor opens a page."""
+    from dashboard import sweep
+    from dashboard.teach_store import ExampleStore
+
+    monkeypatch.setattr(sweep, "SWEEP_EVERY", 0.1)
+    gone = new_workspace()
+    save_user_dataset(_tiny_dataset("pets"), owner=gone)
+    Workspaces(lightbox_home).touch(gone, time.time() - 7200)  # last seen two hours ago
+    os.utime(workspace_dir(lightbox_home, gone) / "datasets" / "pets.pt", (time.time() - 7200,) * 2)
+    for folder in (workspace_dir(lightbox_home, gone) / "datasets", workspace_dir(lightbox_home, gone)):
+        os.utime(folder, (time.time() - 7200,) * 2)
+    sweeper = sweep._Sweeper()
+    jobs = JobManager(RunStore(lightbox_home), private=True, limits=Limits(ttl=3600))
+    clock = threading.Thread(
+        target=sweep._sweep_on_the_clock, args=(str(lightbox_home), sweeper, jobs, ExampleStore()), daemon=True
+    )
+    clock.start()
+    wait_until(lambda: not workspace_dir(lightbox_home, gone).exists(), timeout=30)
+    sweeper.stopped = True
+    clock.join(5)
+    assert not clock.is_alive()

@@ -19,6 +19,7 @@ from core.devices import DEVICES, PRECISIONS
 from core.models.registry import MODELS
 from core.progress import FitProgress, ProgressBar
 from core.runs import RunStore
+from core.sharing import SERVER
 from core.training import OPTIMIZERS, SCHEDULES
 
 _DEFAULTS = TrainConfig()
@@ -144,14 +145,17 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print("No runs yet. Train one: python -m core train --dataset digits")
         return 0
-    rows = [("run_id", "status", "dataset", "model", "val_acc", "epochs", "created", "name")]
+    # a private server's home also holds its visitors' runs: say whose (the command line's own are the server's)
+    visitors = any(r.owner != SERVER for r in runs)
+    rows = [("run_id", "status", "dataset", "model", "val_acc", "epochs", "created", *(("owner",) * visitors), "name")]
     for r in runs:
         acc = r.metrics.get("val_accuracy")
         model = f"{r.model} int8" if r.config.model.quantization == "int8" else r.model  # a copy, not its original
+        owner = ("server" if r.owner == SERVER else f"visitor {r.owner[:6]}",) if visitors else ()
         rows.append((
             r.id, r.status, Path(r.dataset).name, model, f"{acc:.4f}" if isinstance(acc, float) else "-",
             str(r.metrics.get("epochs_completed", "-")), time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
-            " ".join(r.name.split()),  # one line, whatever was typed
+            *owner, " ".join(r.name.split()),  # one line, whatever was typed
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]  # each column as wide as needed
     numbers = {4, 5}  # accuracy and epochs line up on the right

@@ -43,6 +43,7 @@ class ImportLimits:
     ratio_floor_bytes: int = 64 << 20  # small zips may compress well (plain BMPs) without harm
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_tensor_bytes: int = 4 << 30  # the stacked uint8 image tensor
+    tensor_room: str = "in memory"  # what max_tensor_bytes stands for, in the sentence that refuses more
 
 
 DEFAULT_LIMITS = ImportLimits()
@@ -61,6 +62,10 @@ class _Entry:
         return "/".join(self.parts)
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n < 10e6 else f"{n / 1e6:,.0f} MB"
+
+
 def load_image_folder(
     source: str | os.PathLike | bytes | BinaryIO,
     *,
@@ -75,10 +80,12 @@ def load_image_folder(
     default_name, origin = _describe(source)
     with _list_entries(source, limits) as (entries, notes):
         classes, files, group_notes = _group_by_class(entries, limits)
-        if len(files) * 3 * image_size * image_size > limits.max_tensor_bytes:
+        need = len(files) * 3 * image_size * image_size
+        if need > limits.max_tensor_bytes:
             raise DatasetError(
-                f"{len(files):,} images at {image_size} x {image_size} pixels do not fit in memory. "
-                "Choose a smaller image size or use fewer images."
+                f"{len(files):,} images at {image_size} x {image_size} pixels take {_mb(need)}, more than fits "
+                f"{limits.tensor_room} ({_mb(max(0, limits.max_tensor_bytes))}). Choose a smaller image size or use "
+                "fewer images."
             )
         images, labels, decode_notes = _decode_all(files, image_size, limits, progress)
     classes, labels, drop_notes = _drop_empty_classes(classes, labels)

@@ -13,7 +13,7 @@ from core.cache import single_flight
 from core.config import DataConfig, TrainConfig
 from core.data.base import ImageDataset
 from core.data.digits import load_digits_dataset
-from core.data.folder import Progress, load_image_folder
+from core.data.folder import DEFAULT_LIMITS, ImportLimits, Progress, load_image_folder
 from core.data.shapes import generate_shapes
 from core.data.standard import STANDARD, is_cached, load_standard, standard_version
 from core.data.user import (
@@ -201,16 +201,17 @@ def import_dataset(
     progress: Progress | None = None,
     owner: str | None = None,
     replace: bool = False,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImageDataset:
     """Decode an ImageFolder tree (folder, .zip path, bytes or file) and keep it as `owner`'s dataset `name`.
 
     A dataset of that name of the same owner is replaced only with `replace`: runs trained on it then cannot show
-    or score its images again (their numbers and curves stay).
+    or score its images again (their numbers and curves stay). `limits` bound what one import may hold.
     """
     check_dataset_name(name)
     if not replace:
         check_free_name(name, owner)
-    dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress)
+    dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress, limits=limits)
     for old in _kept_as(name, owner):  # replaced: "Pets" takes the place of "pets"
         if old.name != name:
             delete_user_dataset(old.name, owner)
