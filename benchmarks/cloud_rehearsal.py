@@ -121,7 +121,7 @@ async def teach(page, url: str) -> None:
             if await _count(page, name) >= 3:
                 break
     await page.get_by_role("button", name="Train", exact=True).click()
-    await page.get_by_text("Trained on").wait_for()
+    await page.get_by_text("Trained in").wait_for()
     await page.wait_for_timeout(10_000)  # the taught model answers live
 
 

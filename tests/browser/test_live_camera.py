@@ -101,7 +101,7 @@ def _when_scene_starts(page, means: list[np.ndarray], index: int) -> None:
 
 def _count(page, name: str) -> int:
     """Return the number of examples of class `name`, as the camera's note counts them ("Class 1: 3 · ...")."""
-    note = _camera(page).locator("[data-part=note]").inner_text()
+    note = _camera(page).locator("[data-part=note]").inner_text().replace("\u00a0", " ")  # no break inside a name
     counts = dict(part.rsplit(": ", 1) for part in note.split(" · ") if ": " in part)
     return int(counts.get(name, 0))
 
@@ -158,7 +158,7 @@ def test_teach_by_holding_then_the_taught_model_names_each_scene(live_page, path
                 break
         assert _count(page, name) >= 2, _camera(page).evaluate("r => ({...r.dataset, note: r.innerText})")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Trained on").wait_for(timeout=120_000)
+    page.get_by_text("Trained in").wait_for(timeout=120_000)
     seen: set[tuple[int, str | None]] = set()
     deadline = time.monotonic() + 60
     taught = {(first, "Class 1"), (1 - first, "Class 2")}
