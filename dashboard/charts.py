@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 from plotly.colors import qualitative
-from plotly.subplots import make_subplots
 
 from core import Prediction
 from dashboard.text import chart_text
@@ -25,37 +24,54 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def curves_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], height: int = 360) -> go.Figure:
-    """Loss and accuracy per epoch, train dashed and validation solid, one colour per run."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy (higher is better)"))
+CURVE_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)"}
+SPLITS_CAPTION = "Solid lines: the validation images, held back from training. Dashed: the training images."
+
+
+def curve_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], metric: str, height: int = 360) -> go.Figure:
+    """One metric ("loss" or "accuracy") per epoch, train dashed and validation solid, one colour per run."""
+    fig = go.Figure()
     for i, (raw, rows) in enumerate(histories.items()):
         label = chart_text(raw)
         colour = PALETTE[i % len(PALETTE)]
         # one colour per run; a run alone gives its training line grey, so the two splits differ at a glance
         colours = {"train": GREY if len(histories) == 1 else colour, "val": colour}
-        epochs = [r["epoch"] for r in rows]
-        for col, metric in ((1, "loss"), (2, "accuracy")):
-            for split, dash in (("train", "dash"), ("val", "solid")):
-                fig.add_trace(
-                    go.Scatter(
-                        x=epochs,
-                        y=[r[f"{split}_{metric}"] for r in rows],
-                        mode="lines+markers",
-                        name=f"{label} · {split}",
-                        legendgroup=label,
-                        showlegend=col == 1,
-                        line={"color": colours[split], "dash": dash},
-                        marker={"size": 5},
-                        hovertemplate=f"{split} {metric}: %{{y:.4f}}<extra>{label}</extra>",
-                    ),
-                    row=1,
-                    col=col,
+        for split, dash in (("train", "dash"), ("val", "solid")):
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["epoch"] for r in rows],
+                    y=[r[f"{split}_{metric}"] for r in rows],
+                    mode="lines+markers",
+                    name=label if split == "val" else f"{label} · train",
+                    legendgroup=label,
+                    # one legend entry per run, by its colour (SPLITS_CAPTION says dashed and solid), and none for
+                    # a run alone: "name · train" and "name · val" twice over ran off two charts side by side
+                    showlegend=split == "val" and len(histories) > 1,
+                    line={"color": colours[split], "dash": dash},
+                    marker={"size": 5},
+                    hovertemplate=f"{split} {metric}: %{{y:.4f}}<extra>{label}</extra>",
                 )
+            )
     longest = max((len(rows) for rows in histories.values()), default=0)
     # every epoch up to 10, every other one up to 20: 15 labels on a phone's 170-pixel axis smeared into one strip
     fig.update_xaxes(title_text="epoch", dtick=1 if longest <= 10 else 2 if longest <= 20 else None)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    return _layout(fig, height)
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    fig.update_layout(title={"text": CURVE_TITLES[metric], "x": 0.5, "xanchor": "center"})
+    _layout(fig, height)
+    # one plot width for both charts ("0.8" and "100%" took different room), so their legends wrap alike and their
+    # plots, side by side, keep one height
+    fig.update_layout(margin={"l": 60})
+    fig.update_yaxes(automargin=False)
+    return fig
+
+
+def curves_figures(
+    histories: Mapping[str, Sequence[Mapping[str, float]]], height: int = 360
+) -> tuple[go.Figure, go.Figure]:
+    """Loss and accuracy as two charts, drawn side by side where there is room and one above the other on a phone
+    (as two panels of one chart, their titles ran into each other at 390 px)."""
+    return curve_figure(histories, "loss", height), curve_figure(histories, "accuracy", height)
 
 
 def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Figure:

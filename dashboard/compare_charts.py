@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -42,6 +43,24 @@ def selected_cell(event: object) -> tuple[int, int] | None:
         if data and len(data) == 2:
             return int(data[0]), int(data[1])
     return None
+
+
+def log_ticks(values: Sequence[float]) -> dict[str, object]:
+    """Return a log axis's range and its 1-2-5 ticks written whole ("0.02", "0.05", "0.1"): plotly's own 1-2-5
+    ticks wrote only the leading digit, so 0.02 ms read "2"."""
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return {}
+    lo, hi, ticks = min(positive), max(positive), []
+    while len(ticks) < 2:  # widened until two ticks show (runs of one cost, say)
+        lo, hi = lo / 1.6, hi * 1.6
+        ticks = [
+            m * 10.0**e
+            for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+            for m in (1, 2, 5)
+            if lo <= m * 10.0**e <= hi
+        ]
+    return {"range": [math.log10(lo), math.log10(hi)], "tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def pareto_figure(
@@ -94,28 +113,35 @@ def pareto_figure(
             hoverinfo="skip",
         )
     )
-    fig.update_xaxes(title_text=f"{cost_label} (log scale, left is cheaper)", type="log", dtick="D2")  # 1, 2, 5
+    fig.update_xaxes(title_text=f"{cost_label}, log scale: left is cheaper", type="log", **log_ticks(costs))
     span = max(accuracies, default=1.0) - min(accuracies, default=0.0)
     decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2  # enough digits that no two ticks read the same
     fig.update_yaxes(title_text="validation accuracy", tickformat=f".{decimals}%")
+    if accuracies and span < 0.01:  # runs alike: plotly's own range around them went from 0% to 150%
+        fig.update_yaxes(range=[min(accuracies) - 0.01, min(1.0, max(accuracies) + 0.01) + 0.002])
     fig.update_layout(hovermode="closest")
     return _layout(fig, 420)
 
 
 def ensemble_figure(names: Sequence[str], accuracies: Sequence[float]) -> go.Figure:
-    """Accuracy of each member and of the ensemble (last bar, highlighted)."""
+    """Accuracy of each member and of the ensemble (the last, highlighted), as horizontal bars: names read whole
+    on their own lines (upright bars turned them on end and, on a phone in presenter mode, crowded the ensemble's
+    bar off the chart)."""
     colours = [PALETTE[0]] * (len(names) - 1) + ["#E8590C"]
     fig = go.Figure(
         go.Bar(
-            x=[chart_text(n) for n in names],
-            y=list(accuracies),
-            marker_color=colours,
-            text=[f"{a:.1%}" for a in accuracies],
-            textposition="inside",  # inside the bar: a 100% bar has no room above it
+            x=list(accuracies)[::-1],  # the first member on top, the ensemble at the bottom
+            y=[chart_text(n) for n in names][::-1],
+            orientation="h",
+            marker_color=colours[::-1],
+            text=[f"{a:.1%}" for a in accuracies][::-1],
+            textposition="inside",  # inside the bar: a 100% bar has no room beside it
             insidetextanchor="end",
-            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
     low = max(0.0, min(accuracies) - 0.1)
-    fig.update_yaxes(title_text="validation accuracy", tickformat=".0%", range=[low, min(1.0, max(accuracies) + 0.05)])
-    return _layout(fig, 320)
+    fig.update_xaxes(title_text="validation accuracy", tickformat=".0%", range=[low, min(1.0, max(accuracies) + 0.05)])
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, 90 + 40 * len(names))

@@ -260,7 +260,10 @@ def _pick_two(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo]:
 def _significance_sentence(name_a: str, name_b: str, acc_a: float, acc_b: float, test: McNemarResult) -> str:
     better = name_a if acc_a >= acc_b else name_b
     if test.only_a + test.only_b == 0:  # no image where one is right and the other wrong: nothing to weigh
-        return "They are right and wrong on exactly the same images: nothing tells them apart here."
+        return (  # named: with three members, "they" read as all of them
+            f"{name_a[0].upper()}{name_a[1:]} and {name_b} are right and wrong on exactly the same images: nothing "
+            "tells them apart here."
+        )
     often = "less than 0.1%" if test.p_value < 0.001 else f"{test.p_value:.1%}"
     chance = f"if both were equally good, a split this uneven would happen {often} of the time"
     if test.significant():

@@ -30,6 +30,7 @@ from dashboard.widgets import error_box, progress_callback, user_errors
 
 SKIPPED_SHOWN = 100  # skipped files listed after an import, the first ones
 _IMPORTS = "data_imports"  # how many imports this session made
+_IMPORTED = "data_imported"  # what the last import said, drawn on the page's next run
 
 
 def import_ui() -> None:
@@ -72,20 +73,29 @@ def import_ui() -> None:
             bar.empty()
             st.session_state[setting_key(DATA, "dataset")] = imported.name  # show it right away, below
             st.session_state[_IMPORTS] = imports + 1
-            _say_imported(imported, upload.name)
+            st.session_state[_IMPORTED] = (
+                _imported_text(imported, upload.name),
+                imported.skipped[:SKIPPED_SHOWN],
+                len(imported.skipped),
+            )
+            st.rerun()  # drawn again with the empty picker, the sentence below it
+        if said := st.session_state.pop(_IMPORTED, None):
+            _say_imported(*said)
 
 
-def _say_imported(imported: ImageDataset, file_name: str) -> None:
+def _imported_text(imported: ImageDataset, file_name: str) -> str:
     where = "Only you see it, in your dataset lists." if is_private() else "It is now in every dataset list."
-    st.success(
+    return (
         f"Imported **{plain(imported.name)}** from {plain(file_name)}: {len(imported):,} images in "
-        f"{len(imported.classes)} classes. {where}",
-        icon=":material/check_circle:",
+        f"{len(imported.classes)} classes. {where}"
     )
-    if imported.skipped:
-        with st.expander(f"Skipped files ({len(imported.skipped):,})"):  # a list: each reason wraps, whole
-            shown = imported.skipped[:SKIPPED_SHOWN]
-            more = len(imported.skipped) - len(shown)
+
+
+def _say_imported(text: str, shown: tuple[str, ...], skipped: int) -> None:
+    st.success(text, icon=":material/check_circle:")
+    if skipped:
+        with st.expander(f"Skipped files ({skipped:,})"):  # a list: each reason wraps, whole
+            more = skipped - len(shown)
             st.markdown("\n".join(f"- {plain(note)}" for note in shown) + (f"\n\n…and {more:,} more." if more else ""))
 
 

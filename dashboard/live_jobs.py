@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from core import JobManager, JobSnapshot, LightboxError
-from dashboard.charts import curves_figure
+from dashboard.charts import SPLITS_CAPTION, curves_figures
 from dashboard.presenter import show_chart
 from dashboard.text import plain, sentence
 
@@ -34,7 +34,14 @@ def training_view(
     if outcome is not None:
         outcome()
     if rows:
-        show_chart(curves_figure({label: list(rows)}, height), key=key)
+        show_curves({label: list(rows)}, key=key, height=height)
+
+
+def show_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], *, key: str, height: int = 360) -> None:
+    """Draw the loss and accuracy charts in two columns: side by side, or one above the other on a phone."""
+    for column, fig, metric in zip(st.columns(2), curves_figures(histories, height), ("loss", "accuracy"), strict=True):
+        show_chart(fig, container=column, key=f"{key}_{metric}")
+    st.caption(SPLITS_CAPTION)
 
 
 def status_line(snap: JobSnapshot) -> str:
@@ -148,7 +155,13 @@ def others_busy_ui(jobs: JobManager, owner: str) -> None:
         busy = sum(s.status != "queued" for s in others)
         waiting = f", {len(others) - busy} waiting" if busy < len(others) else ""
         jobs_are = f"{busy} other training job is" if busy == 1 else f"{busy} other training jobs are"
+        # the showcase runs a private server trains at its first start are the server's: no visitor is there
+        whose = (
+            " (the server's own showcase runs, trained once at its start)"
+            if all(s.owner is None for s in others)
+            else ""
+        )
         st.caption(
-            f"Busy: {jobs_are} running{waiting}. "
+            f"Busy: {jobs_are} running{waiting}{whose}. "
             f"This server trains {jobs.max_running} at a time; later ones wait in line."
         )

@@ -29,6 +29,8 @@ CSS = """<style>
 /* an answer too long for its column wraps instead of ending in "..." ("jack-o'-lantern" at 1024 x 768) */
 .stMain [data-testid="stMetricValue"] * { white-space: normal; overflow-wrap: break-word; line-height: 1.15; }
 .stMain .st-key-slide_keys { display: none; }
+/* a page link or a checkbox's words wrap on a narrow screen ("Fool a photo model on the Fool the m" on a phone) */
+.stMain [data-testid="stPageLink-NavLink"] *, .stMain [data-testid="stCheckbox"] label * { white-space: normal; }
 </style>"""
 # A clicker sends PageDown/PageUp, a keyboard the arrows; keys meant for a focused control are left alone.
 # Each key sends the slide to show, not "one more": a key event that reaches the server twice shows the same
@@ -169,7 +171,7 @@ def show_chart(fig: go.Figure, container: DeltaGenerator | None = None, **kwargs
 def enlarge_text(fig: go.Figure, size: int = FONT_SIZE) -> go.Figure:
     """Set every text of the figure to `size` px: ticks, axis titles, legend, subplot titles and value labels."""
     # Streamlit's chart theme replaces the layout font, so each text that shows gets its size by name
-    fig.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size)
+    fig.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size, title_font_size=size)
     fig.update_xaxes(tickfont_size=size, title_font_size=size)
     fig.update_yaxes(tickfont_size=size, title_font_size=size)
     fig.update_annotations(font_size=size)

@@ -12,6 +12,8 @@ from dashboard.tables import arrow_table, runs_column_config, runs_table, show_t
 from dashboard.text import count, plain
 from dashboard.widgets import run_label, user_errors
 
+_DELETED = "ship_deleted"  # the name of the run just deleted
+
 
 def runs_ui(store: RunStore, training: bool = False) -> list[RunInfo]:
     """Show every run this visitor may see as a table, and why the failed ones failed; return the runs."""
@@ -41,6 +43,8 @@ def runs_ui(store: RunStore, training: bool = False) -> list[RunInfo]:
 def keep_or_ship_ui(store: RunStore, runs: list[RunInfo]) -> None:
     """Offer a run's bundle and exported files for download, and the restore of a bundle."""
     st.subheader("Keep or ship a run")
+    if deleted := st.session_state.pop(_DELETED, None):
+        st.toast(f"Deleted {plain(deleted)}.", icon=":material/delete:")
     st.caption(
         "Streamlit Community Cloud forgets every file when the app restarts, so download a bundle of each run you "
         "want to keep and restore it here later; .pt2 and ONNX files run the model without Lightbox."
@@ -63,10 +67,10 @@ def delete_ui(store: RunStore, run: RunInfo) -> None:
     on a shared one; never one that is training."""
     if (is_private() and run.owner == SERVER) or run.status == "running":
         return
-    confirm, button = st.columns([3, 1], vertical_alignment="center")
-    sure = confirm.checkbox(f"Delete **{plain(run.name or run.id)}** for good", key=f"ship_delete_{run.id}")
-    if button.button("Delete run", icon=":material/delete:", disabled=not sure, key="ship_delete"):
+    sure = st.checkbox(f"Delete **{plain(run.name or run.id)}** for good", key=f"ship_delete_{run.id}")
+    if st.button("Delete run", icon=":material/delete:", disabled=not sure, key="ship_delete"):
         with user_errors():
             store.delete_run(run.id)
         st.session_state.pop(f"ship_delete_{run.id}", None)
+        st.session_state[_DELETED] = run.name or run.id  # said on the page's next run: it just vanished
         st.rerun()

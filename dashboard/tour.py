@@ -24,9 +24,9 @@ from core import (
 )
 from dashboard import camera, presenter, teach
 from dashboard.attack_views import how_much
-from dashboard.charts import curves_figure, topk_figure
+from dashboard.charts import topk_figure
 from dashboard.images import enlarge
-from dashboard.live_jobs import job_view, page_job
+from dashboard.live_jobs import job_view, page_job, show_curves
 from dashboard.nav import link
 from dashboard.presenter import show_chart
 from dashboard.resources import get_jobs, get_predictor, get_store, session_owner, validation_samples
@@ -177,7 +177,7 @@ def why_convolutions() -> None:
         column.metric(title, f"{run.metrics['val_accuracy']:.1%}", help="Share of held-back digits it names right.")
         column.caption(f"{run.params:,} numbers to learn (parameters) · {run.metrics['train_seconds']:.1f} s")
     histories = {"fully connected": store.history(runs["simple"].id), "convolutional": store.history(runs["cnn"].id)}
-    show_chart(curves_figure(histories, 320), key="tour_both_curves")
+    show_curves(histories, key="tour_both_curves", height=320)
     link("compare", "Compare any runs in detail")
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core import RunInfo
-from dashboard.charts import curves_figure
 from dashboard.compare_views import ensemble_ui, filter_runs_ui, mistakes_ui, pareto_ui, two_models_ui
+from dashboard.live_jobs import show_curves
 from dashboard.nav import link
-from dashboard.presenter import show_chart
 from dashboard.resources import get_store
 from dashboard.ship import code_ui
 from dashboard.tables import runs_column_config, runs_side_by_side, runs_table, show_table
@@ -62,7 +61,7 @@ selected = [by_id[rid] for rid in chosen]
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="compare_view") or VIEWS[0]
 if view == "Curves":
     labels = {r.id: f"{r.name} ({r.id[-4:]})" for r in selected}
-    show_chart(curves_figure({labels[r.id]: store.history(r.id) for r in selected}, height=420), key="compare_curves")
+    show_curves({labels[r.id]: store.history(r.id) for r in selected}, key="compare_curves", height=420)
     show_table(runs_side_by_side(selected, [labels[r.id] for r in selected]), hide_index=True)
 
     def top(r: RunInfo) -> float:  # an int8 copy has no epochs: its one accuracy

@@ -20,7 +20,13 @@ def test_confusion_matrices_are_readable_and_unpadded() -> None:
 def test_which_model_ticks_are_distinct_and_ensemble_labels_stay_inside() -> None:
     fig = pareto_figure(["a", "b", "c"], [1, 2, 3], [0.99, 0.995, 1.0], "ms", ["cnn"] * 3)
     assert fig.layout.yaxis.tickformat in (".1%", ".2%")
-    assert ensemble_figure(["a", "ensemble"], [0.99, 1.0]).data[0].textposition == "inside"
+    ensemble = ensemble_figure(["a", "ensemble"], [0.99, 1.0]).data[0]
+    assert ensemble.textposition == "inside" and ensemble.orientation == "h" and ensemble.y[-1] == "a"  # on top
+    latency = pareto_figure(["a", "b"], [0.0226, 0.145], [0.97, 0.99], "latency (ms)", ["cnn"] * 2).layout.xaxis
+    assert list(latency.ticktext) == ["0.02", "0.05", "0.1", "0.2"]  # 0.02 ms read "2"
+    assert latency.title.text == "latency (ms), log scale: left is cheaper"
+    alike = pareto_figure(["a", "b"], [1, 2], [0.994, 0.994], "ms", ["cnn"] * 2).layout.yaxis.range
+    assert alike[0] > 0.98 and alike[1] < 1.01  # plotly's own range around equal runs went to 150%
 
 
 def test_runs_box_defaults_to_one_dataset_and_a_filter_never_empties_it(lightbox_home: Path) -> None:

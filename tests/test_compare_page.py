@@ -33,7 +33,7 @@ def test_table_filters_and_curves(runs) -> None:
     assert {"best epoch", "latency (ms)", "size (MB)"} <= set(table.columns)
     assert (table["latency (ms)"] > 0).all()
     assert len(at.multiselect(key="compare_runs").value) == 2
-    assert len(at.get("plotly_chart")) == 1  # the overlaid curves
+    assert len(at.get("plotly_chart")) == 2  # the overlaid curves: loss, accuracy
     at.multiselect(key="compare_f_model").set_value(["cnn"]).run()
     assert list(at.dataframe[0].value["model"]) == ["cnn"]
     assert at.multiselect(key="compare_runs").value == [cnn.id]

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import DataConfig, Prediction, RunConfig, RunStore, train_run
 from core.data.registry import save_user_dataset
-from dashboard.charts import class_counts_figure, confusion_figure, curves_figure, topk_figure
+from dashboard.charts import class_counts_figure, confusion_figure, curves_figures, topk_figure
 from dashboard.compare_charts import clickable_confusion_figure, ensemble_figure, pareto_figure
 from dashboard.text import chart_text, plain
 from tests.helpers import quick_config
@@ -165,7 +165,7 @@ def test_figures_escape_html_in_every_label() -> None:
         class_counts_figure(names, [1, 2, 3, 4]),
         confusion_figure([[1] * 4] * 4, names),
         clickable_confusion_figure([[1] * 4] * 4, names),
-        curves_figure({EVIL_RUN + EVIL_CLASSES[2]: [{"epoch": 1, **dict.fromkeys(_METRICS, 0.5)}]}),
+        *curves_figures({EVIL_RUN + EVIL_CLASSES[2]: [{"epoch": 1, **dict.fromkeys(_METRICS, 0.5)}]}),
         pareto_figure(names, [1, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], "ms", ["cnn"] * 4),
         ensemble_figure(names, [0.1, 0.2, 0.3, 0.4]),
     ]

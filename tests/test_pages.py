@@ -189,7 +189,7 @@ def test_data_page_imports_a_zip_of_class_folders(tmp_path: Path) -> None:
     assert "Imported **pets** from pets\\.zip: 90 images in 3 classes" in at.success[0].value  # as text, not markup
     assert "Skipped files (1)" in [e.label for e in at.expander]
     assert any(m.value.startswith("- ") and "ignored" in m.value for m in at.markdown)  # the whole reason, wrapped
-    at.run()  # the picker is empty again: a zip left there was imported again under the next name typed
+    # the picker is empty at once: a zip left there was imported again under the next name typed
     assert [u.value for u in at.file_uploader if u.key.startswith("data_import_zip")] == [None]
     picker = at.selectbox(key="data_dataset")
     assert picker.value == "pets" and "pets (your images, 3 classes)" in picker.options

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core import RunStore
-from tests.helpers import wait_until
+from tests.helpers import quick_config, wait_until
 from tests.helpers.pages import button, open_page
 
 
@@ -56,3 +56,28 @@ def test_sessions_see_only_their_own_jobs_and_queue_behind_others(
     bob.run()
     assert not any("Busy" in c.value for c in bob.caption)
     assert len(bob.dataframe[0].value) == 1  # but Bob sees Ann's run: the store is shared
+
+
+def test_the_servers_own_jobs_are_named_as_such_in_the_busy_line(
+    lightbox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private server's showcase runs: "1 other training job" read as another visitor where there was none."""
+    from dashboard.resources import get_jobs
+
+    monkeypatch.setenv("LIGHTBOX_MAX_JOBS", "1")
+    at = open_page("train")
+    ann = open_page("train")
+    _start_long_job(ann)
+    jobs = get_jobs()
+    server_job = jobs.start(quick_config(epochs=50, batch_size=8))  # no owner: the server's, as the showcase runs
+    ann_job = next(s.job_id for s in jobs.snapshots() if s.owner is not None and s.active)
+    at.run()
+    said = next(c.value for c in at.caption if c.value.startswith("Busy"))
+    assert "the server's own" not in said  # Ann's job is a visitor's
+    jobs.stop(ann_job)
+    wait_until(lambda: not jobs.snapshot(ann_job).active, 60)
+    at.run()
+    said = next(c.value for c in at.caption if c.value.startswith("Busy"))
+    assert "(the server's own showcase runs, trained once at its start)" in said
+    jobs.stop(server_job)
+    wait_until(lambda: not jobs.snapshot(server_job).active, 60)

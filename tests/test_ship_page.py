@@ -114,6 +114,7 @@ def test_a_run_is_deleted_for_good_once_ticked_and_a_private_servers_own_runs_st
     at.checkbox(key=f"ship_delete_{run.id}").check().run()
     at.button(key="ship_delete").click().run()
     assert not at.exception and RunStore(lightbox_home).list_runs() == []
+    assert [t.value for t in at.toast] == [f"Deleted {plain(run.name)}."]  # not a silent vanishing
     assert not RunStore(lightbox_home).run_dir(run.id).exists()
 
     (built_in,) = run_library.copy_into("simple", lightbox_home)  # the server's, as the showcase runs are

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import dashboard.reruns
 from core import Prediction, RunInfo, RunStore, load_dataset
 from dashboard import presenter
-from dashboard.charts import curves_figure, topk_figure
+from dashboard.charts import curves_figures, topk_figure
 from dashboard.keys import TEACH_TARGET
 from dashboard.text import plain
 from dashboard.tour import EPOCH_SECONDS, STEPS
@@ -122,8 +122,8 @@ def test_presenter_mode_sizes_every_chart_text() -> None:
     assert fig.layout.yaxis.tickfont.size == size and fig.layout.xaxis.tickfont.size == size
     assert fig.layout.legend.font.size == size and fig.data[0].textfont.size == size
     rows = [{"epoch": 1, **dict.fromkeys(("train_loss", "val_loss", "train_accuracy", "val_accuracy"), 0.5)}]
-    curves = presenter.enlarge_text(curves_figure({"run": rows}))
-    assert all(a.font.size == size for a in curves.layout.annotations)  # the subplot titles
+    for curves in curves_figures({"run": rows}):
+        assert presenter.enlarge_text(curves).layout.title.font.size == size
 
 
 def test_pages_draw_charts_only_through_show_chart() -> None:
@@ -133,7 +133,9 @@ def test_pages_draw_charts_only_through_show_chart() -> None:
 
 def test_the_epoch_axis_labels_every_other_epoch_past_ten() -> None:
     row = dict.fromkeys(("train_loss", "val_loss", "train_accuracy", "val_accuracy"), 0.5)
-    steps = [curves_figure({"run": [{"epoch": e, **row} for e in range(1, n + 1)]}).layout.xaxis.dtick for n in (8, 15)]
+    steps = [
+        curves_figures({"run": [{"epoch": e, **row} for e in range(1, n + 1)]})[0].layout.xaxis.dtick for n in (8, 15)
+    ]
     assert steps == [1, 2]  # step 2's 15 epochs: 15 labels on a phone's 170-pixel axis smeared into one strip
 
 
@@ -173,7 +175,7 @@ def test_step_2_trains_a_real_run_shows_its_predictions_paces_its_epochs_and_dra
     first = _press_and_wait(at, "Train the network", store, mid_run=_a_reload_finds_the_run_and_one_press_at_a_time)
     (run,) = store.list_runs()
     assert run.model == "simple" and len(store.history(run.id)) == 15
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # its loss and its accuracy
     answers = [c.value for c in at.caption if c.value.startswith("**")]
     assert len(answers) == 12 and sum("(right)" in a for a in answers) >= 9
     again = _press_and_wait(at, "Train it again", store)
