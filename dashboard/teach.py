@@ -219,7 +219,12 @@ def train(examples: dict[str, list[bytes]], bar: DeltaGenerator) -> tuple[RunInf
 
 def taught() -> tuple[str, str] | None:
     """Return this visitor's taught run id and its summary (kept on the server: a reload keeps them), or None."""
-    return teach_examples().taught(session_owner())
+    done = teach_examples().taught(session_owner())
+    if done is not None and not get_store().weights_path(done[0]).is_file():  # deleted (Train's Delete run): the
+        # page said "There is no run '...'. `python -m core runs` lists the runs." until the next Train
+        teach_examples().forget_taught(session_owner())
+        return None
+    return done
 
 
 def _counts(examples: dict[str, list[bytes]]) -> tuple[tuple[str, int], ...]:

@@ -47,6 +47,10 @@ class ExampleStore:
         """Keep the run the owner's examples trained (a page reload shows it again)."""
         self._space(owner).taught = (run_id, summary)
 
+    def forget_taught(self, owner: str) -> None:
+        """Forget the owner's taught run (it was deleted): Teach asks for a Train again."""
+        self._space(owner).taught = None
+
     def _space(self, owner: str) -> Workspace:
         now = time.monotonic()
         with self._lock:

@@ -134,3 +134,18 @@ def test_a_refused_train_keeps_its_sentence_until_the_examples_change(lightbox_h
     files = [(f"square{i}.png", data, "image/png") for i, data in enumerate(shape_files("square", 2, 2))]
     next(u for u in at.file_uploader if u.key.startswith("teach_upload_**big**_")).set_value(files).run()
     assert not at.error and not at.exception  # the examples changed: the sentence has gone
+
+
+def test_a_taught_run_deleted_on_train_leaves_teach_ready_to_train_again(lightbox_home) -> None:
+    """Teach said "There is no run '...'. `python -m core runs` lists the runs." once its run was deleted."""
+    at = open_page("teach")
+    for name, kind, seed in (("Class 1", "circle", 0), ("Class 2", "star", 1)):
+        files = [(f"{kind}{i}.png", data, "image/png") for i, data in enumerate(shape_files(kind, 4, seed))]
+        next(u for u in at.file_uploader if u.key.startswith(f"teach_upload_{name}_")).set_value(files).run()
+    button(at, "Train").click().run()
+    assert at.success
+    store = RunStore(lightbox_home)
+    store.delete_run(store.list_runs()[0].id)  # as Train's Delete run does
+    at.run()
+    assert not at.error and not at.exception and not at.success
+    assert any("then press **Train**" in c.value for c in at.caption)
