@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from core import JobManager, JobSnapshot, LightboxError
-from dashboard.charts import SPLITS_CAPTION, curves_figures
+from dashboard.charts import CURVE_TITLES, SPLITS_CAPTION, curves_figures
 from dashboard.presenter import show_chart
 from dashboard.text import plain, sentence
 
@@ -39,7 +39,7 @@ def training_view(
 
 def show_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], *, key: str, height: int = 360) -> None:
     """Draw the loss and accuracy charts in two columns: side by side, or one above the other on a phone."""
-    for column, fig, metric in zip(st.columns(2), curves_figures(histories, height), ("loss", "accuracy"), strict=True):
+    for column, fig, metric in zip(st.columns(2), curves_figures(histories, height), CURVE_TITLES, strict=True):
         show_chart(fig, container=column, key=f"{key}_{metric}")
     st.caption(SPLITS_CAPTION)
 

@@ -212,8 +212,9 @@ def import_dataset(
     if not replace:
         check_free_name(name, owner)
     dataset = load_image_folder(source, image_size=image_size, name=name, progress=progress, limits=limits)
-    for old in _kept_as(name, owner):  # replaced: "Pets" takes the place of "pets"
-        if old.name != name:
-            delete_user_dataset(old.name, owner)
+    if replace:  # "Pets" takes the place of "pets" (without `replace`, check_free_name found none)
+        for old in _kept_as(name, owner):
+            if old.name != name:
+                delete_user_dataset(old.name, owner)
     save_user_dataset(dataset, owner)
     return dataset
