@@ -36,7 +36,8 @@ import torch, torch.nn.functional as F
 from core.memory import limit_malloc_arenas, map_big_blocks
 limit_malloc_arenas(); map_big_blocks()
 from core.config import ModelConfig
-from core.models.registry import InputSpec, build_model
+from core.models.registry import build_model
+from core.prepare import InputSpec
 from contextlib import nullcontext
 from core.backward_steps import steps_in_backward
 from core.training import OPTIMIZERS

@@ -45,6 +45,8 @@ _MODULES = (
     "core.metrics",
     "core.models.pretrained",
     "core.models.registry",
+    "core.onnx_predictor",
+    "core.prepare",
     "core.quantize_runs",
     "core.runs",
     "core.script",
@@ -79,6 +81,8 @@ if TYPE_CHECKING:  # type checkers and IDEs see every public name, through each 
     from core.metrics import *  # noqa: F403
     from core.models.pretrained import *  # noqa: F403
     from core.models.registry import *  # noqa: F403
+    from core.onnx_predictor import *  # noqa: F403
+    from core.prepare import *  # noqa: F403
     from core.quantize_runs import *  # noqa: F403
     from core.runs import *  # noqa: F403
     from core.script import *  # noqa: F403

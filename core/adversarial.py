@@ -17,8 +17,9 @@ from torch import nn
 
 from core.errors import LightboxError
 from core.explain import loss_gradient
-from core.inference import Classification, Predictor, prepare_image, top_classes
+from core.inference import Predictor, prepare_image
 from core.models.efficientnet_lite import PrepackedConv
+from core.prepare import Classification, top_classes
 
 __all__ = ["LEVELS", "SEARCH_EPSILONS", "Attack", "attack", "smallest_flip"]
 

@@ -22,7 +22,8 @@ import torch
 
 from core.config import RunConfig
 from core.errors import BundleError, WeightsError
-from core.models.registry import MODELS, InputSpec, build_model
+from core.models.registry import MODELS, build_model
+from core.prepare import InputSpec
 from core.runs import STATUSES, RunInfo, RunStore, atomic_write_bytes, load_tensors
 from core.version import code_version
 

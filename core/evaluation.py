@@ -18,7 +18,8 @@ from core.data.base import ImageDataset, train_val_split
 from core.data.registry import load_dataset
 from core.errors import DatasetError, LightboxError, UnknownNameError
 from core.inference import Predictor, serving_model
-from core.models.registry import InputSpec, eval_mode
+from core.models.registry import eval_mode
+from core.prepare import InputSpec
 from core.runs import RunInfo, RunStore
 from core.training import infer
 

@@ -24,12 +24,14 @@ import torch
 from torch import nn
 
 from core.errors import ExportError, UnknownNameError
-from core.inference import Predictor
-from core.models.registry import InputSpec
+from core.home import default_home
+from core.inference import PRETRAINED, Predictor
+from core.onnx_predictor import EXPORTS_FOLDER, METADATA_KEY
+from core.prepare import InputSpec
 from core.runs import RunStore
 from core.version import code_version
 
-__all__ = ["EXPORT_FORMATS", "FORMAT_NOTES", "export_bytes", "export_run", "read_metadata"]
+__all__ = ["EXPORT_FORMATS", "FORMAT_NOTES", "export_bytes", "export_pretrained", "export_run", "read_metadata"]
 
 EXPORT_FORMATS: dict[str, str] = {"pt2": "pt2", "onnx": "onnx", "torchscript": "pt"}  # format -> file extension
 FORMAT_NOTES: dict[str, str] = {
@@ -39,7 +41,6 @@ FORMAT_NOTES: dict[str, str] = {
 }
 # Formats whose exporters import torch._dynamo (+ onnx, onnxscript): written in a child process for a server
 CHILD_FORMATS = ("pt2", "onnx")
-METADATA_KEY = "lightbox.json"  # .pt2/TorchScript extra file and ONNX metadata_props key holding the metadata
 TOLERANCE = 1e-4  # largest allowed difference between exported and eager logits
 _CHECK_BATCH = 3  # differs from the traced batch of 2, so a batch size baked in by mistake is caught
 
@@ -56,6 +57,7 @@ def export_metadata(run_name: str, model: str, spec: InputSpec) -> dict[str, Any
         "mean": list(spec.mean),
         "std": list(spec.std),
         "dark_background": spec.dark_background,
+        "input_spec": spec.to_dict(),  # the whole input form (resizing included): core.onnx_predictor reads it
         "code_version": code_version(),
     }
 
@@ -192,6 +194,24 @@ def export_run(store: RunStore, run_id: str, fmt: str, out: Path | None = None) 
         raise ExportError(f"The folder '{out.parent}' does not exist; create it or choose another --out.")
     predictor = Predictor.from_run(store, run_id, fast=False)  # the eager model, its weights loaded safely
     meta = {**export_metadata(run.name, run.model, predictor.spec), "run_id": run_id}
+    return export_model(predictor.model, predictor.spec, fmt, out, meta)
+
+
+def export_pretrained(name: str, fmt: str, out: Path | None = None, home: Path | None = None) -> Path:
+    """Export a built-in pretrained model (`imagenet`, or torchvision's where their weights are here) to `out`
+    (default: exports/NAME.pt2, .onnx or .pt under the home) and return the file's path."""
+    if fmt not in EXPORT_FORMATS:
+        raise UnknownNameError("export format", fmt, list(EXPORT_FORMATS))
+    default = f"{name}.{EXPORT_FORMATS[fmt]}"
+    if out is None:
+        out = (home if home is not None else default_home()) / EXPORTS_FOLDER / default
+        out.parent.mkdir(parents=True, exist_ok=True)
+    elif out.is_dir():
+        out = out / default
+    if not out.parent.is_dir():
+        raise ExportError(f"The folder '{out.parent}' does not exist; create it or choose another --out.")
+    predictor = Predictor.pretrained(name, fast=False)  # the eager model: prepacked layers do not export
+    meta = {**export_metadata(PRETRAINED[name], name, predictor.spec), "pretrained": name}
     return export_model(predictor.model, predictor.spec, fmt, out, meta)
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import nn
 
 from core.config import ModelConfig
@@ -22,34 +19,18 @@ from core.models.pretrained import (
     is_cached,
     load_pretrained,
     network_available,
-    resize_and_crop,
 )
-from core.models.registry import Classifier, InputSpec, build_model
+from core.models.registry import Classifier, build_model
 from core.models.transfer import TransferNet
+from core.prepare import Classification, InputSpec, Prediction, classify_with, model_view, prepare_array
 from core.runs import RunStore
 
-__all__ = [
-    "PRETRAINED",
-    "Classification",
-    "Prediction",
-    "Predictor",
-    "available_pretrained",
-    "model_view",
-    "pretrained_download_mb",
-]
+__all__ = ["PRETRAINED", "Predictor", "available_pretrained", "pretrained_download_mb"]
 
 PRETRAINED: dict[str, str] = {
     "imagenet": "EfficientNet-Lite0 · ImageNet, 1,000 everyday objects (built in)",
     **{name: f"{title} · ImageNet (torchvision weights)" for name, (title, _, _) in TORCHVISION_MODELS.items()},
 }
-
-
-@dataclass(frozen=True)
-class Classification:
-    """The top classes for one image and the time the model took (preparing the image included)."""
-
-    predictions: list[Prediction]
-    latency_ms: float
 
 
 def available_pretrained(online: bool | None = None) -> list[str]:
@@ -70,66 +51,9 @@ def pretrained_download_mb(name: str) -> float | None:
     return 0.0 if is_cached(name) else TORCHVISION_MODELS[name][2]
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """One class and the model's probability for it."""
-
-    label: str
-    index: int
-    probability: float
-
-
-def _crop_to_ink(gray: Image.Image) -> Image.Image:
-    """Crop a light-on-dark image to its ink, padded square, as the digits scans were framed."""
-    arr = np.asarray(gray, dtype=np.float32)
-    mask = arr > max(arr.max() * 0.35, 40)
-    if not mask.any():
-        return gray
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    box = gray.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
-    side = int(max(box.size) * 1.15) + 1
-    canvas = Image.new("L", (side, side), 0)
-    canvas.paste(box, ((side - box.width) // 2, (side - box.height) // 2))
-    return canvas
-
-
 def prepare_image(image: Image.Image, spec: InputSpec) -> torch.Tensor:
     """Convert a PIL image to the (1, C, H, W) float tensor in [0, 1] that a model of `spec` takes."""
-    image = ImageOps.exif_transpose(image) if hasattr(image, "getexif") else image
-    if spec.channels == 1:
-        image = image.convert("L")
-        if spec.dark_background:
-            if np.asarray(image).mean() > 127:  # dark ink on light paper: flip to the training look
-                image = ImageOps.invert(image)
-            if min(image.size) > 2 * max(spec.width, spec.height):  # a photo, not a scan at model size
-                image = _crop_to_ink(image)
-    else:
-        image = image.convert("RGB")
-    # ImageNet style: shorter side to `resize`, then the central crop; an image already at the input size
-    # (a saved adversarial image, say) is taken as it is, so it reaches the model pixel for pixel.
-    if "interpolation" in spec.extra and image.size != (spec.width, spec.height):  # as torchvision weights say
-        image = resize_and_crop(
-            image, int(spec.extra["resize"]), (spec.height, spec.width), spec.extra["interpolation"]
-        )
-    elif "resize" in spec.extra and image.size != (spec.width, spec.height):
-        bleed = (1 - min(spec.width, spec.height) / float(spec.extra["resize"])) / 2
-        image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BICUBIC, bleed=bleed)
-    else:
-        image = ImageOps.fit(image, (spec.width, spec.height), method=Image.Resampling.BOX)
-    arr = np.asarray(image, dtype=np.uint8).reshape(spec.height, spec.width, spec.channels)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, C, H, W)
-
-
-def model_view(image: Image.Image, spec: InputSpec) -> Image.Image:
-    """Return the image as a model of `spec` receives it (size, channels, framing), for display."""
-    x = prepare_image(image, spec)[0].mul(255).round().byte().permute(1, 2, 0).numpy()  # (H, W, C)
-    return Image.fromarray(x[:, :, 0] if spec.channels == 1 else x)
-
-
-def top_classes(probs: np.ndarray, classes: Sequence[str], top_k: int, latency_ms: float) -> Classification:
-    """Return the top_k classes of a probability vector (classes,), most probable first."""
-    order = np.argsort(-probs)[: max(1, min(top_k, len(probs)))]
-    return Classification([Prediction(classes[i], int(i), float(probs[i])) for i in order], latency_ms)
+    return torch.from_numpy(prepare_array(image, spec))
 
 
 def serving_model(model: nn.Module) -> nn.Module:
@@ -170,8 +94,9 @@ class Predictor:
         return cls(serving_model(model) if fast else model, spec, name=run.name)
 
     @classmethod
-    def pretrained(cls, name: str = "imagenet") -> Predictor:
-        """Return a built-in pretrained model; it needs no run and no network."""
+    def pretrained(cls, name: str = "imagenet", fast: bool = True) -> Predictor:
+        """Return a built-in pretrained model; it needs no run and no network. `fast` optimises the built-in
+        Lite0 for CPU predictions (its layers folded and prepacked, which torch.export cannot follow)."""
         if name not in PRETRAINED:
             raise UnknownNameError("pretrained model", name, list(PRETRAINED))
         if name in TORCHVISION_PRETRAINED:
@@ -182,7 +107,8 @@ class Predictor:
             return cls(Classifier(load_pretrained(name), spec.mean, spec.std), spec, name=PRETRAINED[name])
         from core.models import efficientnet_lite as lite  # imported late: only this path needs it
 
-        net = lite.optimize_for_inference(lite.efficientnet_lite0(pretrained=True))
+        net = lite.efficientnet_lite0(pretrained=True)
+        net = lite.optimize_for_inference(net) if fast else net.eval()
         p = lite.LITE0_INPUT
         spec = InputSpec(3, p.size, p.size, tuple(lite.imagenet_classes()), p.mean, p.std, extra={"resize": p.resize})
         return cls(Classifier(net, spec.mean, spec.std), spec, name=PRETRAINED[name])
@@ -207,13 +133,7 @@ class Predictor:
 
     def classify(self, image: Image.Image | str | os.PathLike[str], top_k: int = 5) -> Classification:
         """Return the top_k classes, most probable first, and how long the model took; `image` may be a file's path."""
-        if not isinstance(image, Image.Image):
-            from core.data.images import decode_image  # a path: read as the command line reads it
-
-            image = decode_image(image)
-        start = time.perf_counter()
-        probs = self.probabilities(image)
-        return top_classes(probs, self.classes, top_k, (time.perf_counter() - start) * 1000)
+        return classify_with(self.probabilities, self.classes, image, top_k)
 
     @property
     def can_explain(self) -> bool:

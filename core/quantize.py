@@ -34,8 +34,9 @@ from core.config import ModelConfig
 from core.devices import torch_threads
 from core.errors import WeightsError
 from core.models.efficientnet_lite import ConvBNAct, EfficientNetLite
-from core.models.registry import Classifier, InputSpec, build_model
+from core.models.registry import Classifier, build_model
 from core.models.transfer import BACKBONE_SIZE, TransferNet
+from core.prepare import InputSpec
 from core.seeding import global_generator
 
 __all__ = [

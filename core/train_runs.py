@@ -22,8 +22,9 @@ from core.features import FeatureSet, cached_features, uses_cached_features
 from core.job_memory import check_job_memory, estimate_job_memory
 from core.lr_finder import LRFinderResult, find_lr
 from core.metrics import accuracy, confusion_matrix
-from core.models.registry import MODELS, Classifier, InputSpec, build_model, count_parameters
+from core.models.registry import MODELS, Classifier, build_model, count_parameters
 from core.parallel import DistContext, end_distributed, rank_batch_size, start_distributed
+from core.prepare import InputSpec
 from core.runs import RunInfo, RunStore
 from core.training import check_config, fit, infer
 from core.version import code_version

@@ -15,7 +15,7 @@ from dashboard.text import plain
 from dashboard.widgets import user_errors
 
 if TYPE_CHECKING:
-    from core.inference import Classification
+    from core.prepare import Classification
 
 MAX_MAPS = 32
 

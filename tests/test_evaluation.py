@@ -20,7 +20,8 @@ from core.evaluation import (
     speed_and_size,
     speed_metrics,
 )
-from core.models.registry import InputSpec, build_model
+from core.models.registry import build_model
+from core.prepare import InputSpec
 from tests.helpers import quick_config
 
 

@@ -16,7 +16,7 @@ from core import DataConfig, ModelConfig, Predictor, RunConfig, RunStore, TrainC
 from core.errors import ExportError, UnknownNameError
 from core.export import EXPORT_FORMATS, export_bytes, export_model, export_run, read_metadata
 from core.inference import prepare_image
-from core.models.registry import InputSpec
+from core.prepare import InputSpec
 from tests.helpers import trained_run
 
 ort = pytest.importorskip("onnxruntime")

@@ -14,7 +14,8 @@ from core import DataConfig, ModelConfig, RunConfig, RunStore, TrainConfig, trai
 from core.errors import LimitError
 from core.job_memory import JobMemory, check_job_memory, estimate_job_memory, free_memory_mb, memory_budget_mb
 from core.jobs import JobManager
-from core.models.registry import InputSpec, build_model
+from core.models.registry import build_model
+from core.prepare import InputSpec
 from core.train_runs import prepare_run
 from tests.helpers.pages import button, open_page
 

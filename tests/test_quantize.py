@@ -120,7 +120,7 @@ def test_the_compare_chart_joins_an_int8_run_to_its_original() -> None:
 
 def test_an_int8_copy_in_an_earlier_layout_asks_to_be_made_again() -> None:
     from core.errors import WeightsError
-    from core.models.registry import InputSpec
+    from core.prepare import InputSpec
     from core.quantize import EARLIER_FUSED_SCHEMES, FUSED_SCHEME, load_int8_model
 
     spec = InputSpec(channels=3, height=224, width=224, classes=("a", "b"), mean=(0.5,) * 3, std=(0.5,) * 3)

@@ -9,7 +9,8 @@ import torch
 
 from core import DataConfig, ModelConfig, RunConfig, RunStore, TrainConfig, train_run
 from core.evaluation import measure_latency
-from core.models.registry import InputSpec, build_model
+from core.models.registry import build_model
+from core.prepare import InputSpec
 
 
 def _config(seed: int) -> RunConfig:

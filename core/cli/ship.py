@@ -9,17 +9,22 @@ from pathlib import Path
 
 from core.bundle import bundle_file_name, restore_bundle, write_bundle
 from core.child import WORKSPACE_ENV
-from core.export import EXPORT_FORMATS, FORMAT_NOTES, export_run
+from core.export import EXPORT_FORMATS, FORMAT_NOTES, export_pretrained, export_run
+from core.inference import PRETRAINED
 from core.runs import RunStore
 
 
 def configure(command: str, parser: argparse.ArgumentParser) -> None:
     """Add the options of `command` to its parser."""
     if command == "export":
-        parser.add_argument("run_id", help="a run id (see `runs`)")
+        parser.add_argument("run_id", help="a run id (see `runs`), or `imagenet` for the built-in model")
         formats = "; ".join(f"{name}: {note}" for name, note in FORMAT_NOTES.items())
         parser.add_argument("--format", default="pt2", help=f"one of: {', '.join(EXPORT_FORMATS)} ({formats})")
-        parser.add_argument("--out", help="the file to write (default: model.pt2, .onnx or .pt in the run's folder)")
+        parser.add_argument(
+            "--out",
+            help="the file to write (default: model.pt2, .onnx or .pt in the run's folder; exports/imagenet.onnx, "
+            "say, in the home). `classify` answers from the default .onnx without importing torch",
+        )
     elif command == "bundle":
         parser.add_argument("run_id", help="a run id (see `runs`)")
         parser.add_argument("--out", help="the .zip to write (default: lightbox-run-RUN_ID.zip here)")
@@ -30,7 +35,11 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace, store: RunStore) -> int:
-    path = export_run(store, args.run_id, args.format, Path(args.out) if args.out else None)
+    out = Path(args.out) if args.out else None
+    if args.run_id in PRETRAINED:
+        path = export_pretrained(args.run_id, args.format, out, store.home)
+    else:
+        path = export_run(store, args.run_id, args.format, out)
     print(f"format: {args.format}")
     print(f"bytes: {path.stat().st_size}")
     print(f"saved: {path}")

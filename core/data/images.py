@@ -6,13 +6,15 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["UPLOAD_TYPES", "decode_image", "fit_image"]
 
@@ -181,6 +183,8 @@ def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     mode = "L" if channels == 1 else "RGB"
     if image.mode != mode:
         image = image.convert(mode) if image.mode in ("L", "RGB") else to_rgb(image).convert(mode)
+    import torch  # imported late: decoding an image (the command line's onnxruntime path) needs no torch
+
     arr = np.asarray(image, dtype=np.uint8).reshape(image.height, image.width, channels)  # (H, W, C)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()  # (C, H, W)
 

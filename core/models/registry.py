@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -14,9 +13,10 @@ from core.config import ModelConfig
 from core.errors import UnknownNameError
 from core.models.small import SimpleNet, SmallCNN, small_resnet18
 from core.models.transfer import describe_groups, finetune_transfer, frozen_transfer
+from core.prepare import InputSpec
 from core.seeding import global_generator
 
-__all__ = ["MODELS", "InputSpec", "build_model"]
+__all__ = ["MODELS", "build_model"]
 
 Builder = Callable[[int, int, tuple[int, int]], nn.Module]  # (channels, classes, (H, W)) -> network
 
@@ -31,38 +31,6 @@ class ModelSpec:
     builder: Builder
     normalization: tuple[float, float] | None = None  # a pretrained backbone's own (mean, std)
     layer_groups: Callable[[float], list[dict[str, object]]] | None = None  # differential rates, for display
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What a model expects: saved with its weights so any image can be brought to that form."""
-
-    channels: int
-    height: int
-    width: int
-    classes: tuple[str, ...]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    dark_background: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["classes"], d["mean"], d["std"] = list(self.classes), list(self.mean), list(self.std)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
-        return cls(
-            channels=int(d["channels"]),
-            height=int(d["height"]),
-            width=int(d["width"]),
-            classes=tuple(d["classes"]),
-            mean=tuple(d["mean"]),
-            std=tuple(d["std"]),
-            dark_background=bool(d.get("dark_background", False)),
-            extra=dict(d.get("extra", {})),
-        )
 
 
 def _pretrained_spec(name: str, title: str, summary: str, frozen: bool) -> ModelSpec:
