@@ -26,7 +26,7 @@ from torch import nn
 from core.errors import ExportError, UnknownNameError
 from core.home import default_home
 from core.inference import PRETRAINED, Predictor
-from core.onnx_predictor import EXPORTS_FOLDER, METADATA_KEY
+from core.onnx_predictor import EXPORTS_FOLDER, METADATA_KEY, model_code_digest
 from core.prepare import InputSpec
 from core.runs import RunStore
 from core.version import code_version
@@ -59,6 +59,7 @@ def export_metadata(run_name: str, model: str, spec: InputSpec) -> dict[str, Any
         "dark_background": spec.dark_background,
         "input_spec": spec.to_dict(),  # the whole input form (resizing included): core.onnx_predictor reads it
         "code_version": code_version(),
+        "model_code": model_code_digest(),  # the copy counts for `classify` while this code is unchanged
     }
 
 

@@ -4,16 +4,19 @@
 `python -m core export imagenet --format onnx` writes the built-in model's under the home
 (`exports/imagenet.onnx`). `python -m core classify` then answers from the copy: importing torch takes 1.0-1.5 s
 here, onnxruntime 0.1 s, and Lite0 answers 16 photos in 0.05 s in onnxruntime against 0.35 s in PyTorch
-(benchmarks/cli_classify.py). A copy counts only while it is the model's own: written by this code version
-(`code_version`), with the input form it was exported for, and, for a run, after the run's weights. Otherwise
-`load` returns None and the caller takes the PyTorch path, which gives the same answers (within float rounding).
+(benchmarks/cli_classify.py). A copy counts only while it is the model's own: written by the same code for
+models, preparing images and exporting (`model_code_digest`), with the input form it was exported for, and, for
+a run, after the run's weights. Otherwise `load` returns None and the caller takes the PyTorch path, which gives
+the same answers (within float rounding).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +24,26 @@ import numpy as np
 from PIL import Image
 
 from core.prepare import Classification, InputSpec, Prediction, classify_with, prepare_array
-from core.version import code_version
 
 __all__ = ["OnnxPredictor", "onnx_copy_path"]
 
 METADATA_KEY = "lightbox.json"  # .pt2/TorchScript extra file and ONNX metadata_props key holding the metadata
 EXPORTS_FOLDER = "exports"  # under the home: exported copies of the built-in (pretrained) models
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a run id or a pretrained model's name: never a path
+
+
+@cache
+def model_code_digest() -> str:
+    """Return a digest of the source that decides a copy's answers: the models, image preparation, export.
+
+    Not the code version: a checkout's version changes with any edit anywhere (a README's), and an installed
+    package's with no edit at all.
+    """
+    core = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*core.glob("models/*.py"), core / "prepare.py", core / "export.py"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def onnx_copy_path(home: str | os.PathLike[str], model: str) -> Path | None:
@@ -44,7 +60,7 @@ def onnx_copy_path(home: str | os.PathLike[str], model: str) -> Path | None:
 
 def _is_own_copy(path: Path, model: str, meta: dict[str, Any]) -> bool:
     """Say whether the metadata read from `path` marks it as `model`'s current copy."""
-    if meta.get("code_version") != code_version() or "input_spec" not in meta:
+    if meta.get("model_code") != model_code_digest() or "input_spec" not in meta:
         return False
     if path.parent.parent.name == "runs":  # a run's copy: of this run, written after its weights
         weights = path.parent / "weights.pt"

@@ -73,7 +73,11 @@ def test_classify_answers_from_the_onnx_copy_without_importing_torch(
 
 @pytest.mark.slow
 def test_only_the_models_current_copy_counts(
-    store: RunStore, trained_cnn: RunInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: RunStore,
+    trained_cnn: RunInfo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     home, run_id = store.home, trained_cnn.id
     assert OnnxPredictor.load(home, run_id) is None  # none written yet
@@ -87,7 +91,7 @@ def test_only_the_models_current_copy_counts(
     assert OnnxPredictor.load(home, run_id) is not None
 
     with monkeypatch.context() as m:
-        m.setattr("core.onnx_predictor.code_version", lambda: "0.0.1+another")  # written by other code
+        m.setattr("core.onnx_predictor.model_code_digest", lambda: "0123456789abcdef")  # written by other code
         assert OnnxPredictor.load(home, run_id) is None
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "onnxruntime", None)  # not installed
@@ -100,6 +104,10 @@ def test_only_the_models_current_copy_counts(
     photo = tmp_path / "digit.png"
     digit_photo(0)[0].save(photo)
     assert main(["classify", "--model", run_id, str(photo)]) == 0
+    assert capsys.readouterr().err == ""  # a script reading the output gets no tip
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a person at a terminal does
+    assert main(["classify", "--model", run_id, str(photo)]) == 0
+    assert f"tip: `python -m core export {run_id} --format onnx` once" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -60,7 +60,22 @@ def _classify(args: argparse.Namespace) -> int:
             continue
         for p in predictions:
             print(f"{p.label}\t{p.probability:.4f}")
+    if not isinstance(predictor, OnnxPredictor) and sys.stderr.isatty() and _could_keep_a_copy(predictor):
+        print(  # a person at a terminal, not a script reading the output
+            f"tip: `python -m core export {args.model} --format onnx` once, and classify answers from that copy with "
+            "onnxruntime, without loading PyTorch: several times quicker to start",
+            file=sys.stderr,
+        )
     return 2 if failed else 0
+
+
+def _could_keep_a_copy(predictor: Predictor) -> bool:
+    """Say whether `export --format onnx` can write this model's copy and onnxruntime is here to run it."""
+    import importlib.util
+
+    from core.explain import is_quantized
+
+    return importlib.util.find_spec("onnxruntime") is not None and not is_quantized(predictor.model)
 
 
 def run(args: argparse.Namespace) -> int:
