@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from core import JobManager, JobSnapshot, LightboxError
+from core.memory import hand_back
 from dashboard.charts import CURVE_TITLES, SPLITS_CAPTION, curves_figures
 from dashboard.presenter import show_chart
 from dashboard.text import plain, sentence
@@ -117,6 +118,7 @@ def _page_job(jobs: JobManager, snap: JobSnapshot) -> None:
 def _live_job(jobs: JobManager, job_id: str) -> None:
     snap = jobs.snapshot(job_id)
     _page_job(jobs, snap)
+    hand_back()  # a fragment run: the whole-page tidy-up (dashboard.app) does not follow it
     if not snap.active:
         st.rerun(scope="app")  # refresh the runs table once the job ends
 

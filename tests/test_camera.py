@@ -47,6 +47,19 @@ def test_a_frame_comes_back_as_bars_in_the_predictors_classes(digits_cnn: Predic
     assert live.frame == jpeg and live.answered == 1
 
 
+def test_each_frame_taken_hands_the_heaps_free_pages_back(
+    digits_cnn: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[int] = []
+    monkeypatch.setattr(camera, "hand_back", lambda: handed.append(1) or True)
+    live, answer = camera.Live(), camera.classify_answer(digits_cnn, 2)
+    jpeg, _ = _digit_jpeg(0)
+    camera.take_frame(live, _payload(jpeg, 1, hold=True), answer)
+    assert live.answered == 1 and live.holding and handed == [1]  # a fragment run: no whole-page tidy-up follows
+    camera.take_frame(live, _payload(jpeg, 2), answer)
+    assert live.answered == 2 and live.released and handed == [1, 1]
+
+
 def test_a_stale_frame_is_dropped_and_a_new_stream_starts_over(digits_cnn: Predictor) -> None:
     live = camera.Live()
     answer = camera.classify_answer(digits_cnn, 2)
