@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.errors import WeightsError
+
 __all__ = ["Classification", "InputSpec", "Prediction", "model_view", "prepare_array"]
 
 
@@ -83,6 +85,29 @@ def _crop_to_ink(gray: Image.Image) -> Image.Image:
     return canvas
 
 
+# torchvision's InterpolationMode names -> PIL's resampling filters, as torchvision maps them for a PIL image
+_PIL_FILTERS = {"nearest": 0, "nearest-exact": 0, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5, "lanczos": 1}
+
+
+def resize_and_crop(image: Image.Image, resize: int, crop: tuple[int, int], interpolation: str) -> Image.Image:
+    """Resize the shorter side to `resize`, then take the central `crop` (H, W), as `weights.transforms()` does.
+
+    torchvision's resize and center_crop on a PIL image, pixel for pixel (tests/test_pretrained.py compares
+    them), in PIL alone: an ONNX copy of a torchvision model answers without importing torch.
+    """
+    if interpolation not in _PIL_FILTERS:
+        raise WeightsError(f"This model asks for an unknown way of resizing images ('{interpolation}').")
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = resize, int(resize * long / short)
+    size = (new_short, new_long) if w <= h else (new_long, new_short)  # (width, height)
+    if size != (w, h):
+        image = image.resize(size, _PIL_FILTERS[interpolation])
+    height, width = crop
+    top, left = round((size[1] - height) / 2.0), round((size[0] - width) / 2.0)  # as torchvision rounds
+    return image.crop((left, top, left + width, top + height))
+
+
 def _fitted(image: Image.Image, spec: InputSpec) -> Image.Image:
     """Return the image in the model's mode, size and framing (a PIL image)."""
     image = ImageOps.exif_transpose(image) if hasattr(image, "getexif") else image
@@ -99,8 +124,6 @@ def _fitted(image: Image.Image, spec: InputSpec) -> Image.Image:
         # An image already at the input size (a saved adversarial image, say) reaches the model pixel for pixel.
         return image
     if "interpolation" in spec.extra:  # as torchvision weights' transforms() say
-        from core.models.pretrained import resize_and_crop  # imported late: it needs torchvision
-
         return resize_and_crop(image, int(spec.extra["resize"]), (spec.height, spec.width), spec.extra["interpolation"])
     if "resize" in spec.extra:  # ImageNet style: shorter side to `resize`, then the central crop
         bleed = (1 - min(spec.width, spec.height) / float(spec.extra["resize"])) / 2

@@ -10,11 +10,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from core.errors import UnknownNameError, WeightsError
 from core.models import pretrained as pt
+from core.prepare import resize_and_crop
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -237,7 +239,22 @@ def test_an_unknown_interpolation_is_a_weights_error() -> None:
     from PIL import Image
 
     with pytest.raises(WeightsError, match="unknown way of resizing"):
-        pt.resize_and_crop(Image.new("RGB", (40, 30)), 32, (28, 28), "sideways")
+        resize_and_crop(Image.new("RGB", (40, 30)), 32, (28, 28), "sideways")
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "nearest", "lanczos"])
+def test_resizing_and_cropping_in_pil_alone_is_torchvisions_pixel_for_pixel(interpolation: str) -> None:
+    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    rng = np.random.default_rng(0)
+    for w, h in ((451, 300), (300, 451), (224, 224), (257, 256), (1000, 233), (640, 481)):
+        photo = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        for resize, crop in ((256, (224, 224)), (232, (224, 224)), (342, (299, 299))):
+            want = TF.center_crop(TF.resize(photo, [resize], InterpolationMode(interpolation), antialias=True), [*crop])
+            got = resize_and_crop(photo, resize, crop, interpolation)
+            assert got.size == want.size and np.array_equal(np.asarray(got), np.asarray(want)), (w, h, resize)
 
 
 def test_weights_in_torch_hubs_own_cache_are_used_offline(

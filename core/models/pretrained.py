@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import torch
-from PIL import Image
 from torch import nn
 
 from core.errors import UnknownNameError, WeightsError
@@ -147,19 +146,6 @@ def find_weights(name: str) -> Path | None:
 def is_cached(name: str) -> bool:
     """Return whether `name`'s weights are already on this machine."""
     return find_weights(name) is not None
-
-
-def resize_and_crop(image: Image.Image, resize: int, crop: tuple[int, int], interpolation: str) -> Image.Image:
-    """Resize the shorter side to `resize`, then take the central `crop` (H, W), as `weights.transforms()` does."""
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as TF
-
-    try:
-        mode = InterpolationMode(interpolation)
-    except ValueError as exc:
-        raise WeightsError(f"This model asks for an unknown way of resizing images ('{interpolation}').") from exc
-    image = TF.resize(image, [resize], interpolation=mode, antialias=True)
-    return TF.center_crop(image, list(crop))
 
 
 def imagenet_categories() -> list[str]:
