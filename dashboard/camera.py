@@ -26,6 +26,7 @@ from core.sharing import SharingError, camera_fps
 from dashboard import presenter
 from dashboard.reruns import page_input_in_fragment_run
 from dashboard.text import sentence
+from dashboard.warm import line_went_stale
 
 _HERE = Path(__file__).resolve().parent
 FRAME_SIZE = 224  # the side of the square frames the browser sends: the ImageNet models' input
@@ -230,8 +231,8 @@ def live_camera(
     thumbs). `fps` is the most frames a second it sends, lowered to the server's LIGHTBOX_CAMERA_FPS.
     Returns the camera's server-side state (status, released).
     """
-    if page_input_in_fragment_run():
-        st.rerun(scope="app")  # a page control's change came with a frame: the page, not only the camera
+    if page_input_in_fragment_run() or line_went_stale():
+        st.rerun(scope="app")  # a page control's change came with a frame, or the sidebar's loading line is over
     live = _state(key)
 
     def on_frame() -> None:

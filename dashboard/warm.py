@@ -15,6 +15,7 @@ from dashboard.resources import settle_heap, start_warmup, warmup
 from dashboard.workspace import start_showcase
 
 _DRAWN = "warm_status_drawn"  # this session has drawn a page
+_SHOWN = "warm_line_shown"  # this session's page shows a loading line that only a page run redraws
 START_AFTER_MS = 1000  # the first page is on screen by then, so the warm-up's torch import cannot delay it
 _starter = st.components.v2.component(
     "lightbox_warm_start",
@@ -72,8 +73,26 @@ def warm_status_ui(live: bool) -> None:
             with st.sidebar:
                 _ask_to_start()
     pending = warmup().pending()
+    st.session_state[_SHOWN] = bool(pending) and not live
     if pending:
         with st.sidebar:
             _live_line() if live else _line(pending)
     elif warmup().done.is_set():
         settle_heap(warmup())  # once: the demo's models and data stay, so later runs need not walk them again
+
+
+def line_went_stale() -> bool:
+    """On a live camera's frame: say whether the page still says something is loading that has loaded since.
+
+    A page with a file picker draws the line with the page only, and a live camera's frames rerun only its
+    fragment: on a cold server the sidebar said "loading the pretrained model" while the camera beside it named
+    what it saw. The camera asks here on each frame and redraws the page once when it is so (this forgets it).
+    A visitor whose first page streams at once could also lose the browser's request to start the warm-up
+    (a frame's run took its place): the line then stayed for good. A frame starts it as a later page run would.
+    """
+    if not warmup().started and st.session_state.get(_DRAWN):
+        _start()
+    if not st.session_state.get(_SHOWN) or warmup().pending():
+        return False
+    st.session_state[_SHOWN] = False
+    return True

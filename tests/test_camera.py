@@ -182,3 +182,73 @@ def test_lists_and_dicts_reach_the_element_as_one_json_text() -> None:
     sent = camera.element_data(data)
     assert not any(isinstance(v, list | dict) for v in sent.values())
     assert {k: v for k, v in sent.items() if k != "json"} | json.loads(sent["json"]) == data
+
+
+class _Loading:
+    """A warm-up that says what is still loading, as the test sets it."""
+
+    def __init__(self, *pending: str) -> None:
+        self.left = list(pending)
+        self.started = True
+
+    def pending(self) -> list[str]:
+        return list(self.left)
+
+
+def _stale_checks() -> None:
+    import streamlit as st
+
+    from dashboard import warm
+
+    st.session_state.setdefault("stale", []).append(warm.line_went_stale())
+
+
+def test_a_loading_line_the_camera_outlived_is_said_stale_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loading = _Loading("imagenet")
+    monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
+    at = AppTest.from_function(_stale_checks)
+    at.session_state["warm_line_shown"] = True  # a page with a file picker drew "Getting ready: loading ..."
+    at.run()
+    loading.left.clear()  # the model has loaded since; the camera's frames rerun only its fragment
+    at.run()
+    at.run()
+    assert at.session_state["stale"] == [False, True, False]  # still loading; then once, to redraw the page
+
+
+def test_a_frame_starts_the_warm_up_that_the_browser_asked_for_in_vain(monkeypatch: pytest.MonkeyPatch) -> None:
+    loading = _Loading("digits", "imagenet")
+    loading.started = False  # the starter's request came in a frame's place and was lost
+    started: list[int] = []
+    monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
+    monkeypatch.setattr("dashboard.warm._start", lambda: started.append(1))
+    at = AppTest.from_function(_stale_checks).run()
+    assert started == []  # no page of this session drawn yet: its browser will ask
+    at.session_state["warm_status_drawn"] = True
+    at.run()
+    assert started == [1] and at.session_state["stale"] == [False, False]
+
+
+def _camera_alone() -> None:
+    from dashboard import camera
+
+    camera.live_camera("loading_live", lambda frame: {})
+
+
+def test_classify_draws_the_loading_line_with_the_page_and_a_frame_redraws_it_once_the_model_is_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loading = _Loading("imagenet")
+    monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/classify.py").run()
+    assert any("Getting ready: loading the pretrained model" in c.value for c in at.sidebar.caption)
+    assert at.session_state["warm_line_shown"]  # Classify has a file picker: the line follows the page only
+
+    loading.left.clear()  # loaded; now frames come, each a run of the camera alone
+    reruns: list[object] = []
+    monkeypatch.setattr(camera.st, "rerun", lambda **kwargs: reruns.append(kwargs.get("scope")))
+    frames = AppTest.from_function(_camera_alone)
+    frames.session_state["warm_line_shown"] = True
+    frames.run()
+    frames.run()
+    assert reruns == ["app"]  # the page once, so its sidebar says nothing is loading any more
