@@ -11,24 +11,39 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.reruns import in_fragment_run
 from dashboard.resources import settle_heap, start_warmup, warmup
-from dashboard.workspace import start_showcase
+from dashboard.workspace import SHOWCASE, showcase_training, start_showcase
 
 _DRAWN = "warm_status_drawn"  # this session has drawn a page
 _SHOWN = "warm_line_shown"  # this session's page shows a loading line that only a page run redraws
+_TICKS = "warm_watch_ticks"
 START_AFTER_MS = 1000  # the first page is on screen by then, so the warm-up's torch import cannot delay it
-_starter = st.components.v2.component(
-    "lightbox_warm_start",
+WATCH_EVERY_MS = 2000  # where the line is drawn with the page only: how often the browser asks whether it is over
+# Streamlit drops a file whose upload a rerun meets, so the browser waits while a file chip shows its upload spinner.
+_watcher = st.components.v2.component(
+    "lightbox_warm_watch",
     html="<span hidden></span>",
     js=(
-        "export default function ({ parentElement, setTriggerValue }) {\n"
-        "  if (parentElement.__asked) return;\n"
-        "  parentElement.__asked = true;  // once per element\n"
-        f"  setTimeout(() => setTriggerValue('drawn', true), {START_AFTER_MS});\n"
+        "export default function ({ parentElement, data, setTriggerValue }) {\n"
+        "  const uploading = () => document.querySelector('[data-testid=\"stFileChipIconSpinner\"]') !== null;\n"
+        "  const send = (name, after) => setTimeout(function go() {\n"
+        "    uploading() ? setTimeout(go, 500) : setTriggerValue(name, true);\n"
+        "  }, after);\n"
+        "  if (!parentElement.__asked) { parentElement.__asked = true; send('drawn', "
+        f"{START_AFTER_MS}); }}\n"
+        "  const tick = data && data.watch;  // a new number each run while the page's line may go stale\n"
+        "  if (tick && parentElement.__tick !== tick) { parentElement.__tick = tick; send('tick', "
+        f"{WATCH_EVERY_MS}); }}\n"
         "}\n"
     ),
 )
-WORDS = {"digits": "handwritten digits", "imagenet": "the pretrained model", "shapes": "coloured shapes"}
+WORDS = {
+    "digits": "handwritten digits",
+    "imagenet": "the pretrained model",
+    "shapes": "coloured shapes",
+    SHOWCASE: "the example runs",
+}
 
 
 def loading_line(pending: list[str]) -> str:
@@ -42,10 +57,30 @@ def _start() -> None:
     start_showcase()
 
 
+def _pending() -> list[str]:
+    """Return what is still getting ready: the warm-up's items, then the example runs while they train."""
+    return warmup().pending() + ([SHOWCASE] if showcase_training() else [])
+
+
+def _start_if_asked_in_vain() -> None:
+    """Start the warm-up from a later run of a session whose page is on screen: the browser's one request to start
+    it can be lost (a camera frame's or the line's own run took its place), and then nothing ever started it."""
+    if not warmup().started and st.session_state.get(_DRAWN):
+        _start()
+
+
 @st.fragment
-def _ask_to_start() -> None:
-    # A fragment, so the browser's one request reruns only this (it draws nothing visible).
-    _starter(key="warm_start", on_drawn_change=_start)
+def _watch() -> None:
+    # A fragment, so the browser's requests rerun only this (it draws nothing visible).
+    ticks = st.session_state[_TICKS] = st.session_state.get(_TICKS, 0) + 1
+    watching = bool(st.session_state.get(_SHOWN))
+    # A tick's run is this fragment's run: what it does is below, so its callback does nothing.
+    _watcher(
+        key="warm_watch", data={"watch": ticks if watching else 0}, on_drawn_change=_start, on_tick_change=lambda: None
+    )
+    if watching and not _pending():  # ready since the page was drawn: the page once, without the line
+        st.session_state[_SHOWN] = False
+        st.rerun(scope="app")
 
 
 def _line(pending: list[str]) -> None:
@@ -54,45 +89,44 @@ def _line(pending: list[str]) -> None:
 
 @st.fragment(run_every=1.0)
 def _live_line() -> None:
-    pending = warmup().pending()
+    if in_fragment_run():  # a tick, a second after the page: it is on screen
+        _start_if_asked_in_vain()
+    pending = _pending()
     if not pending:
-        st.rerun(scope="app")  # once: the line goes and this fragment stops ticking
+        st.rerun(scope="app")  # once: the line goes, the page shows what is ready, and this stops ticking
     _line(pending)
 
 
 def warm_status_ui(live: bool) -> None:
     """Until the warm-up has started, ask the browser to start it; while it loads, say what is still loading.
 
-    `live`: the line follows the loading every second (only where the page has no file picker).
+    `live`: the line follows the loading every second (only where the page has no file picker). Elsewhere the
+    browser asks every two seconds, never during an upload, and the page is drawn again once all is ready (it
+    said "No runs yet" beside the example runs, and "loading" long after, until a reload).
     """
-    if not warmup().started:
-        if st.session_state.get(_DRAWN):  # any later run of this session: its first page is on screen
-            _start()
-        else:
-            st.session_state[_DRAWN] = True
-            with st.sidebar:
-                _ask_to_start()
-    pending = warmup().pending()
+    _start_if_asked_in_vain()  # any later run of this session: its first page is on screen
+    first = not st.session_state.get(_DRAWN)
+    st.session_state[_DRAWN] = True
+    pending = _pending()
     st.session_state[_SHOWN] = bool(pending) and not live
-    if pending:
-        with st.sidebar:
+    with st.sidebar:
+        if (first and not warmup().started) or st.session_state[_SHOWN]:
+            _watch()
+        if pending:
             _live_line() if live else _line(pending)
-    elif warmup().done.is_set():
+    if not pending and warmup().done.is_set():
         settle_heap(warmup())  # once: the demo's models and data stay, so later runs need not walk them again
 
 
 def line_went_stale() -> bool:
     """On a live camera's frame: say whether the page still says something is loading that has loaded since.
 
-    A page with a file picker draws the line with the page only, and a live camera's frames rerun only its
-    fragment: on a cold server the sidebar said "loading the pretrained model" while the camera beside it named
-    what it saw. The camera asks here on each frame and redraws the page once when it is so (this forgets it).
-    A visitor whose first page streams at once could also lose the browser's request to start the warm-up
-    (a frame's run took its place): the line then stayed for good. A frame starts it as a later page run would.
+    A live camera's frames rerun only its fragment: on a cold server the sidebar said "loading the pretrained
+    model" while the camera beside it named what it saw. The camera asks here on each frame and redraws the
+    page once when it is so (this forgets it). A frame also starts a warm-up the browser asked for in vain.
     """
-    if not warmup().started and st.session_state.get(_DRAWN):
-        _start()
-    if not st.session_state.get(_SHOWN) or warmup().pending():
+    _start_if_asked_in_vain()
+    if not st.session_state.get(_SHOWN) or _pending():
         return False
     st.session_state[_SHOWN] = False
     return True

@@ -28,18 +28,35 @@ def _heartbeat() -> None:
     _touch(force=True)
 
 
+SHOWCASE = "showcase"  # what the warm-up line calls the showcase runs while they train
+
+
+@st.cache_resource(show_spinner=False)
+def _showcase_jobs() -> list[str]:
+    """The server's showcase training jobs (filled once, by start_showcase)."""
+    return []
+
+
 @st.cache_resource(show_spinner=False)
 def _showcase(home: str) -> list[str]:
     """Train the server's showcase runs once, in the background, if this home has none yet; return the job ids."""
     jobs = get_jobs()
     have = {r.name for r in jobs.store.list_runs() if r.status == "finished" and r.owner == "server"}
-    return [jobs.start(config) for config in showcase_configs() if config.name not in have]
+    started = [jobs.start(config) for config in showcase_configs() if config.name not in have]
+    _showcase_jobs().extend(started)
+    return started
 
 
 def start_showcase() -> None:
     """In private mode, train the showcase runs once per server; called after a page is drawn (torch loads here)."""
     if is_private():
         _showcase(str(default_home()))
+
+
+def showcase_training() -> bool:
+    """Say whether the showcase runs are still training (a fresh private server's first seconds)."""
+    jobs = get_jobs() if _showcase_jobs() else None
+    return jobs is not None and any(j in jobs.jobs and jobs.snapshot(j).active for j in _showcase_jobs())
 
 
 def keep_work_ui() -> None:

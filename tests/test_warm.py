@@ -80,3 +80,51 @@ def test_loading_a_model_draws_nothing_from_torchs_random_generator(store, train
     served = Predictor.from_run(store, trained_cnn.id)
     assert torch.equal(before, torch.random.get_rng_state())
     assert served.model(torch.zeros(1, 1, 8, 8)).shape == (1, 10)  # loaded for real, nothing left on the meta device
+
+
+class _Loading:
+    """A warm-up that says what is still loading, as the test sets it."""
+
+    def __init__(self, *pending: str) -> None:
+        self.left, self.started, self.done = list(pending), True, threading.Event()  # never "done": no heap settling
+
+    def pending(self) -> list[str]:
+        return list(self.left)
+
+
+def _status_on_a_page_with_a_file_picker() -> None:
+    import streamlit as st
+
+    from dashboard import warm
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    if st.session_state.pop("tick", False):  # the browser's tick: a run of the watching fragment alone
+        warm._watch()
+    else:
+        warm.warm_status_ui(live=False)
+
+
+def test_a_page_with_a_file_picker_is_drawn_again_once_all_is_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line there follows the page only: it said "loading" and Train said "No runs yet" until a reload."""
+    from streamlit.testing.v1 import AppTest
+
+    loading, training = _Loading("imagenet"), [True]
+    monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
+    monkeypatch.setattr("dashboard.warm.showcase_training", lambda: training[0])
+    at = AppTest.from_function(_status_on_a_page_with_a_file_picker).run()
+    assert [c.value for c in at.sidebar.caption] == ["Getting ready: loading the pretrained model and the example runs"]
+    assert at.session_state["warm_line_shown"]
+    at.session_state["tick"] = True
+    at.run()  # a tick while both are still getting ready: nothing redrawn
+    loading.left.clear()
+    at.session_state["tick"] = True
+    at.run()  # the model is in, the example runs still train: nothing redrawn
+    assert at.session_state["warm_line_shown"]
+    training[0] = False
+    runs = at.session_state["runs"]
+    at.session_state["tick"] = True
+    at.run()  # the tick that finds all ready: the whole page once more, now without the line
+    assert at.session_state["runs"] == runs + 2 and not at.sidebar.caption and not at.session_state["warm_line_shown"]
+    at.session_state["tick"] = True
+    at.run()
+    assert at.session_state["runs"] == runs + 3  # and only once
