@@ -48,7 +48,14 @@ def _no_markup(page) -> None:
 def test_hostile_names_fetch_nothing(browser, evil_server: str) -> None:
     page = open_tab(browser, evil_server)
     fetched: list[str] = []
-    page.on("request", lambda r: fetched.append(r.url) if urlparse(r.url).port == 9 or r.url[-2:] == "/x" else None)
+    server = urlparse(evil_server).netloc
+
+    def note(url: str) -> None:  # a hostile name's link or image, and any host but ours (a Google-hosted tab icon was)
+        parts = urlparse(url)
+        if (parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != server) or url[-2:] == "/x":
+            fetched.append(url)
+
+    page.on("request", lambda r: note(r.url))
     page.goto(f"{evil_server}/compare")
     page.get_by_text("Highest validation accuracy").wait_for()
     _settle(page)
