@@ -107,6 +107,9 @@ def test_only_the_models_current_copy_counts(
     assert capsys.readouterr().err == ""  # a script reading the output gets no tip
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a person at a terminal does
     assert main(["classify", "--model", run_id, str(photo)]) == 0
+    assert f"note: PyTorch answered: {path} is not this model's current copy" in capsys.readouterr().err
+    path.unlink()
+    assert main(["classify", "--model", run_id, str(photo)]) == 0
     assert f"tip: `python -m core export {run_id} --format onnx` once" in capsys.readouterr().err
 
 

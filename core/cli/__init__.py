@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "download": ("data", "download a standard dataset once and decode it for fast loading"),
     "import-dataset": ("data", "keep a folder or .zip of class folders as a named dataset"),
     "models": ("models", "list the models"),
-    "classify": ("models", "classify images with a trained run"),
+    "classify": ("models", "classify images with a trained run or the built-in model"),
     "explain": ("explain", "save a Grad-CAM picture of where the model looked"),
     "attack": ("explain", "save an image changed just enough to fool the model (FGSM)"),
     "evaluate": ("evaluate", "score runs on their validation images; two: McNemar's test; two or more: their ensemble"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
 from core.cli import number
 from core.errors import LightboxError
 from core.home import default_home
-from core.onnx_predictor import OnnxPredictor
+from core.onnx_predictor import OnnxPredictor, onnx_copy_path
 
 if TYPE_CHECKING:
     from core.inference import Predictor
@@ -61,12 +62,20 @@ def _classify(args: argparse.Namespace) -> int:
         for p in predictions:
             print(f"{p.label}\t{p.probability:.4f}")
     if not isinstance(predictor, OnnxPredictor) and sys.stderr.isatty() and _could_keep_a_copy(predictor):
-        print(  # a person at a terminal, not a script reading the output
-            f"tip: `python -m core export {args.model} --format onnx` once, and classify answers from that copy with "
-            "onnxruntime, without loading PyTorch: several times quicker to start",
-            file=sys.stderr,
-        )
+        print(_copy_tip(args.home or default_home(), args.model), file=sys.stderr)  # a person, not a script
     return 2 if failed else 0
+
+
+def _copy_tip(home: str | os.PathLike[str], model: str) -> str:
+    """Say how to make classify answer from an ONNX copy, or why the copy there was not used."""
+    export = f"`python -m core export {model} --format onnx`"
+    copy = onnx_copy_path(home, model)
+    if copy is not None and copy.is_file():
+        return f"note: PyTorch answered: {copy} is not this model's current copy (or cannot be read); {export} again"
+    return (
+        f"tip: {export} once, and classify answers from that copy with onnxruntime, without loading PyTorch: "
+        "several times quicker to start"
+    )
 
 
 def _could_keep_a_copy(predictor: Predictor) -> bool:

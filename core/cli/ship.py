@@ -22,8 +22,9 @@ def configure(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--format", default="pt2", help=f"one of: {', '.join(EXPORT_FORMATS)} ({formats})")
         parser.add_argument(
             "--out",
-            help="the file to write (default: model.pt2, .onnx or .pt in the run's folder; exports/imagenet.onnx, "
-            "say, in the home). `classify` answers from the default .onnx without importing torch",
+            help="the file to write (default: model.pt2, .onnx or .pt in the run's folder; for imagenet, "
+            "exports/imagenet.onnx and the like in the home). `classify` answers from the .onnx in that default "
+            "place with onnxruntime, without importing torch",
         )
     elif command == "bundle":
         parser.add_argument("run_id", help="a run id (see `runs`)")
