@@ -17,8 +17,9 @@ from dashboard.reruns import first_run_done  # noqa: E402
 from dashboard.resources import lean_server, tidy_after_run  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
 
-# A file of ours, not a Material icon: Streamlit fetches those from Google for the tab, a request per visitor
-st.set_page_config(page_title="Lightbox", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
+# An emoji, drawn by the browser: a Material icon's tab picture is fetched from Google, a request per visitor,
+# and an image file makes Streamlit import numpy and PIL before the first page is drawn
+st.set_page_config(page_title="Lightbox", page_icon="💡", layout="wide")
 lean_server()  # once per server: a leaner allocator for the many threads to come
 page = st.navigation(all_pages())
 keep_settings()  # what a page was set to survives a visit to another
