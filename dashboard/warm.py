@@ -25,16 +25,18 @@ _watcher = st.components.v2.component(
     "lightbox_warm_watch",
     html="<span hidden></span>",
     js=(
-        "export default function ({ parentElement, data, setTriggerValue }) {\n"
+        "export default function ({ parentElement: el, data, setTriggerValue }) {\n"
         "  const uploading = () => document.querySelector('[data-testid=\"stFileChipIconSpinner\"]') !== null;\n"
-        "  const send = (name, after) => setTimeout(function go() {\n"
-        "    uploading() ? setTimeout(go, 500) : setTriggerValue(name, true);\n"
+        "  const send = (name, after, sent) => setTimeout(function go() {\n"
+        "    if (uploading()) { setTimeout(go, 500); return; }\n"
+        "    if (sent) sent();\n"
+        "    setTriggerValue(name, true);\n"
         "  }, after);\n"
-        "  if (!parentElement.__asked) { parentElement.__asked = true; send('drawn', "
-        f"{START_AFTER_MS}); }}\n"
-        "  const tick = data && data.watch;  // a new number each run while the page's line may go stale\n"
-        "  if (tick && parentElement.__tick !== tick) { parentElement.__tick = tick; send('tick', "
-        f"{WATCH_EVERY_MS}); }}\n"
+        f"  if (!el.__asked) {{ el.__asked = true; send('drawn', {START_AFTER_MS}); }}\n"
+        "  // While the page's line may go stale, one tick at a time: each run that draws this schedules the next.\n"
+        "  if (data && data.watch && !el.__waiting) {\n"
+        f"    el.__waiting = true; send('tick', {WATCH_EVERY_MS}, () => {{ el.__waiting = false; }});\n"
+        "  }\n"
         "}\n"
     ),
 )
