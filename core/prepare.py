@@ -138,7 +138,9 @@ def _pixels(image: Image.Image, spec: InputSpec) -> np.ndarray:
 
 def prepare_array(image: Image.Image, spec: InputSpec) -> np.ndarray:
     """Convert a PIL image to the (1, C, H, W) float32 array in [0, 1] that a model of `spec` takes."""
-    return (_pixels(image, spec).transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)).copy()
+    x = np.ascontiguousarray(_pixels(image, spec).transpose(2, 0, 1)[None], dtype=np.float32)  # one copy, in order
+    x /= np.float32(255.0)
+    return x
 
 
 def model_view(image: Image.Image, spec: InputSpec) -> Image.Image:

@@ -71,8 +71,7 @@ def curves_figures(
 ) -> tuple[go.Figure, go.Figure]:
     """Loss and accuracy as two charts, drawn side by side where there is room and one above the other on a phone
     (as two panels of one chart, their titles ran into each other at 390 px)."""
-    loss, accuracy = (curve_figure(histories, metric, height) for metric in CURVE_TITLES)
-    return loss, accuracy
+    return curve_figure(histories, "loss", height), curve_figure(histories, "accuracy", height)
 
 
 def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Figure:

@@ -30,10 +30,9 @@ class _Sweeper:
 
     def due(self) -> bool:
         """Say whether a sweep may start now (and note that one does)."""
-        every = SWEEP_EVERY
         with self.lock:
             busy = self.thread is not None and self.thread.is_alive()
-            if busy or (self.last and time.monotonic() - self.last < every):
+            if busy or (self.last and time.monotonic() - self.last < SWEEP_EVERY):
                 return False
             self.last = time.monotonic()
             return True

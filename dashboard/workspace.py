@@ -33,7 +33,10 @@ SHOWCASE = "showcase"  # what the warm-up line calls the showcase runs while the
 
 @st.cache_resource(show_spinner=False)
 def _showcase_jobs() -> list[str]:
-    """The server's showcase training jobs (filled once, by start_showcase)."""
+    """The server's showcase training jobs (filled once, by start_showcase).
+
+    Kept apart from the job manager on purpose: asking it means importing torch, and a first page drawn while the
+    warm-up imports torch would wait for that (a second visitor on a cold server)."""
     return []
 
 
