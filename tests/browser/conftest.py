@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, blank, open_tab, start_server, stop_server
+from tests.helpers.browser import CHROMIUM, blank, launch, open_tab, start_server, stop_server
 from tests.helpers.runs import TOUR_CNN, RunLibrary
 
 
@@ -51,7 +51,7 @@ def playwright() -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def browser(playwright) -> Iterator[object]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    b = launch(playwright)
     yield b
     b.close()
 

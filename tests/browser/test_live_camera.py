@@ -11,11 +11,12 @@ import pytest
 from PIL import Image
 
 from tests.helpers.browser import (
-    CHROMIUM,
     CHROMIUM_FLAGS,
     CHROMIUM_FULL,
+    LAUNCH_TIMEOUT_MS,
     assert_no_error,
     blank,
+    launch,
     open_tab,
     screenshot,
     server_loaded,
@@ -40,9 +41,7 @@ def live_browser(playwright, tmp_path_factory) -> Iterator[object]:
     video = write_scenes(
         tmp_path_factory.mktemp("cam") / "scenes.y4m", Image.fromarray(data.coffee()), Image.fromarray(data.chelsea())
     )
-    b = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
-    )
+    b = launch(playwright, f"--use-file-for-fake-video-capture={video}")
     yield b
     b.close()
 
@@ -328,7 +327,9 @@ def test_no_camera_and_an_unplugged_camera_are_sentences(live_page) -> None:
 
 def test_a_camera_the_browser_may_not_use_is_a_sentence_not_a_wait(playwright, server: str) -> None:
     flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]  # no prompt answered for us...
-    browser = playwright.chromium.launch(executable_path=CHROMIUM_FULL, args=[*flags, "--deny-permission-prompts"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM_FULL, args=[*flags, "--deny-permission-prompts"], timeout=LAUNCH_TIMEOUT_MS
+    )
     try:
         page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()  # ...and none granted
         page.set_default_timeout(60_000)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, assert_no_error, goto, open_tab, screenshot, settle
+from tests.helpers.browser import assert_no_error, goto, launch, open_tab, screenshot, settle
 
 pytestmark = pytest.mark.browser
 data = pytest.importorskip("skimage.data")
@@ -31,9 +31,7 @@ def write_y4m(image: Image.Image, path: Path, frames: int = 10) -> Path:
 def camera_page(playwright, server: str, tmp_path_factory) -> Iterator[object]:
     """A page in a Chromium whose webcam films the coffee photo."""
     video = write_y4m(Image.fromarray(data.coffee()), tmp_path_factory.mktemp("cam") / "coffee.y4m")
-    b = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={video}"]
-    )
+    b = launch(playwright, f"--use-file-for-fake-video-capture={video}")
     page = open_tab(b, server)
     yield page
     b.close()

@@ -35,6 +35,16 @@ CHROMIUM_FLAGS = [
 ]
 
 
+LAUNCH_TIMEOUT_MS = 120_000  # Playwright's 30 s: a fresh machine's first start reads a 200 MB binary, three at once
+
+
+def launch(playwright, *flags: str, executable: str = CHROMIUM):
+    """Start Chromium with the suite's flags and any `flags` more (a fake webcam's video, say)."""
+    return playwright.chromium.launch(
+        executable_path=executable, args=[*CHROMIUM_FLAGS, *flags], timeout=LAUNCH_TIMEOUT_MS
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
