@@ -16,6 +16,7 @@ from dashboard.nav import all_pages  # noqa: E402
 from dashboard.reruns import first_run_done  # noqa: E402
 from dashboard.resources import lean_server, tidy_after_run  # noqa: E402
 from dashboard.sidebar import sidebar_ui  # noqa: E402
+from dashboard.warm import LOADING_TORCH, torch_loaded  # noqa: E402
 
 # An emoji, drawn by the browser: a Material icon's tab picture is fetched from Google, a request per visitor,
 # and an image file makes Streamlit import numpy and PIL before the first page is drawn
@@ -24,8 +25,14 @@ lean_server()  # once per server: a leaner allocator for the many threads to com
 page = st.navigation(all_pages())
 keep_settings()  # what a page was set to survives a visit to another
 sidebar_ui(page)  # presenter mode and the warm-up status, on every page
+loading = None
+if page.url_path and not torch_loaded():  # a page that needs PyTorch, on a server that has not loaded it yet
+    loading = st.empty()
+    loading.caption(LOADING_TORCH)
 try:
     page.run()
 finally:
+    if loading is not None:
+        loading.empty()
     first_run_done()  # the address may change from the next run on (dashboard/reruns.py)
     tidy_after_run()  # garbage collected, freed pages handed back: whole-page runs only, not camera frames

@@ -9,6 +9,8 @@ and elsewhere is redrawn with the page.
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from dashboard.reruns import in_fragment_run
@@ -46,6 +48,15 @@ WORDS = {
     "shapes": "coloured shapes",
     SHOWCASE: "the example runs",
 }
+
+
+LOADING_TORCH = "Loading PyTorch for this page: the first page after the server starts takes a few seconds..."
+
+
+def torch_loaded() -> bool:
+    """Say whether this process has imported torch: until then a page that imports it shows nothing for seconds."""
+    torch = sys.modules.get("torch")
+    return torch is not None and not getattr(getattr(torch, "__spec__", None), "_initializing", False)
 
 
 def loading_line(pending: list[str]) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import ROOT, assert_no_error, blank, goto, screenshot, start_server, stop_server
+from dashboard.warm import LOADING_TORCH
+from tests.helpers.browser import ROOT, assert_no_error, blank, drawn, screenshot, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,10 @@ def test_a_command_line_run_appears_live_on_an_open_train_page(browser_tab, tmp_
     page = blank(browser_tab, url)
     cli = None
     try:
-        goto(page, "train", "Train", "Start training")  # open before the run exists; nobody clicks after
+        page.goto(f"{url}/train")  # open before the run exists; nobody clicks after
+        page.get_by_text(LOADING_TORCH).wait_for()  # the server's first page that needs PyTorch says it loads it...
+        drawn(page, "Train", "Start training")
+        page.get_by_text(LOADING_TORCH).wait_for(state="detached")  # ...until the page is drawn
         cli = subprocess.Popen(  # the small CNN, each epoch paced to a second: minutes, ended by the kill below
             [sys.executable, "-m", "core", "--home", str(home), "train", "--dataset", "digits", "--model",
              "cnn", "--epochs", "300", "--pace", "1", "--name", "from the terminal"],
