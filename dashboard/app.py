@@ -32,7 +32,7 @@ if page.url_path and not torch_loaded():  # a page that needs PyTorch, on a serv
 try:
     page.run()
 finally:
-    if loading is not None:
-        loading.empty()
     first_run_done()  # the address may change from the next run on (dashboard/reruns.py)
     tidy_after_run()  # garbage collected, freed pages handed back: whole-page runs only, not camera frames
+    if loading is not None:  # last: a rerun asked for meanwhile interrupts this call, and the next run redraws
+        loading.empty()
