@@ -16,6 +16,15 @@ def default_home() -> Path:
     return Path(os.environ.get("LIGHTBOX_HOME") or Path.home() / ".lightbox").expanduser()
 
 
+RUNS_FOLDER = "runs"  # under the home: one folder per run
+WEIGHTS_FILE = "weights.pt"  # in a run's folder
+
+
+def run_folder(home: str | os.PathLike[str], run_id: str) -> Path:
+    """Return the folder that holds run `run_id`'s weights and the files exported from them, under `home`."""
+    return Path(home) / RUNS_FOLDER / run_id
+
+
 def write_problem(exc: BaseException) -> str:
     """Return in plain words why a file or database write failed: a full disk, no permission, or the OS's words."""
     code = getattr(exc, "errno", None)

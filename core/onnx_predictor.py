@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core.home import RUNS_FOLDER, WEIGHTS_FILE, run_folder
 from core.prepare import Classification, InputSpec, Prediction, classify_with, prepare_array
 
 __all__ = ["OnnxPredictor", "onnx_copy_path"]
@@ -53,17 +54,16 @@ def onnx_copy_path(home: str | os.PathLike[str], model: str) -> Path | None:
     """
     if not _NAME.fullmatch(model):
         return None
-    home = Path(home)
-    run_folder = home / "runs" / model
-    return run_folder / "model.onnx" if run_folder.is_dir() else home / EXPORTS_FOLDER / f"{model}.onnx"
+    folder = run_folder(home, model)
+    return folder / "model.onnx" if folder.is_dir() else Path(home) / EXPORTS_FOLDER / f"{model}.onnx"
 
 
 def _is_own_copy(path: Path, model: str, meta: dict[str, Any]) -> bool:
     """Say whether the metadata read from `path` marks it as `model`'s current copy."""
     if meta.get("model_code") != model_code_digest() or "input_spec" not in meta:
         return False
-    if path.parent.parent.name == "runs":  # a run's copy: of this run, written after its weights
-        weights = path.parent / "weights.pt"
+    if path.parent.parent.name == RUNS_FOLDER:  # a run's copy: of this run, written after its weights
+        weights = path.parent / WEIGHTS_FILE
         return meta.get("run_id") == model and weights.is_file() and path.stat().st_mtime >= weights.stat().st_mtime
     return meta.get("pretrained") == model
 

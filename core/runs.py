@@ -22,7 +22,7 @@ import torch
 
 from core.config import RunConfig
 from core.errors import ReadOnlyError, RunNotFoundError, StoreError, WeightsError
-from core.home import atomic_write_bytes, default_home, write_problem
+from core.home import RUNS_FOLDER, WEIGHTS_FILE, atomic_write_bytes, default_home, run_folder, write_problem
 from core.shared_home import set_journal_mode
 from core.sharing import SERVER
 
@@ -136,7 +136,7 @@ class RunStore:
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.db_path = self.home / "runs.sqlite"
         try:
-            (self.home / "runs").mkdir(parents=True, exist_ok=True)
+            (self.home / RUNS_FOLDER).mkdir(parents=True, exist_ok=True)
             with self._connect() as con:
                 self.journal_mode = set_journal_mode(con, self.db_path)  # WAL on a local disk only
                 con.executescript(_SCHEMA)
@@ -179,10 +179,10 @@ class RunStore:
         return ("owner IN (?, ?)", (SERVER, self.viewer)) if self.viewer else ("1", ())
 
     def run_dir(self, run_id: str) -> Path:
-        return self.home / "runs" / run_id
+        return run_folder(self.home, run_id)
 
     def weights_path(self, run_id: str) -> Path:
-        return self.run_dir(run_id) / "weights.pt"
+        return self.run_dir(run_id) / WEIGHTS_FILE
 
     def create_run(self, config: RunConfig, **fields: Any) -> RunInfo:
         """Record a new run as running, owned by this process; return it."""

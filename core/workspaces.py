@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from core.errors import LightboxError, LimitError
+from core.home import run_folder
 from core.sharing import SERVER, is_workspace
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class Workspaces:
         with self._connect() as con:
             runs = self._run_ids(con, workspace)
         return _folder_bytes(workspace_dir(self.home, workspace)) + sum(
-            _folder_bytes(self.home / "runs" / r) for r in runs
+            _folder_bytes(run_folder(self.home, r)) for r in runs
         )
 
     def check_disk(self, workspace: str, limit_mb: float) -> None:
@@ -142,7 +143,7 @@ class Workspaces:
                 con.execute("DELETE FROM runs WHERE owner = ?", (workspace,))
             con.execute("DELETE FROM workspaces WHERE id = ?", (workspace,))
         for run_id in runs:
-            shutil.rmtree(self.home / "runs" / run_id, ignore_errors=True)
+            shutil.rmtree(run_folder(self.home, run_id), ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
 
     def sweep(self, ttl: float, now: float | None = None, keep: Iterable[str] = ()) -> list[str]:

@@ -32,8 +32,8 @@ SHOWCASE = "showcase"  # what the warm-up line calls the showcase runs while the
 
 
 @st.cache_resource(show_spinner=False)
-def _showcase_jobs() -> list[str]:
-    """The server's showcase training jobs (filled once, by start_showcase).
+def _showcase_jobs(home: str) -> list[str]:
+    """The showcase training jobs started over `home` (filled once, by _showcase).
 
     Kept apart from the job manager on purpose: asking it means importing torch, and a first page drawn while the
     warm-up imports torch would wait for that (a second visitor on a cold server)."""
@@ -41,13 +41,11 @@ def _showcase_jobs() -> list[str]:
 
 
 @st.cache_resource(show_spinner=False)
-def _showcase(home: str) -> list[str]:
-    """Train the server's showcase runs once, in the background, if this home has none yet; return the job ids."""
+def _showcase(home: str) -> None:
+    """Train the server's showcase runs once, in the background, if this home has none yet."""
     jobs = get_jobs()
     have = {r.name for r in jobs.store.list_runs() if r.status == "finished" and r.owner == "server"}
-    started = [jobs.start(config) for config in showcase_configs() if config.name not in have]
-    _showcase_jobs().extend(started)
-    return started
+    _showcase_jobs(home).extend(jobs.start(config) for config in showcase_configs() if config.name not in have)
 
 
 def start_showcase() -> None:
@@ -58,8 +56,9 @@ def start_showcase() -> None:
 
 def showcase_training() -> bool:
     """Say whether the showcase runs are still training (a fresh private server's first seconds)."""
-    jobs = get_jobs() if _showcase_jobs() else None
-    return jobs is not None and any(j in jobs.jobs and jobs.snapshot(j).active for j in _showcase_jobs())
+    started = _showcase_jobs(str(default_home()))
+    jobs = get_jobs() if started else None
+    return jobs is not None and any(j in jobs.jobs and jobs.snapshot(j).active for j in started)
 
 
 def keep_work_ui() -> None:

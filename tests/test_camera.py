@@ -17,6 +17,7 @@ from core import Predictor, load_dataset
 from core.config import DataConfig
 from dashboard import camera, resources
 from dashboard.resources import settle_heap
+from tests.helpers.pages import LoadingWarmup
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
@@ -184,17 +185,6 @@ def test_lists_and_dicts_reach_the_element_as_one_json_text() -> None:
     assert {k: v for k, v in sent.items() if k != "json"} | json.loads(sent["json"]) == data
 
 
-class _Loading:
-    """A warm-up that says what is still loading, as the test sets it."""
-
-    def __init__(self, *pending: str) -> None:
-        self.left = list(pending)
-        self.started = True
-
-    def pending(self) -> list[str]:
-        return list(self.left)
-
-
 def _stale_checks() -> None:
     import streamlit as st
 
@@ -204,7 +194,7 @@ def _stale_checks() -> None:
 
 
 def test_a_loading_line_the_camera_outlived_is_said_stale_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    loading = _Loading("imagenet")
+    loading = LoadingWarmup("imagenet")
     monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
     at = AppTest.from_function(_stale_checks)
     at.session_state["warm_line_shown"] = True  # a page with a file picker drew "Getting ready: loading ..."
@@ -216,7 +206,7 @@ def test_a_loading_line_the_camera_outlived_is_said_stale_once(monkeypatch: pyte
 
 
 def test_a_frame_starts_the_warm_up_that_the_browser_asked_for_in_vain(monkeypatch: pytest.MonkeyPatch) -> None:
-    loading = _Loading("digits", "imagenet")
+    loading = LoadingWarmup("digits", "imagenet")
     loading.started = False  # the starter's request came in a frame's place and was lost
     started: list[int] = []
     monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
@@ -237,7 +227,7 @@ def _camera_alone() -> None:
 def test_classify_draws_the_loading_line_with_the_page_and_a_frame_redraws_it_once_the_model_is_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    loading = _Loading("imagenet")
+    loading = LoadingWarmup("imagenet")
     monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("../pages/classify.py").run()

@@ -8,6 +8,7 @@ import pytest
 
 from core import load_dataset
 from core.warm import Warmup, demo_items, shared_pretrained
+from tests.helpers.pages import LoadingWarmup
 
 
 def test_warmup_loads_in_order_in_the_background_and_reports_failures() -> None:
@@ -82,16 +83,6 @@ def test_loading_a_model_draws_nothing_from_torchs_random_generator(store, train
     assert served.model(torch.zeros(1, 1, 8, 8)).shape == (1, 10)  # loaded for real, nothing left on the meta device
 
 
-class _Loading:
-    """A warm-up that says what is still loading, as the test sets it."""
-
-    def __init__(self, *pending: str) -> None:
-        self.left, self.started, self.done = list(pending), True, threading.Event()  # never "done": no heap settling
-
-    def pending(self) -> list[str]:
-        return list(self.left)
-
-
 def _status_on_a_page_with_a_file_picker() -> None:
     import streamlit as st
 
@@ -108,7 +99,7 @@ def test_a_page_with_a_file_picker_is_drawn_again_once_all_is_ready(monkeypatch:
     """The line there follows the page only: it said "loading" and Train said "No runs yet" until a reload."""
     from streamlit.testing.v1 import AppTest
 
-    loading, training = _Loading("imagenet"), [True]
+    loading, training = LoadingWarmup("imagenet"), [True]
     monkeypatch.setattr("dashboard.warm.warmup", lambda: loading)
     monkeypatch.setattr("dashboard.warm.showcase_training", lambda: training[0])
     at = AppTest.from_function(_status_on_a_page_with_a_file_picker).run()

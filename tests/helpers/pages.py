@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,3 +65,16 @@ def record_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], 
 def _click(manager: MediaFileManager, file_id: str) -> MemoryFile:
     url = manager.execute_deferred(file_id)  # what the server runs when the browser asks for the file
     return manager._storage.get_file(url.rsplit("/", 1)[-1])  # the AppTest runtime keeps files in memory
+
+
+class LoadingWarmup:
+    """A warm-up standing in for dashboard.warm's, saying what is still loading as a test sets it.
+
+    Started, and never done, so no page run settles the heap after it.
+    """
+
+    def __init__(self, *pending: str) -> None:
+        self.left, self.started, self.done = list(pending), True, threading.Event()
+
+    def pending(self) -> list[str]:
+        return list(self.left)
