@@ -25,14 +25,14 @@ lean_server()  # once per server: a leaner allocator for the many threads to com
 page = st.navigation(all_pages())
 keep_settings()  # what a page was set to survives a visit to another
 sidebar_ui(page)  # presenter mode and the warm-up status, on every page
-loading = None
+# Drawn on every run, filled or not: a slot only on the first runs would move every element below it by one
+# place once torch is in, and Streamlit would show the old and the new copy of a widget until that run ends
+loading = st.empty()
 if page.url_path and not torch_loaded():  # a page that needs PyTorch, on a server that has not loaded it yet
-    loading = st.empty()
     loading.caption(LOADING_TORCH)
 try:
     page.run()
 finally:
     first_run_done()  # the address may change from the next run on (dashboard/reruns.py)
     tidy_after_run()  # garbage collected, freed pages handed back: whole-page runs only, not camera frames
-    if loading is not None:  # last: a rerun asked for meanwhile interrupts this call, and the next run redraws
-        loading.empty()
+    loading.empty()  # last: a rerun asked for meanwhile interrupts this call, and the next run redraws

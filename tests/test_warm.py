@@ -119,3 +119,21 @@ def test_a_page_with_a_file_picker_is_drawn_again_once_all_is_ready(monkeypatch:
     at.session_state["tick"] = True
     at.run()
     assert at.session_state["runs"] == runs + 3  # and only once
+
+
+def test_the_loading_sentence_leaves_every_element_of_the_page_where_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold server's first run says it loads PyTorch; the next run must put each widget in the same place, or
+    the browser shows the old and the new copy of a widget side by side until that run ends."""
+    import dashboard.warm
+    from tests.helpers.pages import open_page
+
+    def layout(at) -> list[tuple[int, str]]:
+        return [(index, type(node).__name__) for index, node in at.main.children.items()]
+
+    monkeypatch.setattr(dashboard.warm, "torch_loaded", lambda: False)  # as on a server still importing it
+    at = open_page("train")
+    cold = layout(at)
+    assert not [c for c in at.caption if c.value == dashboard.warm.LOADING_TORCH]  # emptied once the page is drawn
+    monkeypatch.setattr(dashboard.warm, "torch_loaded", lambda: True)
+    at.run()
+    assert not at.exception and layout(at) == cold and len(cold) > 3
