@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 import torch
+from streamlit.testing.v1 import local_script_runner
 
 import core.memory
 from core import Predictor, RunInfo, RunStore
@@ -55,9 +57,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Scan the installed packages for Streamlit components once per test process, not once per AppTest.
+    """Two tweaks to AppTest: scan for Streamlit components once per test process, and wait for runs cheaply.
 
-    Each new AppTest builds its own component manager, which reads the metadata of every installed package
+    The scan: each new AppTest builds its own component manager, which reads the metadata of every installed package
     (168 here) to find component manifests: 5.4% of the CPU samples of the suite's non-browser tests
     (py-spy); once per process, four page-test modules ran in 22 s instead of 27 (2 rounds side by side). The
     packages do not change while the tests run, and a served app scans once per server anyway.
@@ -65,6 +67,22 @@ def pytest_configure(config: pytest.Config) -> None:
     from streamlit.components.v2 import manifest_scanner
 
     manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+    local_script_runner.require_widgets_deltas = _wait_for_the_run
+
+
+def _wait_for_the_run(runner: local_script_runner.LocalScriptRunner, timeout: float = 3) -> None:
+    """AppTest's wait for a page run, by joining its script thread (which ends with the run) instead of polling.
+
+    Streamlit's own wait wakes every millisecond and scans the run's whole list of events for the last one: 4.4
+    CPU-s of the suite's non-browser tests in py-spy's samples, and a thread taking the GIL from the page run
+    it waits for.
+    """
+    thread = runner._script_thread
+    thread.join(timeout)
+    if thread.is_alive():  # as Streamlit does: stop the run, then say so
+        runner.request_stop()
+        runner.join()
+        raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -76,6 +94,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     gc.collect()
     gc.freeze()
+    _frozen_modules[0] = len(sys.modules)
+
+
+_frozen_modules = [0]  # how many modules were loaded when the heap was last frozen
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After a test that loaded modules, freeze them too (collecting first, so no garbage is frozen).
+
+    Tests load some modules on first use (torch.export and torch._dynamo, ONNX, scikit-learn): 150,000-300,000
+    objects that each full collection walked again until the next freeze, 51 ms per page run of the tests
+    (436 of them, 22 CPU-s in a suite's non-browser tests, counted with gc.callbacks). A server loads those
+    modules early and freezes them with its models (dashboard.resources.settle_heap): 1-4 ms per page run there.
+    """
+    yield
+    if len(sys.modules) > _frozen_modules[0]:
+        gc.collect()
+        gc.freeze()
+        _frozen_modules[0] = len(sys.modules)
 
 
 @pytest.fixture(autouse=True)
