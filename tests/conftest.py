@@ -59,8 +59,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Two tweaks to AppTest: scan for Streamlit components once per test process, and wait for runs cheaply.
 
-    The scan: each new AppTest builds its own component manager, which reads the metadata of every installed package
-    (168 here) to find component manifests: 5.4% of the CPU samples of the suite's non-browser tests
+    The scan: each new AppTest builds its own component manager, which reads the metadata of every installed
+    package (168 here) to find component manifests: 5.4% of the CPU samples of the suite's non-browser tests
     (py-spy); once per process, four page-test modules ran in 22 s instead of 27 (2 rounds side by side). The
     packages do not change while the tests run, and a served app scans once per server anyway.
     """
@@ -107,8 +107,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     Tests load some modules on first use (torch.export and torch._dynamo, ONNX, scikit-learn): 150,000-300,000
     objects that each full collection walked again until the next freeze, 51 ms per page run of the tests
     (436 of them). Garbage collection in the suite's non-browser tests took 31.7 CPU-s before, 16.3 after
-    (gc.callbacks). A server loads those
-    modules early and freezes them with its models (dashboard.resources.settle_heap): 1-4 ms per page run there.
+    (gc.callbacks). A server loads those modules early and freezes them with its models
+    (dashboard.resources.settle_heap): 1-4 ms per page run there.
     """
     yield
     if len(sys.modules) > _frozen_modules[0]:
