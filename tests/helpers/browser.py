@@ -183,9 +183,14 @@ def drawn(page, heading: str | None, ready: str | None = None) -> None:
 
 
 def settle(page) -> None:
-    """Wait until the script run ends (Streamlit's 'running' indicator is gone)."""
+    """Wait until the script run ends: Streamlit's 'running' indicator is gone and no element is left from the run
+    before (Streamlit shows the indicator only after half a second, and until a run ends an element it has not
+    redrawn yet stays on screen as the last run left it: a widget that moved was there twice)."""
     page.wait_for_timeout(300)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.wait_for_function(
+        '!document.querySelector(\'[data-testid="stElementContainer"][data-stale="true"]\')', timeout=60_000
+    )
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")
 
 
