@@ -71,7 +71,8 @@ def curves_figures(
 ) -> tuple[go.Figure, go.Figure]:
     """Loss and accuracy as two charts, drawn side by side where there is room and one above the other on a phone
     (as two panels of one chart, their titles ran into each other at 390 px)."""
-    return curve_figure(histories, "loss", height), curve_figure(histories, "accuracy", height)
+    loss, accuracy = (curve_figure(histories, metric, height) for metric in CURVE_TITLES)  # the titles' order
+    return loss, accuracy
 
 
 def class_counts_figure(classes: Sequence[str], counts: Sequence[int]) -> go.Figure:
