@@ -1,8 +1,9 @@
 """What one table costs a server: Streamlit's own way (through pandas) against Lightbox's Arrow tables.
 
-Four one-page apps that import torch, each on a fresh server opened once in Chromium: a title only; a title and
+One-page apps that import torch, each on a fresh server opened once in Chromium: a title only; a title and
 one small table given to st.dataframe as a list of rows (converted through pandas); the same table built by
-`dashboard.tables` and drawn with `show_table` (an Arrow table, sent at once: no pandas); and a v2 component
+`dashboard.tables` and drawn with `show_table` (an Arrow table, sent at once: no pandas), once more with pyarrow's
+default mimalloc pool; and a v2 component
 whose data holds a list (Streamlit looks for a dataframe in it, importing pandas) beside one whose lists travel
 as JSON text (`dashboard.camera.element_data`). Reported per app: the server's RSS three seconds after the page
 showed, and whether pandas was loaded. Apps alternate, each round in the same order.
@@ -12,6 +13,8 @@ Run: python benchmarks/table_memory.py [--rounds 2]
 Measured 2026-12-04 on the shared 2-core machine (2 rounds, medians of server RSS; `import torch` alone 507 MB):
 title only 551 MB; st.dataframe of a list of rows +76 MB (pandas loaded); show_table(rows_table(...)) +34 MB (no
 pandas); a v2 component with a list in its data +68 MB (pandas loaded); with element_data(...) +6 MB (no pandas).
+Measured 2026-12-06 (3 rounds, then 2 more; the same in both): show_table +29 MB now that `dashboard.tables` gives
+pyarrow the system allocator, against +33 MB in the app that keeps pyarrow's default mimalloc pool.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ APPS = {
     "title only": HEAD,
     "st.dataframe(list of rows)": HEAD + f"st.dataframe({ROWS})\n",
     "show_table(rows_table(...))": HEAD
+    + f"from dashboard.tables import rows_table, show_table\nshow_table(rows_table({ROWS}))\n",
+    "the same, pyarrow's mimalloc pool": HEAD
+    + "import os\nos.environ['ARROW_DEFAULT_MEMORY_POOL'] = 'mimalloc'  # pyarrow's default; tables.py picks 'system'\n"
     + f"from dashboard.tables import rows_table, show_table\nshow_table(rows_table({ROWS}))\n",
     "component, a list in data": HEAD + COMPONENT + "c(key='p', data={'bars': [['cat', 0.9]], 'n': 1})\n",
     "component, element_data(...)": HEAD

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 import streamlit as st
 from PIL import Image
 
@@ -32,6 +32,9 @@ from dashboard.resources import get_predictor, validation_predictions
 from dashboard.tables import arrow_table, show_table
 from dashboard.text import count, plain
 from dashboard.widgets import run_label, user_errors
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # dashboard.tables imports it, with the allocator it needs set first
 
 GALLERY_SIDE = 112  # pixels: tiny digits are enlarged to about this
 

@@ -3,18 +3,25 @@
 Streamlit shows a `pyarrow.Table` as it is; anything else (a list of rows, a dict, a pandas DataFrame) it converts
 through pandas, and even for an Arrow table its lazy-loading check imports pandas unless `lazy=False`. pandas
 costs a server more than the tables it draws: one small table adds 76 MB of server RSS to a one-title app through
-pandas and 34 MB as built here (benchmarks/table_memory.py, side by side). `pa.array()` on Python values imports
+pandas and 29 MB as built here (benchmarks/table_memory.py, side by side). `pa.array()` on Python values imports
 pandas too (pyarrow checks for its objects), so the columns are assembled from NumPy buffers. `show_table` draws.
+
+Arrow's buffers come from the C library's malloc, not the mimalloc pool pyarrow starts by default: these tables
+are a few kilobytes, and the pool's own arena kept 4 MB more of server RSS for them (`benchmarks/table_memory.py`,
+side by side). Set before pyarrow is imported; an `ARROW_DEFAULT_MEMORY_POOL` of the host's own wins.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 import pyarrow as pa
 import streamlit as st
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -67,8 +68,9 @@ def test_an_empty_cell_reads_as_a_dash_not_none() -> None:
     assert drawn.value.isna().sum().sum() == 2
 
 
-def test_building_and_sending_tables_imports_no_pandas(tmp_path: Path) -> None:
-    """pandas costs a server some 44 MB: the tables are Arrow from the start and sent without its lazy check."""
+def test_building_and_sending_tables_imports_no_pandas_and_starts_no_arrow_pool(tmp_path: Path) -> None:
+    """pandas costs a server some 44 MB: the tables are Arrow from the start and sent without its lazy check.
+    Their few kilobytes come from malloc: pyarrow's default mimalloc pool kept 4 MB more."""
     code = (
         "import sys\n"
         "from core import RunConfig, RunStore\n"
@@ -78,13 +80,21 @@ def test_building_and_sending_tables_imports_no_pandas(tmp_path: Path) -> None:
         "run = store.get_run(store.create_run(RunConfig()).id)\n"
         "for table in (runs_table([run]), runs_side_by_side([run], ['a']), arrow_table({'a': [1.5, None]})):\n"
         "    convert_arrow_table_to_arrow_bytes(table)\n"
-        "print('pandas' in sys.modules)\n"
+        "import pyarrow\n"
+        "print('pandas' in sys.modules, pyarrow.default_memory_pool().backend_name)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["False"]
+    assert done.stdout.split() == ["False", "system"]
 
 
 def test_pages_draw_tables_only_through_show_table() -> None:
     """st.dataframe is called in one place, with lazy=False: its lazy check imports pandas for any table."""
     assert ui_files_calling(".dataframe(") == ["dashboard/tables.py"]
+
+
+def test_only_the_tables_module_imports_pyarrow_so_its_allocator_is_set_first() -> None:
+    """Imported first elsewhere (Compare's views did), pyarrow would start its own pool before tables.py asks."""
+    assert ui_files_calling("\nimport pyarrow") == ["dashboard/tables.py"]
+    assert ui_files_calling("\nfrom pyarrow") == []
