@@ -104,9 +104,10 @@ async def _hold(page, seconds: float) -> None:
 
 
 async def _count(page, name: str) -> int:
-    """Return how many examples the page says class `name` has ("Class 1: 4 · Class 2: 0")."""
-    line = await page.get_by_text(re.compile(rf"{re.escape(name)}: \d+")).first.text_content()
-    return int(re.search(rf"{re.escape(name)}: (\d+)", line or "").group(1))
+    """Return how many examples the page says class `name` has ("Class 1: 4 · Class 2: 0", its spaces no-break)."""
+    pattern = re.escape(name).replace(r"\ ", r"\s") + r":\s(\d+)"  # \s: a no-break space too, in Python and JS
+    line = await page.get_by_text(re.compile(pattern)).first.text_content()
+    return int(re.search(pattern, line or "").group(1))
 
 
 async def teach(page, url: str) -> None:
