@@ -90,7 +90,7 @@ class _Exploit:
 def test_a_checkpoint_carrying_code_is_refused(store: RunStore, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     run = store.create_run(RunConfig())
-    store.weights_path(run.id).write_bytes(pickle.dumps({"state_dict": _Exploit()}))
+    store.weights_path(run.id).write_bytes(pickle.dumps({"state_dict": _Exploit()}, protocol=2))
     with pytest.raises(WeightsError):
         store.load_weights(run.id)
     assert not (tmp_path / "pwned-by-checkpoint").exists()
